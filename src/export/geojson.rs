@@ -1,0 +1,98 @@
+//! GeoJSON (RFC 7946) and GeoJSONSeq writers with simplestyle colours.
+//!
+//! Each site is a Point feature (lon, lat; 7 decimals at most) whose properties are the
+//! input's own columns, then the results, then `marker-color` (viridis by score; grey for
+//! excluded, light grey for UNKNOWN) so geojson.io and GitHub render scores as they are.
+//! The collection carries a `standort` member with the profile, weights, missing-data policy,
+//! counts and layer attributions.
+
+use super::{Context, input_values, result_colour, result_columns, result_values, round};
+use crate::batch::ScoredSite;
+use serde_json::{Map, Value as Json, json};
+use std::io::Write;
+
+fn feature(ctx: &Context, s: &ScoredSite, columns: &[String], inputs: &[String]) -> Json {
+    let mut props = Map::new();
+    for (k, v) in input_values(ctx.header, s) {
+        props.insert(k, v);
+    }
+    let _ = inputs;
+    for (k, v) in columns.iter().zip(result_values(ctx.engine, s)) {
+        props.insert(k.clone(), v);
+    }
+    props.insert("marker-color".into(), Json::from(result_colour(s)));
+    json!({
+        "type": "Feature",
+        "id": s.site.id,
+        "geometry": {"type": "Point", "coordinates": [round(s.site.lon, 7), round(s.site.lat, 7)]},
+        "properties": props,
+    })
+}
+
+/// Metadata about the run, shared by the GeoJSON and JSON writers.
+pub(crate) fn metadata(ctx: &Context) -> Json {
+    let p = ctx.engine.profile();
+    let sm = ctx.summary;
+    json!({
+        "profile": p.name,
+        "description": p.description,
+        "method": p.method,
+        "unknown_policy": p.unknown.to_string(),
+        "criteria": p.criteria.iter().enumerate().map(|(i, c)| json!({
+            "id": c.id(),
+            "label": c.label,
+            "measure": c.measure.name(),
+            "unit": c.unit(),
+            "weight": ctx.engine.weights()[i],
+            "layers": ctx.engine.criterion_layers(i),
+        })).collect::<Vec<_>>(),
+        "constraints": p.constraints.iter().map(|k| json!({
+            "criterion": k.criterion, "min": k.min, "max": k.max, "reason": k.reason,
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "sites": sm.sites, "ok": sm.ok, "excluded": sm.excluded, "unknown": sm.unknown,
+            "excluded_by": sm.by_constraint.iter().map(|(r, n)| json!({"reason": r, "sites": n})).collect::<Vec<_>>(),
+            "unknown_by": sm.unknown_by_criterion.iter().map(|(c, n)| json!({"criterion": c, "sites": n})).collect::<Vec<_>>(),
+        },
+        "attribution": ctx.engine.layers().iter().filter_map(|l| l.attribution.as_ref().map(|a| json!({"layer": l.name, "text": a}))).collect::<Vec<_>>(),
+    })
+}
+
+/// Write a FeatureCollection, one feature at a time.
+pub fn write_geojson(
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+) -> std::io::Result<()> {
+    let inputs: Vec<String> = ctx.header.columns.clone();
+    let columns = result_columns(ctx.engine, &inputs);
+    let mut w = std::io::BufWriter::new(out);
+    w.write_all(b"{\"type\":\"FeatureCollection\",\"standort\":")?;
+    serde_json::to_writer(&mut w, &metadata(ctx))?;
+    w.write_all(b",\"features\":[\n")?;
+    for (i, s) in results.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;
+    }
+    w.write_all(b"\n]}\n")?;
+    w.flush()
+}
+
+/// Write newline-delimited GeoJSON features (GeoJSONSeq without record separators, as GDAL
+/// writes by default).
+pub fn write_geojson_seq(
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+) -> std::io::Result<()> {
+    let inputs: Vec<String> = ctx.header.columns.clone();
+    let columns = result_columns(ctx.engine, &inputs);
+    let mut w = std::io::BufWriter::new(out);
+    for s in results {
+        serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}

@@ -1,0 +1,382 @@
+//! Writers for results: GeoJSON (and GeoJSONSeq), CSV, JSON and an aligned text table.
+//!
+//! Every writer streams: results are written one at a time, never collected into a document
+//! first. [`AtomicFile`] writes to a temporary file beside the target and renames it into
+//! place on success, so a failed run leaves no half-written file, and it refuses to
+//! overwrite an input.
+
+mod csv;
+mod geojson;
+mod json;
+mod table;
+
+pub use self::csv::write_csv;
+pub use self::geojson::{write_geojson, write_geojson_seq};
+pub use self::json::write_json;
+pub use self::table::write_table;
+
+use crate::batch::{ScoredSite, Summary};
+use crate::error::{Error, ErrorKind, Result};
+use crate::evaluate::{Engine, Status};
+use crate::sites::{Record, SiteFormat, SiteHeader};
+use serde_json::Value as Json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text table (the terminal default).
+    Table,
+    /// CSV: input columns first, then results.
+    Csv,
+    /// GeoJSON FeatureCollection (RFC 7946) with simplestyle colours.
+    GeoJson,
+    /// Newline-delimited GeoJSON features (GeoJSONSeq, as GDAL writes it).
+    GeoJsonSeq,
+    /// One JSON document with the profile, summary and results.
+    Json,
+}
+
+impl Format {
+    /// Parse a `--format` name.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name.to_ascii_lowercase().as_str() {
+            "table" => Some(Format::Table),
+            "csv" => Some(Format::Csv),
+            "geojson" => Some(Format::GeoJson),
+            "geojsonseq" | "geojsonl" => Some(Format::GeoJsonSeq),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// The format a file extension implies.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "geojson" => Some(Format::GeoJson),
+            "geojsonl" | "geojsons" | "geojsonseq" => Some(Format::GeoJsonSeq),
+            "json" => Some(Format::Json),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
+/// Everything a writer needs besides the results.
+pub struct Context<'a> {
+    /// The engine (profile, weights, layers).
+    pub engine: &'a Engine,
+    /// The site input's header.
+    pub header: &'a SiteHeader,
+    /// Counts over all sites.
+    pub summary: &'a Summary,
+}
+
+/// Colour-blind-safe ramp (viridis) for a 0..1 score, as `#rrggbb`.
+///
+/// ```
+/// assert_eq!(standort::export::score_colour(0.0), "#440154");
+/// assert_eq!(standort::export::score_colour(1.0), "#fde725");
+/// ```
+pub fn score_colour(score: f64) -> String {
+    const STOPS: [[u8; 3]; 9] = [
+        [0x44, 0x01, 0x54],
+        [0x47, 0x2d, 0x7b],
+        [0x3b, 0x52, 0x8b],
+        [0x2c, 0x72, 0x8e],
+        [0x21, 0x91, 0x8c],
+        [0x28, 0xae, 0x80],
+        [0x5e, 0xc9, 0x62],
+        [0xad, 0xdc, 0x30],
+        [0xfd, 0xe7, 0x25],
+    ];
+    let t = score.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (t.floor() as usize).min(STOPS.len() - 2);
+    let f = t - i as f64;
+    let c: Vec<u8> = (0..3)
+        .map(|k| {
+            (f64::from(STOPS[i][k]) * (1.0 - f) + f64::from(STOPS[i + 1][k]) * f).round() as u8
+        })
+        .collect();
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// Colour of excluded sites.
+pub const EXCLUDED_COLOUR: &str = "#9e9e9e";
+/// Colour of UNKNOWN sites.
+pub const UNKNOWN_COLOUR: &str = "#d9d9d9";
+
+/// The colour of a result.
+pub fn result_colour(s: &ScoredSite) -> String {
+    match (s.eval.status, s.eval.score) {
+        (Status::Ok, Some(score)) => score_colour(score),
+        (Status::Excluded, _) => EXCLUDED_COLOUR.into(),
+        _ => UNKNOWN_COLOUR.into(),
+    }
+}
+
+/// Round to `decimals` places (for output only).
+pub fn round(x: f64, decimals: i32) -> f64 {
+    let m = 10f64.powi(decimals);
+    let r = (x * m).round() / m;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+fn json_number(x: f64, decimals: i32) -> Json {
+    serde_json::Number::from_f64(round(x, decimals)).map_or(Json::Null, Json::Number)
+}
+
+/// Decimals for a raw value by unit: km to 0.1 m, others to 6 places.
+fn raw_decimals(unit: &str) -> i32 {
+    if unit == "km" { 4 } else { 6 }
+}
+
+/// Names of the result columns, after the input columns, avoiding clashes with them.
+pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
+    let mut cols = vec![
+        "rank".to_string(),
+        "score".into(),
+        "status".into(),
+        "reasons".into(),
+        "unknown".into(),
+    ];
+    for (i, c) in engine.profile().criteria.iter().enumerate() {
+        cols.push(c.value_column());
+        cols.push(format!("{}_score", c.id()));
+        cols.push(format!("{}_contribution", c.id()));
+        if engine.criterion_layers(i).len() > 1 || c.notes.is_some() {
+            cols.push(format!("{}_source", c.id()));
+        }
+    }
+    cols.into_iter()
+        .map(|c| {
+            if input.contains(&c) {
+                format!("standort_{c}")
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The result values in the order of [`result_columns`].
+pub fn result_values(engine: &Engine, s: &ScoredSite) -> Vec<Json> {
+    let e = &s.eval;
+    let mut out = vec![
+        s.rank.map_or(Json::Null, Json::from),
+        e.score.map_or(Json::Null, |x| json_number(x, 6)),
+        Json::from(e.status.to_string()),
+        Json::from(e.reasons.join("; ")),
+        Json::from(
+            engine
+                .profile()
+                .criteria
+                .iter()
+                .zip(&e.values)
+                .filter(|(_, v)| v.unknown.is_some())
+                .map(|(c, _)| c.id())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    ];
+    for (i, (c, v)) in engine.profile().criteria.iter().zip(&e.values).enumerate() {
+        out.push(match &v.raw {
+            crate::layers::Value::Num(x) => json_number(*x, raw_decimals(c.unit())),
+            crate::layers::Value::Text(t) => Json::from(t.clone()),
+            crate::layers::Value::Null => Json::Null,
+        });
+        out.push(v.score.map_or(Json::Null, |x| json_number(x, 6)));
+        out.push(v.contribution.map_or(Json::Null, |x| json_number(x, 6)));
+        if engine.criterion_layers(i).len() > 1 || c.notes.is_some() {
+            out.push(source_label(engine, i, v.source).map_or(Json::Null, Json::from));
+        }
+    }
+    out
+}
+
+/// The layer that gave a criterion's value, with its note (e.g. "proxy: ...") when the
+/// profile declares one.
+pub fn source_label(engine: &Engine, criterion: usize, source: Option<u16>) -> Option<String> {
+    let layers = engine.criterion_layers(criterion);
+    let name = match source {
+        Some(k) => layers.get(k as usize)?,
+        None if layers.len() == 1 => &layers[0],
+        None => return None,
+    };
+    let note = engine.profile().criteria[criterion]
+        .notes
+        .as_ref()
+        .and_then(|n| n.get(name));
+    Some(match note {
+        Some(n) => format!("{name} ({n})"),
+        None => name.clone(),
+    })
+}
+
+/// The input columns of a site as JSON values (CSV cells as text, GeoJSON properties as they were).
+pub fn input_values(header: &SiteHeader, s: &ScoredSite) -> Vec<(String, Json)> {
+    match &s.site.record {
+        Record::Csv(cells) => header
+            .columns
+            .iter()
+            .cloned()
+            .zip(cells.iter().map(|c| Json::from(c.as_str())))
+            .collect(),
+        Record::Json(props) => header
+            .columns
+            .iter()
+            .map(|k| (k.clone(), props.get(k).cloned().unwrap_or(Json::Null)))
+            .collect(),
+    }
+}
+
+/// Input column names as a CSV writes them (GeoJSON input gets `id`, `lon`, `lat` first).
+pub fn input_columns(header: &SiteHeader) -> Vec<String> {
+    match header.format {
+        SiteFormat::Csv => header.columns.clone(),
+        SiteFormat::GeoJson => {
+            let mut c = vec!["id".to_string(), "lon".into(), "lat".into()];
+            c.extend(
+                header
+                    .columns
+                    .iter()
+                    .filter(|k| !["id", "lon", "lat"].contains(&k.as_str()))
+                    .cloned(),
+            );
+            c
+        }
+    }
+}
+
+/// Write results in `format` to `out`.
+pub fn write(
+    format: Format,
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => write_table(out, ctx, results),
+        Format::Csv => write_csv(out, ctx, results),
+        Format::GeoJson => write_geojson(out, ctx, results),
+        Format::GeoJsonSeq => write_geojson_seq(out, ctx, results),
+        Format::Json => write_json(out, ctx, results),
+    }
+}
+
+/// A file written beside its target and renamed into place by [`AtomicFile::commit`].
+/// Dropped without commit, it leaves nothing behind.
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: tempfile::NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Prepare to write `target`, refusing to overwrite any of `inputs`.
+    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<AtomicFile> {
+        if let Ok(t) = target.canonicalize() {
+            for i in inputs {
+                if i.canonicalize().is_ok_and(|c| c == t) {
+                    return Err(Error::at(
+                        ErrorKind::Usage,
+                        target.display().to_string(),
+                        "is an input of this run; refusing to overwrite it",
+                    ));
+                }
+            }
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::at(
+                ErrorKind::Io,
+                target.display().to_string(),
+                "the output folder does not exist",
+            ));
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".standort-")
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .map_err(|e| Error::io(target, &e))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp,
+        })
+    }
+
+    /// The file to write to.
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.temp.as_file_mut()
+    }
+
+    /// Flush and rename into place.
+    pub fn commit(self) -> Result<()> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| Error::io(&self.target, &e))?;
+        self.temp
+            .persist(&self.target)
+            .map_err(|e| Error::io(&self.target, &e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_paths_and_names() {
+        assert_eq!(
+            Format::from_path(Path::new("a/b.GeoJSON")),
+            Some(Format::GeoJson)
+        );
+        assert_eq!(
+            Format::from_path(Path::new("x.geojsonl")),
+            Some(Format::GeoJsonSeq)
+        );
+        assert_eq!(Format::from_path(Path::new("x.csv")), Some(Format::Csv));
+        assert_eq!(Format::from_path(Path::new("x.gpkg")), None);
+        assert_eq!(Format::from_name("JSON"), Some(Format::Json));
+        assert_eq!(Format::from_name("xml"), None);
+    }
+
+    #[test]
+    fn ramp_is_monotone_in_lightness() {
+        let lum = |s: &str| {
+            let v = u32::from_str_radix(&s[1..], 16).unwrap();
+            0.2126 * f64::from((v >> 16) & 255)
+                + 0.7152 * f64::from((v >> 8) & 255)
+                + 0.0722 * f64::from(v & 255)
+        };
+        let l: Vec<f64> = (0..=20)
+            .map(|i| lum(&score_colour(f64::from(i) / 20.0)))
+            .collect();
+        assert!(l.windows(2).all(|w| w[1] >= w[0] - 1.0), "{l:?}");
+    }
+
+    #[test]
+    fn atomic_file_leaves_nothing_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        {
+            let mut f = AtomicFile::create(&target, &[]).unwrap();
+            f.file().write_all(b"partial").unwrap();
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut f = AtomicFile::create(&target, &[]).unwrap();
+        f.file().write_all(b"done").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "done");
+        let e = AtomicFile::create(&target, std::slice::from_ref(&target))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("refusing to overwrite"), "{e}");
+    }
+}

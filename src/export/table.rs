@@ -1,0 +1,75 @@
+//! An aligned text table for the terminal: rank, id, score, status, each criterion's raw
+//! value (unit in the header), and the reasons.
+
+use super::Context;
+use crate::batch::ScoredSite;
+use crate::evaluate::format_number;
+use crate::layers::Value;
+use std::io::Write;
+
+/// Write results as an aligned table (numbers right-aligned).
+pub fn write_table(
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+) -> std::io::Result<()> {
+    let criteria = &ctx.engine.profile().criteria;
+    let mut header: Vec<String> = vec!["rank".into(), "id".into(), "score".into(), "status".into()];
+    header.extend(criteria.iter().map(|c| c.value_column()));
+    header.push("reasons".into());
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|i| i == 0 || i == 2 || (i >= 4 && i < header.len() - 1))
+        .collect();
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|s| {
+            let mut r = vec![
+                s.rank.map_or_else(|| "-".into(), |r| r.to_string()),
+                s.site.id.clone(),
+                s.eval
+                    .score
+                    .map_or_else(|| "-".into(), |x| format!("{x:.3}")),
+                s.eval.status.to_string(),
+            ];
+            r.extend(s.eval.values.iter().map(|v| match &v.raw {
+                Value::Num(x) => format_number(*x),
+                Value::Text(t) => t.clone(),
+                Value::Null => "?".into(),
+            }));
+            r.push(s.eval.reasons.join("; "));
+            r
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut w = std::io::BufWriter::new(out);
+    let line = |w: &mut dyn Write, cells: &[String]| -> std::io::Result<()> {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let last = i == cells.len() - 1;
+            if i > 0 {
+                s.push_str("  ");
+            }
+            let pad = widths[i].saturating_sub(c.chars().count());
+            if numeric[i] {
+                s.extend(std::iter::repeat_n(' ', pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                if !last {
+                    s.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+        }
+        writeln!(w, "{}", s.trim_end())
+    };
+    line(&mut w, &header)?;
+    for r in &rows {
+        line(&mut w, r)?;
+    }
+    w.flush()
+}

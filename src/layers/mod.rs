@@ -1,0 +1,554 @@
+//! Layers: named sources of geodata, declared in a layer-set TOML file and read from disk.
+//!
+//! A layer set names each layer, its file (relative to the data directory), its kind and the
+//! fields to keep:
+//!
+//! ```toml
+//! [[layer]]
+//! name = "power_plants"
+//! path = "power_plants/gppd_global_v1.2.0.csv"
+//! kind = "points"
+//! fields = ["capacity_mw", "primary_fuel"]
+//! attribution = "WRI Global Power Plant Database v1.2.0, CC-BY 4.0"
+//! ```
+//!
+//! Kinds: `points` (CSV with latitude/longitude columns, or GeoJSON Point/MultiPoint),
+//! `lines` (GeoJSON LineString/MultiLineString), `polygons` (GeoJSON Polygon/MultiPolygon)
+//! and `raster` (single-band GeoTIFF in EPSG:4326). A polygon or point layer may `join` the
+//! columns of a CSV table by key (for example a water-stress table by state name).
+
+mod csv;
+mod geojson;
+mod polygons;
+mod raster;
+
+pub(crate) use self::csv::csv_error_label;
+pub use self::csv::{CoordinateColumns, detect_coordinate_columns, parse_coordinate};
+pub(crate) use self::geojson::feature_label;
+pub use self::geojson::{FeatureVisitor, stream_features};
+pub use self::polygons::{Polygon, repair_polygon};
+pub use self::raster::Raster;
+
+use crate::error::{Error, ErrorKind, Result, toml_error};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The embedded default layer set: the public sources of the catalog, by their paths in a
+/// data directory laid out like `standort data fetch` leaves it.
+pub const DEFAULT_LAYER_SET: &str = include_str!("../../data/layers/default.toml");
+
+/// An attribute value of a feature.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// No value (empty CSV cell, JSON null, missing property).
+    Null,
+    /// A number.
+    Num(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Value {
+    /// The number, if this is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Num(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// A value from a text cell: empty is null, numbers when `numeric`.
+    pub(crate) fn from_cell(cell: &str, numeric: bool) -> Value {
+        let t = cell.trim();
+        if t.is_empty() {
+            Value::Null
+        } else if numeric {
+            t.parse().map(Value::Num).unwrap_or(Value::Null)
+        } else {
+            Value::Text(t.to_string())
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str(""),
+            Value::Num(x) if x.fract() == 0.0 && x.abs() < 1e15 => write!(f, "{}", *x as i64),
+            Value::Num(x) => write!(f, "{x}"),
+            Value::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Typed attribute columns of a layer: one row per feature.
+#[derive(Debug, Clone, Default)]
+pub struct Attributes {
+    fields: Vec<String>,
+    numeric: Vec<bool>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Attributes {
+    /// Build from field names and rows; a column is numeric when every non-null value is a number.
+    pub fn new(fields: Vec<String>, rows: Vec<Vec<Value>>) -> Self {
+        let numeric = (0..fields.len())
+            .map(|c| {
+                rows.iter()
+                    .all(|r| matches!(r[c], Value::Num(_) | Value::Null))
+                    && rows.iter().any(|r| matches!(r[c], Value::Num(_)))
+            })
+            .collect();
+        Attributes {
+            fields,
+            numeric,
+            rows,
+        }
+    }
+
+    /// Field names.
+    pub fn fields(&self) -> &[String] {
+        &self.fields
+    }
+
+    /// Column index of a field.
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f == name)
+    }
+
+    /// True when the column holds numbers (and at least one).
+    pub fn is_numeric(&self, col: usize) -> bool {
+        self.numeric[col]
+    }
+
+    /// True when the column holds text (and at least one value).
+    pub fn is_text(&self, col: usize) -> bool {
+        !self.numeric[col] && self.rows.iter().any(|r| matches!(r[col], Value::Text(_)))
+    }
+
+    /// The value of a feature's field.
+    pub fn get(&self, row: usize, col: usize) -> &Value {
+        &self.rows[row][col]
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn add_column(&mut self, name: String, values: Vec<Value>) {
+        let numeric = values
+            .iter()
+            .all(|v| matches!(v, Value::Num(_) | Value::Null))
+            && values.iter().any(|v| matches!(v, Value::Num(_)));
+        for (row, v) in self.rows.iter_mut().zip(values) {
+            row.push(v);
+        }
+        self.fields.push(name);
+        self.numeric.push(numeric);
+    }
+}
+
+/// What kind of geodata a layer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// Points: power plants, substations.
+    Points,
+    /// Lines: transmission lines.
+    Lines,
+    /// Polygons: basins, countries, states.
+    Polygons,
+    /// A single-band raster: land price, population.
+    Raster,
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LayerKind::Points => "points",
+            LayerKind::Lines => "lines",
+            LayerKind::Polygons => "polygons",
+            LayerKind::Raster => "raster",
+        })
+    }
+}
+
+/// Columns of a CSV table joined onto a layer's features by key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinSpec {
+    /// The CSV table, relative to the data directory.
+    pub path: PathBuf,
+    /// The layer's key field.
+    pub key: String,
+    /// The table's key column.
+    pub on: String,
+    /// Table columns to attach to the layer.
+    pub fields: Vec<String>,
+    /// Field delimiter of the table (default `,`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+}
+
+/// One `[[layer]]` entry of a layer-set file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerSpec {
+    /// The name profiles refer to.
+    pub name: String,
+    /// File path, relative to the data directory (absolute paths are used as they are).
+    pub path: PathBuf,
+    /// Kind of geodata.
+    pub kind: LayerKind,
+    /// Attribute fields to keep (default: all).
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// Latitude column of a CSV point layer (default: detected).
+    #[serde(default)]
+    pub lat: Option<String>,
+    /// Longitude column of a CSV point layer (default: detected).
+    #[serde(default)]
+    pub lon: Option<String>,
+    /// Field delimiter of a CSV layer (default `,`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// A CSV table joined onto the features.
+    #[serde(default)]
+    pub join: Option<JoinSpec>,
+    /// Attribution text to show wherever the layer's data is used.
+    #[serde(default)]
+    pub attribution: Option<String>,
+    /// Licence of the data.
+    #[serde(default)]
+    pub licence: Option<String>,
+    /// What the layer is.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LayerSetFile {
+    #[serde(default, rename = "layer")]
+    layers: Vec<LayerSpec>,
+}
+
+/// A set of layer declarations and the directory their paths are relative to.
+#[derive(Debug, Clone)]
+pub struct LayerSet {
+    specs: Vec<LayerSpec>,
+    base_dir: Option<PathBuf>,
+    source: String,
+}
+
+impl LayerSet {
+    /// Parse a layer-set TOML text. `source` names it in errors; `base_dir` resolves relative
+    /// paths (the data directory).
+    pub fn parse(text: &str, source: &Path, base_dir: Option<PathBuf>) -> Result<Self> {
+        let file: LayerSetFile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        let mut seen = HashMap::new();
+        for spec in &file.layers {
+            if spec.name.trim().is_empty() {
+                return Err(Error::at(
+                    ErrorKind::Config,
+                    source.display().to_string(),
+                    "a layer has an empty name",
+                ));
+            }
+            if seen.insert(spec.name.clone(), ()).is_some() {
+                return Err(Error::at(
+                    ErrorKind::Config,
+                    source.display().to_string(),
+                    format!("layer \"{}\" is declared twice", spec.name),
+                ));
+            }
+        }
+        Ok(LayerSet {
+            specs: file.layers,
+            base_dir,
+            source: source.display().to_string(),
+        })
+    }
+
+    /// Read a layer-set file. Relative layer paths resolve against `data_dir` when given,
+    /// else against the folder of the layer-set file.
+    pub fn from_file(path: &Path, data_dir: Option<&Path>) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        let base = match data_dir {
+            Some(d) => Some(d.to_path_buf()),
+            None => Some(path.parent().map(Path::to_path_buf).unwrap_or_default()),
+        };
+        Self::parse(&text, path, base)
+    }
+
+    /// The embedded default layer set, resolved against `data_dir`.
+    pub fn default_set(data_dir: Option<&Path>) -> Result<Self> {
+        Self::parse(
+            DEFAULT_LAYER_SET,
+            Path::new("<default layer set>"),
+            data_dir.map(Path::to_path_buf),
+        )
+    }
+
+    /// The declared layers.
+    pub fn specs(&self) -> &[LayerSpec] {
+        &self.specs
+    }
+
+    /// The declaration of a layer.
+    pub fn spec(&self, name: &str) -> Option<&LayerSpec> {
+        self.specs.iter().find(|s| s.name == name)
+    }
+
+    /// Where the set came from (for messages).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The absolute or working-directory path of a layer file.
+    pub fn resolve(&self, path: &Path) -> Result<PathBuf> {
+        if path.is_absolute() {
+            return Ok(path.to_path_buf());
+        }
+        match &self.base_dir {
+            Some(base) => Ok(base.join(path)),
+            None => Err(Error::usage(format!(
+                "layer file {} is relative to the data directory, but none is set: pass --data-dir or set STANDORT_DATA_DIR",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Read one layer from disk.
+    pub fn load(&self, name: &str) -> Result<Layer> {
+        let spec = self.spec(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("no layer named \"{name}\" in {}", self.source),
+            )
+        })?;
+        let path = self.resolve(&spec.path)?;
+        if !path.exists() {
+            return Err(Error::at(
+                ErrorKind::Io,
+                path.display().to_string(),
+                format!(
+                    "layer \"{name}\" is missing: no such file (check the data directory{})",
+                    if self.base_dir.is_some() {
+                        ""
+                    } else {
+                        "; pass --data-dir"
+                    }
+                ),
+            ));
+        }
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut layer = match (spec.kind, ext.as_str()) {
+            (LayerKind::Raster, "tif" | "tiff") => {
+                let raster = Raster::read(&path)?;
+                Layer {
+                    name: name.into(),
+                    spec: spec.clone(),
+                    path: path.clone(),
+                    geometry: Geometry::Raster(raster),
+                    attributes: Attributes::default(),
+                }
+            }
+            (LayerKind::Raster, _) => {
+                return Err(Error::at(
+                    ErrorKind::Usage,
+                    path.display().to_string(),
+                    format!(
+                        "raster layer \"{name}\": only GeoTIFF (.tif) is read without the `gdal` feature"
+                    ),
+                ));
+            }
+            (LayerKind::Points, "csv" | "tsv" | "txt") => {
+                let (points, attributes) = self::csv::read_point_csv(&path, spec)?;
+                Layer {
+                    name: name.into(),
+                    spec: spec.clone(),
+                    path: path.clone(),
+                    geometry: Geometry::Points(points),
+                    attributes,
+                }
+            }
+            (_, "geojson" | "json") => {
+                let (geometry, attributes) = self::geojson::read_layer(&path, spec)?;
+                Layer {
+                    name: name.into(),
+                    spec: spec.clone(),
+                    path: path.clone(),
+                    geometry,
+                    attributes,
+                }
+            }
+            (kind, ext) => {
+                return Err(Error::at(
+                    ErrorKind::Usage,
+                    path.display().to_string(),
+                    format!(
+                        "cannot read a {kind} layer from a .{ext} file without the `gdal` feature (use CSV points or GeoJSON)"
+                    ),
+                ));
+            }
+        };
+        if let Some(join) = &spec.join {
+            let table = self.resolve(&join.path)?;
+            self::csv::join_table(&mut layer.attributes, &table, join)?;
+        }
+        Ok(layer)
+    }
+}
+
+/// The geometry of a loaded layer, in longitude/latitude degrees (WGS84).
+#[derive(Debug, Clone)]
+pub enum Geometry {
+    /// One position per point feature (a MultiPoint contributes several with the same row).
+    Points(Vec<PointFeature>),
+    /// Line features: each a list of parts, each a list of positions.
+    Lines(Vec<Vec<Vec<[f64; 2]>>>),
+    /// Polygon features after antimeridian/pole repair; several per MultiPolygon.
+    Polygons(Vec<Polygon>),
+    /// A raster grid.
+    Raster(Raster),
+}
+
+/// A point of a point layer and the attribute row it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointFeature {
+    /// Longitude in degrees.
+    pub lon: f64,
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Attribute row.
+    pub row: usize,
+}
+
+/// A loaded layer: its declaration, geometry and attributes.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    /// The layer's name.
+    pub name: String,
+    /// Its declaration.
+    pub spec: LayerSpec,
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Geometry.
+    pub geometry: Geometry,
+    /// Attribute rows (one per feature; empty for rasters).
+    pub attributes: Attributes,
+}
+
+impl Layer {
+    /// The layer's kind, from its geometry.
+    pub fn kind(&self) -> LayerKind {
+        match self.geometry {
+            Geometry::Points(_) => LayerKind::Points,
+            Geometry::Lines(_) => LayerKind::Lines,
+            Geometry::Polygons(_) => LayerKind::Polygons,
+            Geometry::Raster(_) => LayerKind::Raster,
+        }
+    }
+
+    /// Number of features (rows), or pixels for a raster.
+    pub fn feature_count(&self) -> usize {
+        match &self.geometry {
+            Geometry::Raster(r) => r.width() * r.height(),
+            _ => self.attributes.len(),
+        }
+    }
+}
+
+/// Suggest the closest name from `candidates` for a misspelt `name`.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_you_mean_finds_typos() {
+        let names = ["power_plants", "water_zones", "land_value"];
+        assert_eq!(did_you_mean("power_plant", names), Some("power_plants"));
+        assert_eq!(did_you_mean("Water_Zone", names), Some("water_zones"));
+        assert_eq!(did_you_mean("population", names), None);
+    }
+
+    #[test]
+    fn duplicate_layer_names_are_an_error() {
+        let text = "[[layer]]\nname='a'\npath='a.csv'\nkind='points'\n[[layer]]\nname='a'\npath='b.csv'\nkind='points'\n";
+        let e = LayerSet::parse(text, Path::new("set.toml"), None).unwrap_err();
+        assert_eq!(e.to_string(), "set.toml: layer \"a\" is declared twice");
+    }
+
+    #[test]
+    fn unknown_kind_names_the_line() {
+        let text = "[[layer]]\nname='a'\npath='a.csv'\nkind='pointz'\n";
+        let e = LayerSet::parse(text, Path::new("set.toml"), None).unwrap_err();
+        assert!(e.to_string().starts_with("set.toml:4: "), "{e}");
+    }
+
+    #[test]
+    fn attributes_type_columns() {
+        let a = Attributes::new(
+            vec!["n".into(), "t".into(), "empty".into()],
+            vec![
+                vec![Value::Num(1.0), Value::Text("x".into()), Value::Null],
+                vec![Value::Null, Value::Text("y".into()), Value::Null],
+            ],
+        );
+        assert!(a.is_numeric(0));
+        assert!(!a.is_numeric(1));
+        assert!(!a.is_numeric(2));
+    }
+
+    #[test]
+    fn default_layer_set_parses() {
+        let set = LayerSet::default_set(Some(Path::new("/data"))).unwrap();
+        assert!(set.spec("power_plants").is_some());
+    }
+}

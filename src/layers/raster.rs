@@ -1,0 +1,379 @@
+//! Single-band GeoTIFF rasters in EPSG:4326 (pure Rust, no GDAL).
+//!
+//! The georeference comes from the GeoTIFF tags: `ModelPixelScale` + `ModelTiepoint` (or a
+//! non-rotated `ModelTransformation`), `GTRasterTypeGeoKey` (pixel-is-area or pixel-is-point,
+//! as GDAL reads them), and GDAL's `GDAL_NODATA` tag. Rasters in another CRS need the `gdal`
+//! feature.
+
+use crate::error::{Error, ErrorKind, Result};
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::encoder::{TiffEncoder, colortype};
+use tiff::tags::Tag;
+
+/// Pixel values, stored at their source precision (integers up to 16 bits as `f32`).
+#[derive(Debug, Clone)]
+enum Pixels {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+}
+
+/// A north-up raster grid in longitude/latitude degrees.
+///
+/// ```
+/// use standort::layers::Raster;
+/// // 2 x 1 pixels of 1 degree, top-left corner at (10 E, 1 N).
+/// let r = Raster::new(2, 1, 10.0, 1.0, 1.0, 1.0, vec![5.0, -9999.0], Some(-9999.0)).unwrap();
+/// assert_eq!(r.sample(10.5, 0.5), Some(5.0));
+/// assert_eq!(r.sample(11.5, 0.5), None); // nodata
+/// assert_eq!(r.sample(12.5, 0.5), None); // outside
+/// ```
+#[derive(Debug, Clone)]
+pub struct Raster {
+    width: usize,
+    height: usize,
+    origin_lon: f64,
+    origin_lat: f64,
+    pixel_width_deg: f64,
+    pixel_height_deg: f64,
+    pixels: Pixels,
+    nodata: Option<f64>,
+}
+
+const GEO_KEY_MODEL_TYPE: u16 = 1024;
+const GEO_KEY_RASTER_TYPE: u16 = 1025;
+const GEO_KEY_GEOGRAPHIC_TYPE: u16 = 2048;
+const GEO_KEY_PROJECTED_TYPE: u16 = 3072;
+
+impl Raster {
+    /// A raster from row-major values (north row first), the top-left corner and pixel size
+    /// in degrees.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        width: usize,
+        height: usize,
+        origin_lon: f64,
+        origin_lat: f64,
+        pixel_width_deg: f64,
+        pixel_height_deg: f64,
+        values: Vec<f32>,
+        nodata: Option<f64>,
+    ) -> Result<Self> {
+        if values.len() != width * height {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!(
+                    "raster has {} values for {width} x {height} pixels",
+                    values.len()
+                ),
+            ));
+        }
+        if !(pixel_width_deg > 0.0 && pixel_height_deg > 0.0) {
+            return Err(Error::new(
+                ErrorKind::Input,
+                "raster pixel size must be positive",
+            ));
+        }
+        Ok(Raster {
+            width,
+            height,
+            origin_lon,
+            origin_lat,
+            pixel_width_deg,
+            pixel_height_deg,
+            pixels: Pixels::F32(values),
+            nodata,
+        })
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Bounds `[min_lon, min_lat, max_lon, max_lat]` in degrees.
+    pub fn bounds(&self) -> [f64; 4] {
+        [
+            self.origin_lon,
+            self.origin_lat - self.height as f64 * self.pixel_height_deg,
+            self.origin_lon + self.width as f64 * self.pixel_width_deg,
+            self.origin_lat,
+        ]
+    }
+
+    /// The nodata value, if any.
+    pub fn nodata(&self) -> Option<f64> {
+        self.nodata
+    }
+
+    /// The value of the pixel containing (lon, lat), or `None` outside the raster, on nodata
+    /// or NaN. A point on a pixel edge belongs to the pixel east/south of it; the raster's
+    /// east and south edges belong to the raster.
+    pub fn sample(&self, lon: f64, lat: f64) -> Option<f64> {
+        let b = self.bounds();
+        let mut x = lon;
+        // A raster that extends past ±180 (or a query at ±180) wraps.
+        if x < b[0] {
+            x += 360.0;
+        } else if x > b[2] {
+            x -= 360.0;
+        }
+        let col = ((x - self.origin_lon) / self.pixel_width_deg).floor();
+        let row = ((self.origin_lat - lat) / self.pixel_height_deg).floor();
+        let col = if col == self.width as f64 && x <= b[2] {
+            col - 1.0
+        } else {
+            col
+        };
+        let row = if row == self.height as f64 && lat >= b[1] {
+            row - 1.0
+        } else {
+            row
+        };
+        if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
+            return None;
+        }
+        let i = row as usize * self.width + col as usize;
+        let v = match &self.pixels {
+            Pixels::F32(p) => f64::from(p[i]),
+            Pixels::F64(p) => p[i],
+        };
+        if v.is_nan()
+            || self
+                .nodata
+                .is_some_and(|nd| v == nd || (nd as f32 as f64 == v))
+        {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    /// Read a single-band GeoTIFF in EPSG:4326.
+    pub fn read(path: &Path) -> Result<Self> {
+        let at = |msg: String| Error::at(ErrorKind::Input, path.display().to_string(), msg);
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        let mut dec = Decoder::new(BufReader::new(file))
+            .map_err(|e| at(format!("not a readable TIFF: {e}")))?
+            .with_limits(Limits::unlimited());
+        let (w, h) = dec.dimensions().map_err(|e| at(e.to_string()))?;
+        let samples: u16 = dec
+            .find_tag_unsigned(Tag::SamplesPerPixel)
+            .ok()
+            .flatten()
+            .unwrap_or(1);
+        if samples != 1 {
+            return Err(at(format!(
+                "has {samples} bands; only single-band GeoTIFF is read without the `gdal` feature"
+            )));
+        }
+        let keys = dec
+            .get_tag_u16_vec(Tag::GeoKeyDirectoryTag)
+            .map_err(|_| at("no GeoTIFF georeference (GeoKeyDirectory tag missing)".into()))?;
+        let key = |id: u16| -> Option<u16> {
+            keys.get(4..)?
+                .chunks_exact(4)
+                .find(|e| e[0] == id && e[1] == 0)
+                .map(|e| e[3])
+        };
+        if let Some(epsg) = key(GEO_KEY_PROJECTED_TYPE) {
+            return Err(at(format!(
+                "is in a projected CRS (EPSG:{epsg}); reproject to EPSG:4326 or build with --features gdal"
+            )));
+        }
+        if key(GEO_KEY_MODEL_TYPE) != Some(2) {
+            return Err(at("is not in geographic coordinates; reproject to EPSG:4326 or build with --features gdal".into()));
+        }
+        match key(GEO_KEY_GEOGRAPHIC_TYPE) {
+            Some(4326) => {}
+            Some(other) => {
+                return Err(at(format!(
+                    "is in EPSG:{other}, not EPSG:4326; reproject it or build with --features gdal"
+                )));
+            }
+            None => return Err(at("has no geographic CRS code (expected EPSG:4326)".into())),
+        }
+        let pixel_is_point = key(GEO_KEY_RASTER_TYPE) == Some(2);
+        let (origin_lon, origin_lat, sx, sy) =
+            if let Ok(m) = dec.get_tag_f64_vec(Tag::ModelTransformationTag) {
+                if m.len() < 8 || m[1] != 0.0 || m[4] != 0.0 {
+                    return Err(at(
+                        "has a rotated or sheared ModelTransformation; not supported".into(),
+                    ));
+                }
+                (m[3], m[7], m[0], -m[5])
+            } else {
+                let scale = dec
+                    .get_tag_f64_vec(Tag::ModelPixelScaleTag)
+                    .map_err(|_| at("no ModelPixelScale tag".into()))?;
+                let tie = dec
+                    .get_tag_f64_vec(Tag::ModelTiepointTag)
+                    .map_err(|_| at("no ModelTiepoint tag".into()))?;
+                if scale.len() < 2 || tie.len() < 6 {
+                    return Err(at("malformed ModelPixelScale or ModelTiepoint tag".into()));
+                }
+                (
+                    tie[3] - tie[0] * scale[0],
+                    tie[4] + tie[1] * scale[1],
+                    scale[0],
+                    scale[1],
+                )
+            };
+        if !(sx > 0.0 && sy > 0.0) {
+            return Err(at(format!(
+                "pixel size {sx} x {sy} is not a north-up grid; not supported"
+            )));
+        }
+        let (origin_lon, origin_lat) = if pixel_is_point {
+            (origin_lon - sx / 2.0, origin_lat + sy / 2.0)
+        } else {
+            (origin_lon, origin_lat)
+        };
+        let nodata = match dec.get_tag_ascii_string(Tag::GdalNodata) {
+            Ok(s) => {
+                let t = s.trim_matches(char::from(0)).trim();
+                match t.to_ascii_lowercase().as_str() {
+                    "nan" => None, // NaN is already no data
+                    _ => Some(
+                        t.parse::<f64>()
+                            .map_err(|_| at(format!("GDAL_NODATA \"{t}\" is not a number")))?,
+                    ),
+                }
+            }
+            Err(_) => None,
+        };
+        let image = dec
+            .read_image()
+            .map_err(|e| at(format!("cannot decode pixels: {e}")))?;
+        let pixels = match image {
+            DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::F32(v) => Pixels::F32(v),
+            DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+            DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+            DecodingResult::F64(v) => Pixels::F64(v),
+            _ => return Err(at("unsupported pixel type".into())),
+        };
+        Ok(Raster {
+            width: w as usize,
+            height: h as usize,
+            origin_lon,
+            origin_lat,
+            pixel_width_deg: sx,
+            pixel_height_deg: sy,
+            pixels,
+            nodata,
+        })
+    }
+
+    /// Write the raster as a float32 GeoTIFF in EPSG:4326 (pixel-is-area, GDAL_NODATA set).
+    pub fn write_geotiff(&self, path: &Path) -> Result<()> {
+        let io = |e: tiff::TiffError| {
+            Error::at(ErrorKind::Io, path.display().to_string(), e.to_string())
+        };
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, &e))?;
+        let mut enc = TiffEncoder::new(BufWriter::new(file)).map_err(io)?;
+        let mut img = enc
+            .new_image::<colortype::Gray32Float>(self.width as u32, self.height as u32)
+            .map_err(io)?;
+        let d = img.encoder();
+        d.write_tag(
+            Tag::ModelPixelScaleTag,
+            &[self.pixel_width_deg, self.pixel_height_deg, 0.0][..],
+        )
+        .map_err(io)?;
+        d.write_tag(
+            Tag::ModelTiepointTag,
+            &[0.0, 0.0, 0.0, self.origin_lon, self.origin_lat, 0.0][..],
+        )
+        .map_err(io)?;
+        let keys: [u16; 16] = [
+            1,
+            1,
+            0,
+            3,
+            GEO_KEY_MODEL_TYPE,
+            0,
+            1,
+            2,
+            GEO_KEY_RASTER_TYPE,
+            0,
+            1,
+            1,
+            GEO_KEY_GEOGRAPHIC_TYPE,
+            0,
+            1,
+            4326,
+        ];
+        d.write_tag(Tag::GeoKeyDirectoryTag, &keys[..])
+            .map_err(io)?;
+        if let Some(nd) = self.nodata {
+            d.write_tag(Tag::GdalNodata, format!("{nd}").as_str())
+                .map_err(io)?;
+        }
+        let data: Vec<f32> = match &self.pixels {
+            Pixels::F32(p) => p.clone(),
+            Pixels::F64(p) => p.iter().map(|&v| v as f32).collect(),
+        };
+        img.write_data(&data).map_err(io)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_through_geotiff() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.tif");
+        let r = Raster::new(
+            3,
+            2,
+            9.5,
+            0.5,
+            1.0,
+            1.0,
+            vec![1.0, 2.0, 3.0, 4.0, -9999.0, 6.0],
+            Some(-9999.0),
+        )
+        .unwrap();
+        r.write_geotiff(&path).unwrap();
+        let back = Raster::read(&path).unwrap();
+        assert_eq!(back.bounds(), [9.5, -1.5, 12.5, 0.5]);
+        assert_eq!(back.sample(10.0, 0.0), Some(1.0));
+        assert_eq!(back.sample(12.0, -1.0), Some(6.0));
+        assert_eq!(back.sample(11.0, -1.0), None);
+        assert_eq!(back.sample(9.0, 0.0), None);
+        assert_eq!(back.nodata(), Some(-9999.0));
+    }
+
+    #[test]
+    fn edges_and_wrap() {
+        // A global 2 x 1 raster: west and east hemispheres.
+        let r = Raster::new(2, 1, -180.0, 90.0, 180.0, 180.0, vec![1.0, 2.0], None).unwrap();
+        assert_eq!(r.sample(-180.0, 0.0), Some(1.0));
+        assert_eq!(r.sample(180.0, 0.0), Some(2.0));
+        assert_eq!(r.sample(0.0, 0.0), Some(2.0));
+        assert_eq!(r.sample(10.0, -90.0), Some(2.0));
+        assert_eq!(r.sample(-10.0, 90.0), Some(1.0));
+    }
+
+    #[test]
+    fn not_a_tiff_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.tif");
+        std::fs::write(&path, b"hello").unwrap();
+        let e = Raster::read(&path).unwrap_err();
+        assert!(e.to_string().contains("x.tif: not a readable TIFF"), "{e}");
+    }
+}

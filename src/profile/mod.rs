@@ -1,0 +1,570 @@
+//! Profiles: criteria, weights, aggregation, constraints and the missing-data policy, in TOML.
+//!
+//! ```toml
+//! name = "ai-campus"
+//! description = "100 MW IT load AI campus, evaporative cooling"
+//! method = "weighted-sum"
+//! unknown = "exclude"          # or "neutral" / { penalty = 0.2 }
+//!
+//! [[criterion]]
+//! id = "grid_distance"
+//! layer = "power_plants"
+//! measure = { nearest_km = { where = "capacity_mw >= 100" } }
+//! standardise = { linear = { best = 5.0, worst = 150.0 } }     # km
+//! weight = 3
+//!
+//! [[constraint]]
+//! criterion = "grid_distance"
+//! max = 150.0
+//! reason = "no plant of 100 MW or more within 150 km"
+//! ```
+//!
+//! Measures (what a criterion reads for one site, and its unit):
+//!
+//! - `nearest_km = { where = "..." }` — great-circle km to the nearest point or line of the
+//!   layer, optionally filtered. Unit `km`. A layer with no (matching) feature is UNKNOWN.
+//! - `sum_within_km = { radius_km = 100, field = "capacity_mw", where = "..." }` — sum of a
+//!   numeric field over the points within the radius (a count without `field`). Unit: the
+//!   criterion's `unit` (for example `mw`). Zero when nothing is in range.
+//! - `attribute = "field"` — the field of the polygon containing the site (boundary
+//!   included; the first polygon in file order wins). With `layers = [...]` the layers are
+//!   tried most specific first; a layer that does not cover the site, or whose value is
+//!   empty, falls through to the next. UNKNOWN when none has a value.
+//! - `raster = {}` — the raster value at the site; UNKNOWN outside the raster or on nodata.
+//!
+//! Missing data: `unknown = "exclude"` makes a site with any UNKNOWN criterion UNKNOWN (not
+//! ranked); `"neutral"` scores an UNKNOWN criterion 0.5; `{ penalty = p }` scores it
+//! `0.5 - p`. Outputs always list the UNKNOWN criteria and the policy applied.
+
+mod aggregate;
+mod filter;
+mod standardise;
+
+pub use aggregate::{Aggregation, WeightedSum, aggregation_for};
+pub use filter::{CompiledFilter, Filter};
+pub use standardise::Standardise;
+
+use crate::error::{Error, ErrorKind, Result, line_of_offset, toml_error};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+
+/// Profiles shipped with standort, by name: `(name, TOML text)`.
+pub const EMBEDDED_PROFILES: &[(&str, &str)] = &[
+    (
+        "ai-campus",
+        include_str!("../../data/profiles/ai-campus.toml"),
+    ),
+    (
+        "ai-campus-dry-cooling",
+        include_str!("../../data/profiles/ai-campus-dry-cooling.toml"),
+    ),
+];
+
+/// What an UNKNOWN criterion does to a site.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum UnknownPolicy {
+    /// The site is UNKNOWN and not ranked.
+    #[default]
+    Exclude,
+    /// The criterion scores 0.5.
+    Neutral,
+    /// The criterion scores 0.5 minus the penalty.
+    Penalty(f64),
+}
+
+impl UnknownPolicy {
+    /// The score an UNKNOWN criterion gets, or `None` when the site is excluded.
+    pub fn substitute(&self) -> Option<f64> {
+        match self {
+            UnknownPolicy::Exclude => None,
+            UnknownPolicy::Neutral => Some(0.5),
+            UnknownPolicy::Penalty(p) => Some((0.5 - p).max(0.0)),
+        }
+    }
+}
+
+impl fmt::Display for UnknownPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnknownPolicy::Exclude => f.write_str("exclude"),
+            UnknownPolicy::Neutral => f.write_str("neutral"),
+            UnknownPolicy::Penalty(p) => write!(f, "penalty {p}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for UnknownPolicy {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = UnknownPolicy;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("\"exclude\", \"neutral\" or { penalty = 0.2 }")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<UnknownPolicy, E> {
+                match s {
+                    "exclude" => Ok(UnknownPolicy::Exclude),
+                    "neutral" => Ok(UnknownPolicy::Neutral),
+                    other => Err(E::custom(format!(
+                        "unknown = \"{other}\": expected \"exclude\", \"neutral\" or {{ penalty = 0.2 }}"
+                    ))),
+                }
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<UnknownPolicy, A::Error> {
+                let mut penalty = None;
+                while let Some(k) = map.next_key::<String>()? {
+                    if k != "penalty" {
+                        return Err(de::Error::custom(format!(
+                            "unknown: unexpected key \"{k}\" (expected penalty)"
+                        )));
+                    }
+                    penalty = Some(map.next_value::<f64>()?);
+                }
+                let p = penalty.ok_or_else(|| de::Error::custom("unknown: missing penalty"))?;
+                if !(0.0..=0.5).contains(&p) {
+                    return Err(de::Error::custom(format!(
+                        "unknown penalty {p} is outside 0..0.5"
+                    )));
+                }
+                Ok(UnknownPolicy::Penalty(p))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `nearest_km` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearestSpec {
+    /// Only features matching this filter.
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
+}
+
+/// `sum_within_km` parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SumWithinSpec {
+    /// Search radius in km (great-circle).
+    pub radius_km: f64,
+    /// Numeric field to sum; a count of points when absent.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Only features matching this filter.
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
+}
+
+/// `raster` parameters (none yet).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RasterSpec {}
+
+/// What a criterion reads from its layers for one site.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Measure {
+    /// Great-circle km to the nearest (matching) point or line.
+    NearestKm(NearestSpec),
+    /// Sum of a field over the points within a radius.
+    SumWithinKm(SumWithinSpec),
+    /// A field of the containing polygon.
+    Attribute(String),
+    /// The raster value.
+    Raster(RasterSpec),
+}
+
+impl Measure {
+    /// The measure's name as written in profiles.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Measure::NearestKm(_) => "nearest_km",
+            Measure::SumWithinKm(_) => "sum_within_km",
+            Measure::Attribute(_) => "attribute",
+            Measure::Raster(_) => "raster",
+        }
+    }
+}
+
+/// One criterion of a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// Identifier, used in output column names.
+    pub id: toml::Spanned<String>,
+    /// Human-readable label.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// The layer read (or use `layers`).
+    #[serde(default)]
+    pub layer: Option<String>,
+    /// Layers read most specific first (for `attribute`).
+    #[serde(default)]
+    pub layers: Option<Vec<String>>,
+    /// What is measured.
+    pub measure: Measure,
+    /// How the raw value maps to 0..1.
+    pub standardise: Standardise,
+    /// Relative weight (normalised to sum 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Unit of the raw value, used in column names (`km` for `nearest_km` by default).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// A note shown with the value, per source layer: `{ gdp_proxy = "proxy: GDP per capita" }`.
+    #[serde(default)]
+    pub notes: Option<std::collections::BTreeMap<String, String>>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Criterion {
+    /// The criterion's id.
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+
+    /// The layers read, in order.
+    pub fn layer_names(&self) -> Vec<&str> {
+        match (&self.layer, &self.layers) {
+            (Some(l), _) => vec![l.as_str()],
+            (None, Some(ls)) => ls.iter().map(String::as_str).collect(),
+            (None, None) => vec![],
+        }
+    }
+
+    /// The unit of the raw value (may be empty).
+    pub fn unit(&self) -> &str {
+        match (&self.unit, &self.measure) {
+            (Some(u), _) => u.as_str(),
+            (None, Measure::NearestKm(_)) => "km",
+            (None, Measure::SumWithinKm(s)) if s.field.is_none() => "count",
+            _ => "",
+        }
+    }
+
+    /// The output column of the raw value: `{id}_{unit}`, or `{id}` without a unit; a unit
+    /// already ending the id is not repeated.
+    pub fn value_column(&self) -> String {
+        let unit: String = self
+            .unit()
+            .to_lowercase()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '_' })
+            .collect();
+        if unit.is_empty() || self.id().ends_with(&format!("_{unit}")) {
+            self.id().to_string()
+        } else {
+            format!("{}_{unit}", self.id())
+        }
+    }
+}
+
+/// A hard gate on a criterion's raw value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraint {
+    /// The criterion whose raw value is checked.
+    pub criterion: String,
+    /// Smallest allowed value (inclusive).
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest allowed value (inclusive).
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// Why a site failing it is excluded, for people.
+    pub reason: String,
+}
+
+impl Constraint {
+    /// True when `value` passes.
+    pub fn passes(&self, value: f64) -> bool {
+        self.min.is_none_or(|m| value >= m) && self.max.is_none_or(|m| value <= m)
+    }
+}
+
+/// A scoring profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short name.
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Aggregation method (`weighted-sum`).
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// Missing-data policy.
+    #[serde(default)]
+    pub unknown: UnknownPolicy,
+    /// Criteria.
+    #[serde(rename = "criterion", default)]
+    pub criteria: Vec<Criterion>,
+    /// Hard constraints.
+    #[serde(rename = "constraint", default)]
+    pub constraints: Vec<Constraint>,
+}
+
+fn default_method() -> String {
+    "weighted-sum".into()
+}
+
+impl Profile {
+    /// Parse and validate a profile; `source` names it in errors.
+    pub fn parse(text: &str, source: &Path) -> Result<Profile> {
+        let profile: Profile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        profile.validate(text, source)?;
+        Ok(profile)
+    }
+
+    /// Read a profile file.
+    pub fn from_file(path: &Path) -> Result<Profile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        Profile::parse(&text, path)
+    }
+
+    /// An embedded profile by name.
+    pub fn embedded(name: &str) -> Result<Profile> {
+        match EMBEDDED_PROFILES.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) => Profile::parse(text, Path::new(&format!("<profile {n}>"))),
+            None => {
+                let names = EMBEDDED_PROFILES.iter().map(|(n, _)| *n);
+                let hint = crate::layers::did_you_mean(name, names.clone())
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                Err(Error::usage(format!(
+                    "no profile named \"{name}\" (built in: {}; or give a .toml file){hint}",
+                    names.collect::<Vec<_>>().join(", ")
+                )))
+            }
+        }
+    }
+
+    /// Weights normalised to sum 1, in criterion order.
+    pub fn normalised_weights(&self) -> Vec<f64> {
+        let total: f64 = self.criteria.iter().map(|c| c.weight).sum();
+        self.criteria.iter().map(|c| c.weight / total).collect()
+    }
+
+    fn validate(&self, text: &str, source: &Path) -> Result<()> {
+        let file = source.display().to_string();
+        let err = |msg: String| Error::at(ErrorKind::Config, file.clone(), msg);
+        let crit_err = |c: &Criterion, msg: String| {
+            let line = line_of_offset(text, c.id.span().start);
+            Error::at(
+                ErrorKind::Config,
+                format!("{file}:{line}"),
+                format!("criterion \"{}\": {msg}", c.id()),
+            )
+        };
+        aggregation_for(&self.method).map_err(err)?;
+        if self.criteria.is_empty() {
+            return Err(err("the profile has no [[criterion]]".into()));
+        }
+        let mut ids = HashSet::new();
+        for c in &self.criteria {
+            let id = c.id();
+            if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                return Err(crit_err(
+                    c,
+                    "ids may hold only letters, digits and _".into(),
+                ));
+            }
+            if !ids.insert(id) {
+                return Err(crit_err(c, "the id is used twice".into()));
+            }
+            match (&c.layer, &c.layers) {
+                (Some(_), Some(_)) => {
+                    return Err(crit_err(c, "give either layer or layers, not both".into()));
+                }
+                (None, None) => return Err(crit_err(c, "needs a layer (layer = \"...\")".into())),
+                (None, Some(ls)) if ls.is_empty() => {
+                    return Err(crit_err(c, "layers is empty".into()));
+                }
+                (None, Some(ls)) if ls.len() > 1 && !matches!(c.measure, Measure::Attribute(_)) => {
+                    return Err(crit_err(
+                        c,
+                        format!(
+                            "only attribute measures fall back through several layers, not {}",
+                            c.measure.name()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if !c.weight.is_finite() || c.weight < 0.0 {
+                return Err(crit_err(
+                    c,
+                    format!("weight {} must be zero or positive", c.weight),
+                ));
+            }
+            if let Measure::SumWithinKm(s) = &c.measure {
+                if !(s.radius_km.is_finite() && s.radius_km > 0.0) {
+                    return Err(crit_err(
+                        c,
+                        format!("radius_km {} must be positive", s.radius_km),
+                    ));
+                }
+            }
+            for f in [&c.measure].iter().filter_map(|m| match m {
+                Measure::NearestKm(n) => n.filter.as_ref(),
+                Measure::SumWithinKm(s) => s.filter.as_ref(),
+                _ => None,
+            }) {
+                Filter::parse(f).map_err(|e| crit_err(c, format!("where: {e}")))?;
+            }
+            c.standardise.validate().map_err(|e| crit_err(c, e))?;
+        }
+        if self.criteria.iter().all(|c| c.weight == 0.0) {
+            return Err(err(
+                "all criterion weights are zero; at least one must be positive".into(),
+            ));
+        }
+        for k in &self.constraints {
+            if !ids.contains(k.criterion.as_str()) {
+                let hint = crate::layers::did_you_mean(&k.criterion, ids.iter().copied())
+                    .map(|s| format!("; did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                return Err(err(format!(
+                    "constraint on unknown criterion \"{}\"{hint}",
+                    k.criterion
+                )));
+            }
+            if k.min.is_none() && k.max.is_none() {
+                return Err(err(format!(
+                    "constraint on \"{}\" needs min or max",
+                    k.criterion
+                )));
+            }
+            if let (Some(lo), Some(hi)) = (k.min, k.max) {
+                if lo > hi {
+                    return Err(err(format!(
+                        "constraint on \"{}\" has min {lo} above max {hi}: bounds are inverted",
+                        k.criterion
+                    )));
+                }
+            }
+            if k.reason.trim().is_empty() {
+                return Err(err(format!(
+                    "constraint on \"{}\" needs a reason",
+                    k.criterion
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+name = "t"
+[[criterion]]
+id = "grid"
+layer = "plants"
+measure = { nearest_km = { where = "capacity_mw >= 100" } }
+standardise = { linear = { best = 10, worst = 110 } }
+weight = 3
+[[criterion]]
+id = "water"
+layers = ["a", "b"]
+measure = { attribute = "bws" }
+standardise = { linear = { best = 0, worst = 5 } }
+[[constraint]]
+criterion = "water"
+max = 4.0
+reason = "too dry"
+"#;
+
+    fn parse(text: &str) -> Result<Profile> {
+        Profile::parse(text, Path::new("p.toml"))
+    }
+
+    #[test]
+    fn parses_and_normalises() {
+        let p = parse(BASE).unwrap();
+        assert_eq!(p.criteria.len(), 2);
+        assert_eq!(p.normalised_weights(), vec![0.75, 0.25]);
+        assert_eq!(p.unknown, UnknownPolicy::Exclude);
+        assert_eq!(p.criteria[0].value_column(), "grid_km");
+        assert_eq!(p.criteria[1].value_column(), "water");
+        assert_eq!(p.criteria[1].layer_names(), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn unknown_policies() {
+        let p = parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = { penalty = 0.2 }"))
+            .unwrap();
+        assert_eq!(p.unknown, UnknownPolicy::Penalty(0.2));
+        assert!((p.unknown.substitute().unwrap() - 0.3).abs() < 1e-12);
+        let p =
+            parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"neutral\"")).unwrap();
+        assert_eq!(p.unknown.substitute(), Some(0.5));
+        let e =
+            parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"ignore\"")).unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:3: "), "{e}");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_criterion() {
+        let e = parse(&BASE.replace("weight = 3", "weight = -1")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.toml:4: criterion \"grid\": weight -1 must be zero or positive"
+        );
+        let e = parse(&BASE.replace("weight = 3", "weight = 0").replace(
+            "[[criterion]]\nid = \"water\"",
+            "[[criterion]]\nweight = 0\nid = \"water\"",
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("all criterion weights are zero"),
+            "{e}"
+        );
+        let e =
+            parse(&BASE.replace("best = 10, worst = 110", "best = 10, worst = 10")).unwrap_err();
+        assert!(
+            e.to_string().contains("criterion \"grid\": best and worst"),
+            "{e}"
+        );
+        let e = parse(&BASE.replace("max = 4.0", "min = 5.0\nmax = 4.0")).unwrap_err();
+        assert!(e.to_string().contains("inverted"), "{e}");
+        let e = parse(&BASE.replace("criterion = \"water\"", "criterion = \"watr\"")).unwrap_err();
+        assert!(e.to_string().contains("did you mean \"water\""), "{e}");
+        let e = parse(&BASE.replace("nearest_km = {", "nearest = {")).unwrap_err();
+        assert!(e.to_string().starts_with("p.toml:"), "{e}");
+        let e = parse(&BASE.replace(">= 100", ">= lots")).unwrap_err();
+        assert!(e.to_string().contains("where:"), "{e}");
+        let e = parse(&BASE.replace("layers = [\"a\", \"b\"]", "")).unwrap_err();
+        assert!(e.to_string().contains("needs a layer"), "{e}");
+        let e = parse(
+            &BASE
+                .replace("method", "x")
+                .replace("name = \"t\"", "name = \"t\"\nmethod = \"topsis\""),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("topsis"), "{e}");
+    }
+
+    #[test]
+    fn embedded_profiles_parse() {
+        for (name, _) in EMBEDDED_PROFILES {
+            let p = Profile::embedded(name).unwrap();
+            assert_eq!(&p.name, name);
+        }
+        let e = Profile::embedded("ai-campos").unwrap_err();
+        assert!(e.to_string().contains("did you mean \"ai-campus\""), "{e}");
+    }
+}

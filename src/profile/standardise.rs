@@ -1,0 +1,279 @@
+//! Standardisation: maps a raw criterion value to a 0..1 suitability score (1 = best).
+//!
+//! Every function has the same template — what it does, direction, example:
+//!
+//! - `linear = { best, worst }`: 1 at `best`, 0 at `worst`, straight in between, clamped
+//!   outside. `best < worst` is a cost (less is better: distance, price), `best > worst` a
+//!   benefit (more is better: capacity).
+//! - `sigmoid = { best, worst }`: the same end points on an S-curve (IDRISI/TerrSet's
+//!   sigmoidal fuzzy membership, cos²), flat near both ends.
+//! - `piecewise = { points = [[x, score], ...] }`: straight lines between breakpoints with
+//!   strictly increasing `x`, clamped to the end scores outside.
+//! - `categorical = { scores = { "Low" = 1.0, ... }, default = 0.5 }`: a table of scores by
+//!   value (numbers match by their shortest text: `2`, `2.5`); a value not in the table
+//!   takes `default`, or is UNKNOWN when there is none.
+//!
+//! ```
+//! use standort::profile::Standardise;
+//! let cost = Standardise::Linear { best: 10.0, worst: 110.0 };
+//! assert_eq!(cost.score_number(60.0), Some(0.5));
+//! assert_eq!(cost.score_number(5.0), Some(1.0));
+//! let s = Standardise::Sigmoid { best: 0.0, worst: 100.0 };
+//! assert!((s.score_number(50.0).unwrap() - 0.5).abs() < 1e-12);
+//! ```
+
+use crate::layers::Value;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A standardisation function (see the module docs).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Standardise {
+    /// Straight line from `best` (1) to `worst` (0).
+    Linear {
+        /// Raw value scoring 1.
+        best: f64,
+        /// Raw value scoring 0.
+        worst: f64,
+    },
+    /// S-curve from `best` (1) to `worst` (0).
+    Sigmoid {
+        /// Raw value scoring 1.
+        best: f64,
+        /// Raw value scoring 0.
+        worst: f64,
+    },
+    /// Straight lines between `[x, score]` breakpoints.
+    Piecewise {
+        /// Breakpoints, `x` strictly increasing, scores in 0..1.
+        points: Vec<[f64; 2]>,
+    },
+    /// A score per category.
+    Categorical {
+        /// Score by value.
+        scores: BTreeMap<String, f64>,
+        /// Score of values not in the table (UNKNOWN when absent).
+        #[serde(default)]
+        default: Option<f64>,
+    },
+}
+
+impl Standardise {
+    /// Check the parameters; the message says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        let finite = |x: f64, what: &str| {
+            if x.is_finite() {
+                Ok(())
+            } else {
+                Err(format!("{what} must be a finite number"))
+            }
+        };
+        match self {
+            Standardise::Linear { best, worst } | Standardise::Sigmoid { best, worst } => {
+                finite(*best, "best")?;
+                finite(*worst, "worst")?;
+                if best == worst {
+                    return Err(format!(
+                        "best and worst are both {best}: the bounds must differ"
+                    ));
+                }
+            }
+            Standardise::Piecewise { points } => {
+                if points.len() < 2 {
+                    return Err("piecewise needs at least two [x, score] points".into());
+                }
+                for w in points.windows(2) {
+                    if w[1][0] <= w[0][0] {
+                        return Err(format!(
+                            "piecewise x values must increase strictly ({} then {}): bounds are inverted",
+                            w[0][0], w[1][0]
+                        ));
+                    }
+                }
+                for p in points {
+                    finite(p[0], "x")?;
+                    if !(0.0..=1.0).contains(&p[1]) {
+                        return Err(format!("piecewise score {} is outside 0..1", p[1]));
+                    }
+                }
+            }
+            Standardise::Categorical { scores, default } => {
+                if scores.is_empty() {
+                    return Err("categorical needs at least one score".into());
+                }
+                for (k, v) in scores
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), *v))
+                    .chain(default.map(|d| ("default", d)))
+                {
+                    if !(0.0..=1.0).contains(&v) {
+                        return Err(format!("categorical score {v} for \"{k}\" is outside 0..1"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the function reads numbers (all but categorical).
+    pub fn is_numeric(&self) -> bool {
+        !matches!(self, Standardise::Categorical { .. })
+    }
+
+    /// Score a number (categorical looks the number up by its text).
+    pub fn score_number(&self, x: f64) -> Option<f64> {
+        match self {
+            Standardise::Linear { best, worst } => Some(linear(x, *best, *worst)),
+            Standardise::Sigmoid { best, worst } => {
+                let t = linear(x, *best, *worst);
+                // cos^2 of the distance from best: 1 at best, 0 at worst, 0.5 midway.
+                Some((std::f64::consts::FRAC_PI_2 * (1.0 - t)).cos().powi(2))
+            }
+            Standardise::Piecewise { points } => {
+                let first = points.first()?;
+                let last = points.last()?;
+                if x <= first[0] {
+                    return Some(first[1]);
+                }
+                if x >= last[0] {
+                    return Some(last[1]);
+                }
+                let i = points.partition_point(|p| p[0] <= x);
+                let (a, b) = (points[i - 1], points[i]);
+                Some(a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0]))
+            }
+            Standardise::Categorical { .. } => self.score(&Value::Num(x)),
+        }
+    }
+
+    /// Score a raw value; `None` when it cannot be scored (text for a numeric function, a
+    /// category without a score).
+    pub fn score(&self, v: &Value) -> Option<f64> {
+        match (self, v) {
+            (_, Value::Null) => None,
+            (Standardise::Categorical { scores, default }, v) => {
+                scores.get(&v.to_string()).copied().or(*default)
+            }
+            (_, Value::Num(x)) => self.score_number(*x),
+            (_, Value::Text(_)) => None,
+        }
+    }
+}
+
+fn linear(x: f64, best: f64, worst: f64) -> f64 {
+    ((x - worst) / (best - worst)).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_benefit_and_cost() {
+        let benefit = Standardise::Linear {
+            best: 1000.0,
+            worst: 0.0,
+        };
+        assert_eq!(benefit.score_number(300.0), Some(0.3));
+        assert_eq!(benefit.score_number(5000.0), Some(1.0));
+        assert_eq!(benefit.score_number(-1.0), Some(0.0));
+        let cost = Standardise::Linear {
+            best: 0.0,
+            worst: 5.0,
+        };
+        assert_eq!(cost.score_number(1.0), Some(0.8));
+    }
+
+    #[test]
+    fn sigmoid_is_monotone_and_flat_at_ends() {
+        let s = Standardise::Sigmoid {
+            best: 0.0,
+            worst: 10.0,
+        };
+        let v: Vec<f64> = (0..=10)
+            .map(|i| s.score_number(f64::from(i)).unwrap())
+            .collect();
+        assert_eq!(v[0], 1.0);
+        assert!(v[10].abs() < 1e-15);
+        assert!(v.windows(2).all(|w| w[1] <= w[0]));
+        assert!(
+            1.0 - v[1] < v[5] - v[6],
+            "flatter near the best end than in the middle"
+        );
+    }
+
+    #[test]
+    fn piecewise_interpolates_and_clamps() {
+        let p = Standardise::Piecewise {
+            points: vec![[1000.0, 1.0], [5000.0, 0.5], [20000.0, 0.0]],
+        };
+        assert_eq!(p.score_number(0.0), Some(1.0));
+        assert_eq!(p.score_number(3000.0), Some(0.75));
+        assert_eq!(p.score_number(5000.0), Some(0.5));
+        assert_eq!(p.score_number(12500.0), Some(0.25));
+        assert_eq!(p.score_number(1e9), Some(0.0));
+    }
+
+    #[test]
+    fn categorical_by_text() {
+        let mut scores = BTreeMap::new();
+        scores.insert("Low".to_string(), 1.0);
+        scores.insert("2".to_string(), 0.5);
+        let c = Standardise::Categorical {
+            scores: scores.clone(),
+            default: None,
+        };
+        assert_eq!(c.score(&Value::Text("Low".into())), Some(1.0));
+        assert_eq!(c.score(&Value::Num(2.0)), Some(0.5));
+        assert_eq!(c.score(&Value::Text("High".into())), None);
+        let c = Standardise::Categorical {
+            scores,
+            default: Some(0.1),
+        };
+        assert_eq!(c.score(&Value::Text("High".into())), Some(0.1));
+        assert_eq!(c.score(&Value::Null), None);
+    }
+
+    #[test]
+    fn invalid_parameters() {
+        assert!(
+            Standardise::Linear {
+                best: 1.0,
+                worst: 1.0
+            }
+            .validate()
+            .unwrap_err()
+            .contains("must differ")
+        );
+        let e = Standardise::Piecewise {
+            points: vec![[5.0, 1.0], [1.0, 0.0]],
+        }
+        .validate()
+        .unwrap_err();
+        assert!(e.contains("inverted"), "{e}");
+        assert!(
+            Standardise::Piecewise {
+                points: vec![[0.0, 1.5], [1.0, 0.0]]
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Standardise::Categorical {
+                scores: BTreeMap::new(),
+                default: None
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            Standardise::Linear {
+                best: f64::NAN,
+                worst: 1.0
+            }
+            .validate()
+            .is_err()
+        );
+    }
+}
