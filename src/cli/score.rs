@@ -267,11 +267,18 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         for (c, n) in s.unknown_by_criterion.iter().filter(|(_, n)| *n > 0) {
             let _ = writeln!(err, "  {n} without data for {c}");
         }
-        let attributions: Vec<&str> = engine
+        let mut attributions: Vec<&str> = Vec::new();
+        for a in engine
             .layers()
             .iter()
             .filter_map(|l| l.attribution.as_deref())
-            .collect();
+        {
+            for part in a.split("; ") {
+                if !attributions.contains(&part) {
+                    attributions.push(part);
+                }
+            }
+        }
         if !attributions.is_empty() {
             let _ = writeln!(err, "  data: {}", attributions.join("; "));
         }
