@@ -8,7 +8,9 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::index::{LineIndex, PointIndex, PolygonIndex};
 use crate::layers::{Geometry, Layer, LayerKind, LayerSet, Raster, Value, did_you_mean};
-use crate::profile::{Aggregation, Filter, Measure, Profile, aggregation_for};
+use crate::profile::{
+    Aggregation, Criterion, Filter, Measure, Profile, Standardise, UnknownPolicy, aggregation_for,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ pub enum Status {
     Ok,
     /// Failed a constraint.
     Excluded,
-    /// A criterion had no data and the policy is `exclude`.
+    /// A criterion had no data and its policy is `exclude`.
     Unknown,
 }
 
@@ -39,7 +41,7 @@ impl fmt::Display for Status {
 pub struct CriterionValue {
     /// The raw measured value (null when UNKNOWN).
     pub raw: Value,
-    /// Which of the criterion's layers gave the value.
+    /// Which of the criterion's layers gave the value (index into its layers).
     pub source: Option<u16>,
     /// Standardised score 0..1 (the substituted score when UNKNOWN under neutral/penalty).
     pub score: Option<f64>,
@@ -58,8 +60,14 @@ pub struct Evaluation {
     pub score: Option<f64>,
     /// ok / excluded / unknown.
     pub status: Status,
-    /// Constraint failures and UNKNOWN notes, for people.
+    /// Constraint failures first, then UNKNOWN notes, for people.
     pub reasons: Vec<String>,
+}
+
+struct AttributeSource {
+    index: PolygonIndex,
+    column: Vec<Value>,
+    standardise: Option<Standardise>,
 }
 
 enum Probe {
@@ -70,7 +78,8 @@ enum Probe {
         values: Vec<f64>,
         radius_km: f64,
     },
-    Attribute(Vec<(PolygonIndex, Vec<Value>)>),
+    Attribute(Vec<AttributeSource>),
+    Inside(Vec<PolygonIndex>),
     Raster(Raster),
     /// The layer (after filtering) has no features: every site is UNKNOWN.
     Empty(String),
@@ -79,6 +88,9 @@ enum Probe {
 struct Compiled {
     probe: Probe,
     layer_names: Vec<String>,
+    /// Where the (first) layer has data, if it declares a coverage.
+    coverage: Option<(PolygonIndex, String)>,
+    policy: UnknownPolicy,
 }
 
 /// A profile bound to indexed layers.
@@ -105,14 +117,33 @@ pub struct LayerInfo {
     pub attribution: Option<String>,
 }
 
+struct Loader<'a> {
+    set: &'a LayerSet,
+    loaded: HashMap<String, Arc<Layer>>,
+}
+
+impl Loader<'_> {
+    fn get(&mut self, name: &str) -> Result<Arc<Layer>> {
+        if let Some(l) = self.loaded.get(name) {
+            return Ok(l.clone());
+        }
+        let l = Arc::new(self.set.load(name)?);
+        self.loaded.insert(name.to_string(), l.clone());
+        Ok(l)
+    }
+}
+
 impl Engine {
     /// Check `profile` against `layers`, load what it uses and build the indexes.
     pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
         let aggregation =
             aggregation_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
-        let mut loaded: HashMap<String, Arc<Layer>> = HashMap::new();
+        let mut loader = Loader {
+            set: layers,
+            loaded: HashMap::new(),
+        };
         let mut compiled = Vec::new();
-        let profile_err = |c: &crate::profile::Criterion, msg: String| {
+        let profile_err = |c: &Criterion, msg: String| {
             Error::new(
                 ErrorKind::Config,
                 format!(
@@ -139,23 +170,54 @@ impl Engine {
                         ),
                     ));
                 }
-                let layer = match loaded.get(name) {
-                    Some(l) => l.clone(),
-                    None => {
-                        let l = Arc::new(layers.load(name)?);
-                        loaded.insert(name.to_string(), l.clone());
-                        l
-                    }
-                };
-                layer_refs.push(layer);
+                layer_refs.push(loader.get(name)?);
             }
             let probe = compile(c, &layer_refs).map_err(|m| profile_err(c, m))?;
+            let coverage = match &layer_refs[0].spec.coverage {
+                Some(cov) if layer_refs.len() == 1 => {
+                    let cov_layer = loader.get(&cov.layer)?;
+                    let Geometry::Polygons(polys) = &cov_layer.geometry else {
+                        return Err(profile_err(
+                            c,
+                            format!("coverage layer \"{}\" must be polygons", cov.layer),
+                        ));
+                    };
+                    let col = cov_layer
+                        .attributes
+                        .field_index(&cov.field)
+                        .ok_or_else(|| {
+                            profile_err(
+                                c,
+                                format!(
+                                    "coverage layer \"{}\" has no field \"{}\"",
+                                    cov.layer, cov.field
+                                ),
+                            )
+                        })?;
+                    let kept: Vec<_> = polys
+                        .iter()
+                        .filter(|p| {
+                            let v = cov_layer.attributes.get(p.row, col).to_string();
+                            cov.values.iter().any(|x| *x == v)
+                        })
+                        .cloned()
+                        .collect();
+                    Some((
+                        PolygonIndex::new(kept),
+                        format!("outside the coverage of layer {}", layer_refs[0].name),
+                    ))
+                }
+                _ => None,
+            };
             compiled.push(Compiled {
                 probe,
                 layer_names: layer_refs.iter().map(|l| l.name.clone()).collect(),
+                coverage,
+                policy: c.unknown.unwrap_or(profile.unknown),
             });
         }
-        let mut infos: Vec<LayerInfo> = loaded
+        let mut infos: Vec<LayerInfo> = loader
+            .loaded
             .values()
             .map(|l| LayerInfo {
                 name: l.name.clone(),
@@ -196,6 +258,11 @@ impl Engine {
         &self.compiled[criterion].layer_names
     }
 
+    /// The missing-data policy in force for a criterion.
+    pub fn criterion_policy(&self, criterion: usize) -> UnknownPolicy {
+        self.compiled[criterion].policy
+    }
+
     fn measure(
         &self,
         i: usize,
@@ -203,6 +270,11 @@ impl Engine {
         lat: f64,
     ) -> std::result::Result<(Value, Option<u16>), String> {
         let c = &self.compiled[i];
+        if let Some((cov, why)) = &c.coverage {
+            if cov.containing(lon, lat).is_none() {
+                return Err(why.clone());
+            }
+        }
         match &c.probe {
             Probe::Empty(why) => Err(why.clone()),
             Probe::NearestPoint(idx) => idx
@@ -223,10 +295,10 @@ impl Engine {
                 Ok((Value::Num(sum), None))
             }
             Probe::Attribute(sources) => {
-                for (k, (idx, column)) in sources.iter().enumerate() {
-                    if let Some(row) = idx.containing(lon, lat) {
-                        if !column[row].is_null() {
-                            return Ok((column[row].clone(), Some(k as u16)));
+                for (k, s) in sources.iter().enumerate() {
+                    if let Some(row) = s.index.containing(lon, lat) {
+                        if !s.column[row].is_null() {
+                            return Ok((s.column[row].clone(), Some(k as u16)));
                         }
                     }
                 }
@@ -235,11 +307,25 @@ impl Engine {
                     c.layer_names.join(", ")
                 ))
             }
+            Probe::Inside(indexes) => {
+                let inside = indexes.iter().any(|idx| idx.containing(lon, lat).is_some());
+                Ok((Value::Num(if inside { 1.0 } else { 0.0 }), None))
+            }
             Probe::Raster(r) => r
                 .sample(lon, lat)
                 .map(|v| (Value::Num(v), None))
                 .ok_or_else(|| format!("no data: outside raster {} or nodata", c.layer_names[0])),
         }
+    }
+
+    fn standardise(&self, i: usize, raw: &Value, source: Option<u16>) -> Option<f64> {
+        let c = &self.profile.criteria[i];
+        if let (Probe::Attribute(sources), Some(k)) = (&self.compiled[i].probe, source) {
+            if let Some(st) = &sources[k as usize].standardise {
+                return st.score(raw);
+            }
+        }
+        c.standardise.score(raw)
     }
 
     /// Evaluate one site at (lon, lat) in degrees.
@@ -248,8 +334,8 @@ impl Engine {
         let criteria = &self.profile.criteria;
         let mut values = Vec::with_capacity(n);
         let mut notes = Vec::new();
-        let mut any_unknown = false;
-        let substitute = self.profile.unknown.substitute();
+        let mut exclude_unknown = false;
+        let mut ignored = vec![false; n];
         for (i, c) in criteria.iter().enumerate() {
             let (raw, source, unknown) = match self.measure(i, lon, lat) {
                 Ok((v, s)) => (v, s, None),
@@ -257,23 +343,33 @@ impl Engine {
             };
             let (score, unknown) = match unknown {
                 Some(u) => (None, Some(u)),
-                None => match c.standardise.score(&raw) {
+                None => match self.standardise(i, &raw, source) {
                     Some(s) => (Some(s), None),
                     None => (None, Some(format!("no score for value \"{raw}\""))),
                 },
             };
+            let mut score = score;
             if let Some(u) = &unknown {
-                any_unknown = true;
-                match substitute {
-                    None => notes.push(format!("{} unknown ({u})", c.id())),
-                    Some(s) => notes.push(format!(
-                        "{} unknown ({u}); scored {s} by policy {}",
-                        c.id(),
-                        self.profile.unknown
-                    )),
+                let policy = self.compiled[i].policy;
+                match policy {
+                    UnknownPolicy::Exclude => {
+                        exclude_unknown = true;
+                        notes.push(format!("{} unknown ({u})", c.id()));
+                    }
+                    UnknownPolicy::Ignore => {
+                        ignored[i] = true;
+                        notes.push(format!("{} left out ({u})", c.id()));
+                    }
+                    UnknownPolicy::Neutral | UnknownPolicy::Penalty(_) => {
+                        let s = policy.substitute().unwrap_or(0.5);
+                        score = Some(s);
+                        notes.push(format!(
+                            "{} unknown ({u}); scored {s} by policy {policy}",
+                            c.id()
+                        ));
+                    }
                 }
             }
-            let score = score.or(if unknown.is_some() { substitute } else { None });
             values.push(CriterionValue {
                 raw,
                 source,
@@ -301,7 +397,9 @@ impl Engine {
                     });
                 }
                 Some(_) => {}
-                None if values[i].unknown.is_some() && substitute.is_some() => {
+                None if values[i].unknown.is_some()
+                    && self.compiled[i].policy != UnknownPolicy::Exclude =>
+                {
                     notes.push(format!(
                         "constraint on {} not checked: value unknown",
                         k.criterion
@@ -311,21 +409,37 @@ impl Engine {
             }
         }
         reasons.append(&mut notes);
+        let weight_left: f64 = self
+            .weights
+            .iter()
+            .zip(&ignored)
+            .filter(|(_, ig)| !**ig)
+            .map(|(w, _)| w)
+            .sum();
         let status = if excluded {
             Status::Excluded
-        } else if any_unknown && substitute.is_none() {
+        } else if exclude_unknown || weight_left <= 0.0 {
             Status::Unknown
         } else {
             Status::Ok
         };
         let score = if status == Status::Ok {
             let scores: Vec<f64> = values.iter().map(|v| v.score.unwrap_or(0.0)).collect();
+            let weights: Vec<f64> = if ignored.iter().any(|x| *x) {
+                self.weights
+                    .iter()
+                    .zip(&ignored)
+                    .map(|(w, ig)| if *ig { 0.0 } else { w / weight_left })
+                    .collect()
+            } else {
+                self.weights.clone()
+            };
             let mut contributions = vec![0.0; n];
             let total = self
                 .aggregation
-                .aggregate(&scores, &self.weights, &mut contributions);
-            for (v, c) in values.iter_mut().zip(contributions) {
-                v.contribution = Some(c);
+                .aggregate(&scores, &weights, &mut contributions);
+            for ((v, c), ig) in values.iter_mut().zip(contributions).zip(&ignored) {
+                v.contribution = if *ig { None } else { Some(c) };
             }
             Some(total)
         } else {
@@ -350,10 +464,7 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
-fn compile(
-    c: &crate::profile::Criterion,
-    layers: &[Arc<Layer>],
-) -> std::result::Result<Probe, String> {
+fn compile(c: &Criterion, layers: &[Arc<Layer>]) -> std::result::Result<Probe, String> {
     let first = &layers[0];
     let kind_err = |layer: &Layer, want: &str| {
         format!(
@@ -461,17 +572,38 @@ fn compile(
         }
         Measure::Attribute(field) => {
             let mut sources = Vec::new();
+            for (k, layer) in layers.iter().enumerate() {
+                let Geometry::Polygons(polys) = &layer.geometry else {
+                    return Err(kind_err(layer, "polygons"));
+                };
+                let src = c.source(k);
+                let standardise = src.and_then(|s| s.standardise.clone());
+                let numeric = standardise.as_ref().unwrap_or(&c.standardise).is_numeric();
+                let field = src.and_then(|s| s.field.as_deref()).unwrap_or(field);
+                let col = field_col(layer, field, numeric)?;
+                let column = (0..layer.attributes.len())
+                    .map(|r| layer.attributes.get(r, col).clone())
+                    .collect();
+                sources.push(AttributeSource {
+                    index: PolygonIndex::new(polys.clone()),
+                    column,
+                    standardise,
+                });
+            }
+            Ok(Probe::Attribute(sources))
+        }
+        Measure::Inside(spec) => {
+            let mut indexes = Vec::new();
             for layer in layers {
                 let Geometry::Polygons(polys) = &layer.geometry else {
                     return Err(kind_err(layer, "polygons"));
                 };
-                let col = field_col(layer, field, c.standardise.is_numeric())?;
-                let column = (0..layer.attributes.len())
-                    .map(|r| layer.attributes.get(r, col).clone())
-                    .collect();
-                sources.push((PolygonIndex::new(polys.clone()), column));
+                let keep = select(layer, &spec.filter)?;
+                indexes.push(PolygonIndex::new(
+                    polys.iter().filter(|p| keep[p.row]).cloned().collect(),
+                ));
             }
-            Ok(Probe::Attribute(sources))
+            Ok(Probe::Inside(indexes))
         }
         Measure::Raster(_) => match &first.geometry {
             Geometry::Raster(r) => Ok(Probe::Raster(r.clone())),

@@ -18,7 +18,14 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
         .enumerate()
     {
         let raw = match &v.raw {
-            Value::Num(x) => json!(round(*x, if c.unit() == "km" { 4 } else { 6 })),
+            Value::Num(x) => json!(round(
+                *x,
+                if c.source_unit(v.source) == "km" {
+                    4
+                } else {
+                    6
+                }
+            )),
             Value::Text(t) => json!(t),
             Value::Null => Json::Null,
         };
@@ -26,7 +33,7 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
             c.id().to_string(),
             json!({
                 "value": raw,
-                "unit": c.unit(),
+                "unit": c.source_unit(v.source),
                 "score": v.score.map(|x| round(x, 6)),
                 "contribution": v.contribution.map(|x| round(x, 6)),
                 "source": source_label(ctx.engine, i, v.source),

@@ -142,11 +142,14 @@ pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
         "reasons".into(),
         "unknown".into(),
     ];
-    for (i, c) in engine.profile().criteria.iter().enumerate() {
+    for c in &engine.profile().criteria {
         cols.push(c.value_column());
+        if c.has_mixed_units() {
+            cols.push(format!("{}_unit", c.id()));
+        }
         cols.push(format!("{}_score", c.id()));
         cols.push(format!("{}_contribution", c.id()));
-        if engine.criterion_layers(i).len() > 1 || c.notes.is_some() {
+        if c.has_sources() {
             cols.push(format!("{}_source", c.id()));
         }
     }
@@ -183,13 +186,20 @@ pub fn result_values(engine: &Engine, s: &ScoredSite) -> Vec<Json> {
     ];
     for (i, (c, v)) in engine.profile().criteria.iter().zip(&e.values).enumerate() {
         out.push(match &v.raw {
-            crate::layers::Value::Num(x) => json_number(*x, raw_decimals(c.unit())),
+            crate::layers::Value::Num(x) => json_number(*x, raw_decimals(c.source_unit(v.source))),
             crate::layers::Value::Text(t) => Json::from(t.clone()),
             crate::layers::Value::Null => Json::Null,
         });
+        if c.has_mixed_units() {
+            out.push(if v.raw.is_null() {
+                Json::Null
+            } else {
+                Json::from(c.source_unit(v.source))
+            });
+        }
         out.push(v.score.map_or(Json::Null, |x| json_number(x, 6)));
         out.push(v.contribution.map_or(Json::Null, |x| json_number(x, 6)));
-        if engine.criterion_layers(i).len() > 1 || c.notes.is_some() {
+        if c.has_sources() {
             out.push(source_label(engine, i, v.source).map_or(Json::Null, Json::from));
         }
     }
@@ -205,14 +215,22 @@ pub fn source_label(engine: &Engine, criterion: usize, source: Option<u16>) -> O
         None if layers.len() == 1 => &layers[0],
         None => return None,
     };
-    let note = engine.profile().criteria[criterion]
-        .notes
-        .as_ref()
-        .and_then(|n| n.get(name));
-    Some(match note {
-        Some(n) => format!("{name} ({n})"),
-        None => name.clone(),
-    })
+    let c = &engine.profile().criteria[criterion];
+    let k = source.map_or(0, usize::from);
+    let mut label = name.clone();
+    if let Some(src) = c.source(k) {
+        let detail: Vec<&str> = [src.field.as_deref(), src.unit.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !detail.is_empty() {
+            label.push_str(&format!(" [{}]", detail.join(", ")));
+        }
+        if let Some(note) = &src.note {
+            label.push_str(&format!(" ({note})"));
+        }
+    }
+    Some(label)
 }
 
 /// The input columns of a site as JSON values (CSV cells as text, GeoJSON properties as they were).

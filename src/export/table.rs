@@ -31,10 +31,18 @@ pub fn write_table(
                     .map_or_else(|| "-".into(), |x| format!("{x:.3}")),
                 s.eval.status.to_string(),
             ];
-            r.extend(s.eval.values.iter().map(|v| match &v.raw {
-                Value::Num(x) => format_number(*x),
-                Value::Text(t) => t.clone(),
-                Value::Null => "?".into(),
+            r.extend(s.eval.values.iter().zip(criteria).map(|(v, c)| {
+                let text = match &v.raw {
+                    Value::Num(x) => format_number(*x),
+                    Value::Text(t) => t.clone(),
+                    Value::Null => "?".into(),
+                };
+                // Values from a source with a note (a proxy) are marked and explained below.
+                let noted = v
+                    .source
+                    .and_then(|k| c.source(usize::from(k)))
+                    .is_some_and(|s| s.note.is_some());
+                if noted { format!("{text}*") } else { text }
             }));
             r.push(s.eval.reasons.join("; "));
             r
@@ -70,6 +78,29 @@ pub fn write_table(
     line(&mut w, &header)?;
     for r in &rows {
         line(&mut w, r)?;
+    }
+    // Explain marked values: which criterion, which source, what the note says.
+    for (i, c) in criteria.iter().enumerate() {
+        for (k, src) in c.sources.iter().flatten().enumerate() {
+            let Some(note) = &src.note else { continue };
+            let used = results
+                .iter()
+                .any(|s| s.eval.values[i].source == Some(k as u16));
+            if used {
+                let unit = c.source_unit(Some(k as u16));
+                let unit = if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(", in {unit}")
+                };
+                writeln!(
+                    w,
+                    "* {}: from {}{unit} ({note})",
+                    c.value_column(),
+                    src.layer
+                )?;
+            }
+        }
     }
     w.flush()
 }

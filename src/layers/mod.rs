@@ -203,6 +203,47 @@ pub struct JoinSpec {
     pub delimiter: Option<char>,
 }
 
+/// A field computed from others: a lookup table (`from` + `map`) or a ratio
+/// (`ratio = [numerator, denominator]`, times `scale`).
+///
+/// ```toml
+/// derive = [
+///   { field = "bws_score", from = "bws_cat_0_4", map = { "0" = 0.5, "1" = 1.5 } },
+///   { field = "gdp_per_capita_usd", ratio = ["GDP_MD_EST", "POP_EST"], scale = 1e6 },
+/// ]
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeriveSpec {
+    /// Name of the new field.
+    pub field: String,
+    /// Source field of a lookup.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Lookup table: source value (as text) to number; unmatched values become empty.
+    #[serde(default)]
+    pub map: Option<std::collections::BTreeMap<String, f64>>,
+    /// Numerator and denominator fields of a ratio.
+    #[serde(default)]
+    pub ratio: Option<[String; 2]>,
+    /// Factor applied to a ratio (default 1).
+    #[serde(default)]
+    pub scale: Option<f64>,
+}
+
+/// Where a layer has data: inside the polygons of another layer whose `field` is one of
+/// `values` (for example the countries an extract covers).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageSpec {
+    /// A polygon layer of the same layer set.
+    pub layer: String,
+    /// Field of that layer.
+    pub field: String,
+    /// Values of `field` that are covered.
+    pub values: Vec<String>,
+}
+
 /// One `[[layer]]` entry of a layer-set file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +269,12 @@ pub struct LayerSpec {
     /// A CSV table joined onto the features.
     #[serde(default)]
     pub join: Option<JoinSpec>,
+    /// Fields computed from others after the join.
+    #[serde(default)]
+    pub derive: Vec<DeriveSpec>,
+    /// Where the layer has data; outside it, measures on the layer are UNKNOWN.
+    #[serde(default)]
+    pub coverage: Option<CoverageSpec>,
     /// Attribution text to show wherever the layer's data is used.
     #[serde(default)]
     pub attribution: Option<String>,
@@ -414,8 +461,56 @@ impl LayerSet {
             let table = self.resolve(&join.path)?;
             self::csv::join_table(&mut layer.attributes, &table, join)?;
         }
+        for d in &spec.derive {
+            derive_field(&mut layer.attributes, d).map_err(|m| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{}: layer \"{name}\", derive {}: {m}", self.source, d.field),
+                )
+            })?;
+        }
         Ok(layer)
     }
+}
+
+fn derive_field(attrs: &mut Attributes, d: &DeriveSpec) -> std::result::Result<(), String> {
+    let col = |name: &str| {
+        attrs.field_index(name).ok_or_else(|| {
+            format!(
+                "no field \"{name}\" (fields: {})",
+                attrs.fields().join(", ")
+            )
+        })
+    };
+    let values: Vec<Value> = match (&d.from, &d.map, &d.ratio) {
+        (Some(from), Some(map), None) => {
+            let c = col(from)?;
+            (0..attrs.len())
+                .map(|r| {
+                    let v = attrs.get(r, c);
+                    map.get(&v.to_string())
+                        .map_or(Value::Null, |x| Value::Num(*x))
+                })
+                .collect()
+        }
+        (None, None, Some([num, den])) => {
+            let (a, b) = (col(num)?, col(den)?);
+            let scale = d.scale.unwrap_or(1.0);
+            (0..attrs.len())
+                .map(
+                    |r| match (attrs.get(r, a).as_f64(), attrs.get(r, b).as_f64()) {
+                        (Some(x), Some(y)) if y != 0.0 && x >= 0.0 && y > 0.0 => {
+                            Value::Num(x / y * scale)
+                        }
+                        _ => Value::Null,
+                    },
+                )
+                .collect()
+        }
+        _ => return Err("give either from + map, or ratio".into()),
+    };
+    attrs.add_column(d.field.clone(), values);
+    Ok(())
 }
 
 /// The geometry of a loaded layer, in longitude/latitude degrees (WGS84).

@@ -73,13 +73,15 @@ pub enum UnknownPolicy {
     Neutral,
     /// The criterion scores 0.5 minus the penalty.
     Penalty(f64),
+    /// The criterion is left out at that site; the other weights are renormalised.
+    Ignore,
 }
 
 impl UnknownPolicy {
-    /// The score an UNKNOWN criterion gets, or `None` when the site is excluded.
+    /// The score an UNKNOWN criterion gets: `None` when it gets none (exclude, ignore).
     pub fn substitute(&self) -> Option<f64> {
         match self {
-            UnknownPolicy::Exclude => None,
+            UnknownPolicy::Exclude | UnknownPolicy::Ignore => None,
             UnknownPolicy::Neutral => Some(0.5),
             UnknownPolicy::Penalty(p) => Some((0.5 - p).max(0.0)),
         }
@@ -92,6 +94,7 @@ impl fmt::Display for UnknownPolicy {
             UnknownPolicy::Exclude => f.write_str("exclude"),
             UnknownPolicy::Neutral => f.write_str("neutral"),
             UnknownPolicy::Penalty(p) => write!(f, "penalty {p}"),
+            UnknownPolicy::Ignore => f.write_str("ignore"),
         }
     }
 }
@@ -102,14 +105,15 @@ impl<'de> Deserialize<'de> for UnknownPolicy {
         impl<'de> Visitor<'de> for V {
             type Value = UnknownPolicy;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("\"exclude\", \"neutral\" or { penalty = 0.2 }")
+                f.write_str("\"exclude\", \"neutral\", \"ignore\" or { penalty = 0.2 }")
             }
             fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<UnknownPolicy, E> {
                 match s {
                     "exclude" => Ok(UnknownPolicy::Exclude),
                     "neutral" => Ok(UnknownPolicy::Neutral),
+                    "ignore" => Ok(UnknownPolicy::Ignore),
                     other => Err(E::custom(format!(
-                        "unknown = \"{other}\": expected \"exclude\", \"neutral\" or {{ penalty = 0.2 }}"
+                        "unknown = \"{other}\": expected \"exclude\", \"neutral\", \"ignore\" or {{ penalty = 0.2 }}"
                     ))),
                 }
             }
@@ -179,6 +183,17 @@ pub enum Measure {
     Attribute(String),
     /// The raster value.
     Raster(RasterSpec),
+    /// 1 when a polygon of the layer(s) contains the site, else 0 (never UNKNOWN).
+    Inside(InsideSpec),
+}
+
+/// `inside` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsideSpec {
+    /// Only polygons matching this filter.
+    #[serde(default, rename = "where")]
+    pub filter: Option<String>,
 }
 
 impl Measure {
@@ -189,6 +204,7 @@ impl Measure {
             Measure::SumWithinKm(_) => "sum_within_km",
             Measure::Attribute(_) => "attribute",
             Measure::Raster(_) => "raster",
+            Measure::Inside(_) => "inside",
         }
     }
 }
@@ -218,9 +234,34 @@ pub struct Criterion {
     /// Unit of the raw value, used in column names (`km` for `nearest_km` by default).
     #[serde(default)]
     pub unit: Option<String>,
-    /// A note shown with the value, per source layer: `{ gdp_proxy = "proxy: GDP per capita" }`.
+    /// Sources with their own field, standardisation and note, most specific first (for
+    /// `attribute`; instead of `layer`/`layers`).
     #[serde(default)]
-    pub notes: Option<std::collections::BTreeMap<String, String>>,
+    pub sources: Option<Vec<Source>>,
+    /// What an UNKNOWN value of this criterion does (default: the profile's `unknown`).
+    #[serde(default)]
+    pub unknown: Option<UnknownPolicy>,
+}
+
+/// One source of an `attribute` criterion: a layer, optionally with its own field,
+/// standardisation, unit and a note shown wherever its values are used (e.g. "proxy").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The polygon layer.
+    pub layer: String,
+    /// The field read (default: the measure's).
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Standardisation of this source's values (default: the criterion's).
+    #[serde(default)]
+    pub standardise: Option<Standardise>,
+    /// Unit of this source's values (default: the criterion's).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Shown with every value from this source, e.g. "proxy: GDP per capita, not land price".
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 fn one() -> f64 {
@@ -235,11 +276,39 @@ impl Criterion {
 
     /// The layers read, in order.
     pub fn layer_names(&self) -> Vec<&str> {
-        match (&self.layer, &self.layers) {
-            (Some(l), _) => vec![l.as_str()],
-            (None, Some(ls)) => ls.iter().map(String::as_str).collect(),
-            (None, None) => vec![],
+        match (&self.layer, &self.layers, &self.sources) {
+            (Some(l), _, _) => vec![l.as_str()],
+            (None, Some(ls), _) => ls.iter().map(String::as_str).collect(),
+            (None, None, Some(ss)) => ss.iter().map(|s| s.layer.as_str()).collect(),
+            (None, None, None) => vec![],
         }
+    }
+
+    /// The source overrides for the `k`-th layer, if declared with `sources`.
+    pub fn source(&self, k: usize) -> Option<&Source> {
+        self.sources.as_ref().and_then(|s| s.get(k))
+    }
+
+    /// True when a source declares a unit other than the criterion's: outputs then name the
+    /// value column `{id}_value` and add `{id}_unit`.
+    pub fn has_mixed_units(&self) -> bool {
+        self.sources
+            .iter()
+            .flatten()
+            .any(|s| s.unit.as_deref().is_some_and(|u| u != self.unit()))
+    }
+
+    /// The unit of a value from the `k`-th source.
+    pub fn source_unit(&self, k: Option<u16>) -> &str {
+        k.and_then(|k| self.source(usize::from(k)))
+            .and_then(|s| s.unit.as_deref())
+            .unwrap_or(self.unit())
+    }
+
+    /// True when the criterion reads more than one layer or declares sources: outputs then
+    /// say which source gave each value.
+    pub fn has_sources(&self) -> bool {
+        self.sources.is_some() || self.layers.as_ref().is_some_and(|l| l.len() > 1)
     }
 
     /// The unit of the raw value (may be empty).
@@ -248,6 +317,7 @@ impl Criterion {
             (Some(u), _) => u.as_str(),
             (None, Measure::NearestKm(_)) => "km",
             (None, Measure::SumWithinKm(s)) if s.field.is_none() => "count",
+            (None, Measure::Inside(_)) => "",
             _ => "",
         }
     }
@@ -255,6 +325,9 @@ impl Criterion {
     /// The output column of the raw value: `{id}_{unit}`, or `{id}` without a unit; a unit
     /// already ending the id is not repeated.
     pub fn value_column(&self) -> String {
+        if self.has_mixed_units() {
+            return format!("{}_value", self.id());
+        }
         let unit: String = self
             .unit()
             .to_lowercase()
@@ -383,24 +456,35 @@ impl Profile {
             if !ids.insert(id) {
                 return Err(crit_err(c, "the id is used twice".into()));
             }
-            match (&c.layer, &c.layers) {
-                (Some(_), Some(_)) => {
-                    return Err(crit_err(c, "give either layer or layers, not both".into()));
+            let given = [c.layer.is_some(), c.layers.is_some(), c.sources.is_some()];
+            match given.iter().filter(|g| **g).count() {
+                0 => return Err(crit_err(c, "needs a layer (layer = \"...\")".into())),
+                1 => {}
+                _ => {
+                    return Err(crit_err(c, "give one of layer, layers or sources".into()));
                 }
-                (None, None) => return Err(crit_err(c, "needs a layer (layer = \"...\")".into())),
-                (None, Some(ls)) if ls.is_empty() => {
-                    return Err(crit_err(c, "layers is empty".into()));
+            }
+            let n_layers = c.layer_names().len();
+            if n_layers == 0 {
+                return Err(crit_err(c, "layers is empty".into()));
+            }
+            if n_layers > 1 && !matches!(c.measure, Measure::Attribute(_) | Measure::Inside(_)) {
+                return Err(crit_err(
+                    c,
+                    format!(
+                        "only attribute and inside measures read several layers, not {}",
+                        c.measure.name()
+                    ),
+                ));
+            }
+            if c.sources.is_some() && !matches!(c.measure, Measure::Attribute(_)) {
+                return Err(crit_err(c, "sources are for attribute measures".into()));
+            }
+            for s in c.sources.iter().flatten() {
+                if let Some(st) = &s.standardise {
+                    st.validate()
+                        .map_err(|e| crit_err(c, format!("source {}: {e}", s.layer)))?;
                 }
-                (None, Some(ls)) if ls.len() > 1 && !matches!(c.measure, Measure::Attribute(_)) => {
-                    return Err(crit_err(
-                        c,
-                        format!(
-                            "only attribute measures fall back through several layers, not {}",
-                            c.measure.name()
-                        ),
-                    ));
-                }
-                _ => {}
             }
             if !c.weight.is_finite() || c.weight < 0.0 {
                 return Err(crit_err(
@@ -512,9 +596,15 @@ reason = "too dry"
         let p =
             parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"neutral\"")).unwrap();
         assert_eq!(p.unknown.substitute(), Some(0.5));
+        let p = parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"ignore\"")).unwrap();
+        assert_eq!(p.unknown, UnknownPolicy::Ignore);
         let e =
-            parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"ignore\"")).unwrap_err();
+            parse(&BASE.replace("name = \"t\"", "name = \"t\"\nunknown = \"skip\"")).unwrap_err();
         assert!(e.to_string().starts_with("p.toml:3: "), "{e}");
+        // A criterion can override the profile's policy.
+        let p = parse(&BASE.replace("weight = 3", "weight = 3\nunknown = \"neutral\"")).unwrap();
+        assert_eq!(p.criteria[0].unknown, Some(UnknownPolicy::Neutral));
+        assert_eq!(p.criteria[1].unknown, None);
     }
 
     #[test]
