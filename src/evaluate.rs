@@ -198,7 +198,7 @@ impl Engine {
                         .iter()
                         .filter(|p| {
                             let v = cov_layer.attributes.get(p.row, col).to_string();
-                            cov.values.iter().any(|x| *x == v)
+                            cov.values.contains(&v)
                         })
                         .cloned()
                         .collect();

@@ -29,6 +29,7 @@ pub mod geodesy;
 pub mod index;
 pub mod layers;
 pub mod profile;
+pub mod region;
 pub mod sites;
 
 pub use batch::{Batch, ScoredSite, Summary, score_sites};

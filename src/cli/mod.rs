@@ -2,11 +2,13 @@
 //! The only module that prints.
 
 mod profiles;
+mod region;
 mod score;
 
 use clap::{Parser, Subcommand};
-use standort::{Error, ErrorKind};
+use standort::{Error, ErrorKind, LayerSet, Profile};
 use std::io::Write;
+use std::path::Path;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,6 +39,8 @@ pub struct Cli {
 enum Command {
     /// Score and rank candidate sites from a CSV or GeoJSON file (or - for stdin)
     Score(score::ScoreArgs),
+    /// Score a region (ISO3 code, country or admin-1 name, --bbox or --polygon) on a grid
+    Region(region::RegionArgs),
     /// List the built-in profiles, or print one as TOML to start your own
     Profiles(profiles::ProfilesArgs),
 }
@@ -72,6 +76,44 @@ pub fn write_failure(target: &str, e: std::io::Error) -> Failure {
     }
 }
 
+/// A profile from a built-in name or a file (anything that exists, ends in .toml or has a
+/// slash); returns the file when there is one.
+pub fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
+    let p = Path::new(arg);
+    if p.exists() || arg.ends_with(".toml") || arg.contains('/') {
+        Ok((Profile::from_file(p)?, Some(p.to_path_buf())))
+    } else {
+        Ok((Profile::embedded(arg)?, None))
+    }
+}
+
+/// The layer set: a file, or the built-in one in the data directory.
+pub fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> {
+    match file {
+        Some(p) => LayerSet::from_file(p, g.data_dir.as_deref()),
+        None => {
+            if g.data_dir.is_none() {
+                return Err(Error::usage(
+                    "no data directory for the built-in layer set: pass --data-dir DIR or set STANDORT_DATA_DIR (or give --layers FILE)",
+                ));
+            }
+            LayerSet::default_set(g.data_dir.as_deref())
+        }
+    }
+}
+
+/// Size rayon's pool.
+pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    match threads {
+        Some(0) => Err(Error::usage("--threads must be at least 1")),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::usage(format!("--threads {n}: {e}"))),
+        None => Ok(()),
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -87,6 +129,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Score(args) => score::run(args, &globals),
+        Command::Region(args) => region::run(args, &globals),
         Command::Profiles(args) => profiles::run(args),
     };
     match result {

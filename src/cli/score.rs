@@ -6,7 +6,7 @@ use standort::export::{self, AtomicFile, Context, Format};
 use standort::sites::SiteFormat;
 use standort::{Engine, Error, LayerSet, Profile, SiteOptions, SiteSource, score_sites};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -132,29 +132,8 @@ fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
     if args.top == Some(0) {
         return Err(Error::usage("--top must be at least 1"));
     }
-    if args.threads == Some(0) {
-        return Err(Error::usage("--threads must be at least 1"));
-    }
-    let profile_path = {
-        let p = Path::new(&args.profile);
-        (p.exists() || args.profile.ends_with(".toml") || args.profile.contains('/'))
-            .then(|| p.to_path_buf())
-    };
-    let profile = match &profile_path {
-        Some(p) => Profile::from_file(p)?,
-        None => Profile::embedded(&args.profile)?,
-    };
-    let layers = match &args.layers {
-        Some(p) => LayerSet::from_file(p, g.data_dir.as_deref())?,
-        None => {
-            if g.data_dir.is_none() {
-                return Err(Error::usage(
-                    "no data directory for the built-in layer set: pass --data-dir DIR or set STANDORT_DATA_DIR (or give --layers FILE)",
-                ));
-            }
-            LayerSet::default_set(g.data_dir.as_deref())?
-        }
-    };
+    let (profile, profile_path) = super::load_profile(&args.profile)?;
+    let layers = super::load_layers(args.layers.as_deref(), g)?;
     let options = SiteOptions {
         id: args.id,
         lat: args.lat,
@@ -165,12 +144,7 @@ fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
         }),
         delimiter: None,
     };
-    if let Some(n) = args.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| Error::usage(format!("--threads {n}: {e}")))?;
-    }
+    super::set_threads(args.threads)?;
     Ok(Plan {
         source: SiteSource::from_arg(&args.sites),
         options,

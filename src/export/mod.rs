@@ -8,6 +8,7 @@
 mod csv;
 mod geojson;
 mod json;
+pub mod region;
 mod table;
 
 pub use self::csv::write_csv;
@@ -334,6 +335,15 @@ impl AtomicFile {
 
     /// Flush and rename into place.
     pub fn commit(self) -> Result<()> {
+        // Temporary files are private (0600); the result is an ordinary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = self
+                .temp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
         self.temp
             .as_file()
             .sync_all()

@@ -201,7 +201,38 @@ pub(crate) fn typed_attributes(fields: Vec<String>, cells: Vec<Vec<String>>) -> 
     Attributes::new(fields, rows)
 }
 
-/// Attach the columns of a CSV table to `attrs`, matching `join.key` (layer) to `join.on`
+/// The properties of a GeoJSON file's features as a text table (geometry ignored).
+fn read_geojson_properties(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let mut header: Vec<String> = Vec::new();
+    let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
+    super::stream_features(
+        file,
+        &path.display().to_string(),
+        &mut |_i, f: geojson::Feature| {
+            let props = f.properties.unwrap_or_default();
+            for k in props.keys() {
+                if !header.contains(k) {
+                    header.push(k.clone());
+                }
+            }
+            rows.push(props);
+            Ok(())
+        },
+    )?;
+    let text = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let records = rows
+        .iter()
+        .map(|r| header.iter().map(|h| text(r.get(h))).collect())
+        .collect();
+    Ok((header, records))
+}
+
+/// Attach the columns of a CSV table (or a GeoJSON file's properties) to `attrs`, matching `join.key` (layer) to `join.on`
 /// (table); keys compare trimmed and case-insensitively. Unmatched features get nulls.
 pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -> Result<()> {
     let file = path.display().to_string();
@@ -216,13 +247,27 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
             ),
         )
     })?;
-    let mut rdr = csv_reader(path, join.delimiter)?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| csv_error(path, &e))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let is_geojson = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    let (header, records) = if is_geojson {
+        read_geojson_properties(path)?
+    } else {
+        let mut rdr = csv_reader(path, join.delimiter)?;
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| csv_error(path, &e))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        let mut records = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| csv_error(path, &e))?;
+            records.push(rec.iter().map(str::to_string).collect::<Vec<_>>());
+        }
+        (header, records)
+    };
     let col = |name: &str| {
         header.iter().position(|h| h == name).ok_or_else(|| {
             Error::at(
@@ -235,12 +280,11 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
     let on = col(&join.on)?;
     let cols: Vec<usize> = join.fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
     let mut table: HashMap<String, Vec<String>> = HashMap::new();
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_error(path, &e))?;
+    for rec in &records {
         let key = rec[on].trim().to_lowercase();
         table
             .entry(key)
-            .or_insert_with(|| cols.iter().map(|&c| rec[c].to_string()).collect());
+            .or_insert_with(|| cols.iter().map(|&c| rec[c].clone()).collect());
     }
     let values: Vec<Vec<String>> = (0..attrs.len())
         .map(|row| {

@@ -341,6 +341,15 @@ impl LayerSet {
         Self::parse(&text, path, base)
     }
 
+    /// A layer set from declarations made in code.
+    pub fn from_specs(specs: Vec<LayerSpec>, base_dir: Option<PathBuf>) -> Self {
+        LayerSet {
+            specs,
+            base_dir,
+            source: "<layers>".into(),
+        }
+    }
+
     /// The embedded default layer set, resolved against `data_dir`.
     pub fn default_set(data_dir: Option<&Path>) -> Result<Self> {
         Self::parse(

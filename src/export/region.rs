@@ -1,0 +1,185 @@
+//! Region maps: grid cells as GeoJSON polygons (or CSV rows), plus the top sites as points.
+//!
+//! Cells are written one at a time as they are scored. Each cell is a counter-clockwise
+//! rectangle (RFC 7946, at most 7 decimals) with the total score, status, reasons and every
+//! criterion's raw value and sub-score, and simplestyle `fill`/`fill-opacity` from the
+//! viridis ramp (colour-blind safe; grey for excluded, light grey for UNKNOWN), so
+//! geojson.io, GitHub and QGIS render it as it is.
+
+use super::{EXCLUDED_COLOUR, UNKNOWN_COLOUR, round, score_colour};
+use crate::evaluate::{Engine, Evaluation, Status};
+use crate::layers::Value;
+use crate::region::{Cell, Region, RegionSummary};
+use serde_json::{Map, Value as Json, json};
+use std::io::Write;
+
+fn raw_json(v: &Value, decimals: i32) -> Json {
+    match v {
+        Value::Num(x) => {
+            serde_json::Number::from_f64(round(*x, decimals)).map_or(Json::Null, Json::Number)
+        }
+        Value::Text(t) => Json::from(t.as_str()),
+        Value::Null => Json::Null,
+    }
+}
+
+/// The properties of a scored cell, in a fixed order.
+pub fn cell_properties(engine: &Engine, cell: &Cell, e: &Evaluation) -> Map<String, Json> {
+    let mut p = Map::new();
+    p.insert("cell".into(), json!(cell.id));
+    p.insert("lon".into(), json!(round(cell.lon(), 7)));
+    p.insert("lat".into(), json!(round(cell.lat(), 7)));
+    p.insert(
+        "score".into(),
+        e.score.map_or(Json::Null, |s| json!(round(s, 6))),
+    );
+    p.insert("status".into(), json!(e.status.to_string()));
+    p.insert("reasons".into(), json!(e.reasons.join("; ")));
+    for (i, (c, v)) in engine.profile().criteria.iter().zip(&e.values).enumerate() {
+        let unit = c.source_unit(v.source);
+        p.insert(
+            c.value_column(),
+            raw_json(&v.raw, if unit == "km" { 4 } else { 6 }),
+        );
+        if c.has_mixed_units() {
+            p.insert(
+                format!("{}_unit", c.id()),
+                if v.raw.is_null() {
+                    Json::Null
+                } else {
+                    json!(unit)
+                },
+            );
+        }
+        p.insert(
+            format!("{}_score", c.id()),
+            v.score.map_or(Json::Null, |s| json!(round(s, 6))),
+        );
+        if c.has_sources() {
+            p.insert(
+                format!("{}_source", c.id()),
+                super::source_label(engine, i, v.source).map_or(Json::Null, Json::from),
+            );
+        }
+    }
+    let (fill, opacity) = match (e.status, e.score) {
+        (Status::Ok, Some(s)) => (score_colour(s), 0.75),
+        (Status::Excluded, _) => (EXCLUDED_COLOUR.to_string(), 0.5),
+        _ => (UNKNOWN_COLOUR.to_string(), 0.35),
+    };
+    p.insert("fill".into(), json!(fill));
+    p.insert("fill-opacity".into(), json!(opacity));
+    p.insert("stroke-width".into(), json!(0));
+    p
+}
+
+/// A cell as a GeoJSON Feature with a counter-clockwise rectangle.
+pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation) -> Json {
+    let (x0, y0) = (round(cell.min_lon, 7), round(cell.min_lat, 7));
+    let (x1, y1) = (
+        round(cell.min_lon + cell.size_deg, 7),
+        round((cell.min_lat + cell.size_deg).min(90.0), 7),
+    );
+    json!({
+        "type": "Feature",
+        "id": cell.id,
+        "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
+        "properties": cell_properties(engine, cell, e),
+    })
+}
+
+/// Streams a region map as a GeoJSON FeatureCollection.
+pub struct RegionGeoJson<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> RegionGeoJson<W> {
+    /// Start the collection.
+    pub fn new(mut out: W) -> std::io::Result<Self> {
+        out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
+        Ok(RegionGeoJson { out, first: true })
+    }
+
+    /// Write one feature.
+    pub fn feature(&mut self, f: &Json) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",\n")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, f)?;
+        Ok(())
+    }
+
+    /// Write the top sites as points and the run's metadata, and close the collection.
+    pub fn finish(
+        mut self,
+        engine: &Engine,
+        region: &Region,
+        summary: &RegionSummary,
+    ) -> std::io::Result<W> {
+        for t in &summary.top {
+            let e = engine.evaluate(t.cell.lon(), t.cell.lat());
+            let mut p = cell_properties(engine, &t.cell, &e);
+            for k in ["fill", "fill-opacity", "stroke-width"] {
+                p.remove(k);
+            }
+            p.insert("top_rank".into(), json!(t.rank));
+            p.insert("marker-color".into(), json!("#e41a1c"));
+            p.insert("marker-size".into(), json!("medium"));
+            if t.rank < 10 {
+                p.insert("marker-symbol".into(), json!(t.rank.to_string()));
+            }
+            let f = json!({
+                "type": "Feature",
+                "id": format!("top-{}", t.rank),
+                "geometry": {"type": "Point", "coordinates": [round(t.cell.lon(), 7), round(t.cell.lat(), 7)]},
+                "properties": p,
+            });
+            self.feature(&f)?;
+        }
+        self.out.write_all(b"\n],\"standort\":")?;
+        serde_json::to_writer(&mut self.out, &summary_json(engine, region, summary))?;
+        self.out.write_all(b"}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// The region summary as JSON (also `standort region --format json`).
+pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json {
+    let p = engine.profile();
+    let share = |a: f64| {
+        if s.area_km2 > 0.0 {
+            round(a / s.area_km2, 6)
+        } else {
+            0.0
+        }
+    };
+    json!({
+        "region": region.name,
+        "profile": p.name,
+        "method": p.method,
+        "unknown_policy": p.unknown.to_string(),
+        "cell_deg": s.cell_deg,
+        "cells": s.counts.sites,
+        "area_km2": round(s.area_km2, 1),
+        "share_ok": share(s.area_ok_km2),
+        "share_excluded": share(s.area_excluded_km2),
+        "share_unknown": share(s.area_unknown_km2),
+        "excluded_by": p.constraints.iter().zip(&s.area_by_constraint_km2).map(|(k, a)| json!({
+            "reason": k.reason, "share": share(*a), "cells": s.counts.by_constraint.iter().find(|(r, _)| *r == k.reason).map_or(0, |x| x.1),
+        })).collect::<Vec<_>>(),
+        "unknown_by": p.criteria.iter().zip(&s.area_unknown_by_criterion_km2).map(|(c, a)| json!({
+            "criterion": c.id(), "share": share(*a),
+        })).collect::<Vec<_>>(),
+        "mean_scores": p.criteria.iter().zip(&s.mean_scores).map(|(c, m)| json!({
+            "criterion": c.id(), "weight": c.weight, "mean_score": m.map(|x| round(x, 4)),
+        })).collect::<Vec<_>>(),
+        "mean_total_ok": s.mean_total.map(|x| round(x, 4)),
+        "top": s.top.iter().map(|t| json!({
+            "rank": t.rank, "lon": round(t.cell.lon(), 7), "lat": round(t.cell.lat(), 7), "score": round(t.score, 6),
+        })).collect::<Vec<_>>(),
+        "attribution": engine.layers().iter().filter_map(|l| l.attribution.as_ref().map(|a| json!({"layer": l.name, "text": a}))).collect::<Vec<_>>(),
+    })
+}

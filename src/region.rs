@@ -1,0 +1,583 @@
+//! Regions and region grids: resolve "IND", "India", "Arizona", a bounding box or a polygon
+//! file to polygons, lay a longitude/latitude grid over them, and score every cell whose
+//! centre is inside.
+//!
+//! Names resolve through two layers of the layer set: `countries` (fields `name`, `iso_a3`)
+//! and `admin1` (fields `name`, `iso_3166_2`, `adm0_a3`). Matching is case-insensitive; a
+//! name that matches nothing gets a "did you mean".
+//!
+//! ```
+//! use standort::region::{Region, nice_cell_deg};
+//! let r = Region::from_bbox([170.0, -20.0, -170.0, -10.0]).unwrap(); // across 180
+//! assert!(r.contains(179.0, -15.0) && r.contains(-175.0, -15.0) && !r.contains(0.0, -15.0));
+//! assert_eq!(nice_cell_deg(400.0), 0.1); // about 40,000 cells
+//! ```
+
+use crate::batch::Summary;
+use crate::error::{Error, ErrorKind, Result};
+use crate::evaluate::{Engine, Evaluation, Status};
+use crate::geodesy::{cell_area_km2, great_circle_km};
+use crate::index::PolygonIndex;
+use crate::layers::{
+    Geometry, LayerKind, LayerSet, LayerSpec, Polygon, did_you_mean, repair_polygon,
+};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// A region to score: repaired polygons and their longitude extent on the circle.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// What the user asked for, resolved ("India (IND)").
+    pub name: String,
+    index: PolygonIndex,
+    /// `[min_lon, min_lat, max_lon, max_lat]`; `max_lon` may exceed 180 for a region
+    /// across the antimeridian.
+    pub bbox: [f64; 4],
+    /// Planar area of the polygons in square degrees (for choosing a cell size).
+    pub area_deg2: f64,
+}
+
+/// A code the boundaries lack: (code, name in the countries layer — or the parent's code
+/// with a point inside the part).
+type Alias = (&'static str, &'static str, Option<(f64, f64)>);
+
+/// Aliases for GPPD country codes that the Natural Earth / world-atlas boundaries lack.
+const ALIASES: &[Alias] = &[
+    ("KOS", "Kosovo", None),
+    ("XKX", "Kosovo", None),
+    // French Guiana is part of France's MultiPolygon in world-atlas: take that part.
+    ("GUF", "FRA", Some((-53.1, 3.9))),
+];
+
+impl Region {
+    fn from_polygons(name: String, polygons: Vec<Polygon>) -> Result<Region> {
+        if polygons.is_empty() {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!("region {name} has no polygons"),
+            ));
+        }
+        let bbox = circular_bbox(&polygons);
+        let area_deg2 = polygons
+            .iter()
+            .map(|p| geo::Area::unsigned_area(&p.shape))
+            .sum();
+        Ok(Region {
+            name,
+            index: PolygonIndex::new(polygons),
+            bbox,
+            area_deg2,
+        })
+    }
+
+    /// A rectangle `[min_lon, min_lat, max_lon, max_lat]`; `min_lon > max_lon` crosses 180.
+    pub fn from_bbox(b: [f64; 4]) -> Result<Region> {
+        let [x0, y0, x1, y1] = b;
+        let ok = b.iter().all(|v| v.is_finite())
+            && (-180.0..=180.0).contains(&x0)
+            && (-180.0..=180.0).contains(&x1)
+            && (-90.0..=90.0).contains(&y0)
+            && (-90.0..=90.0).contains(&y1)
+            && y0 < y1
+            && x0 != x1;
+        if !ok {
+            return Err(Error::usage(format!(
+                "--bbox {x0},{y0},{x1},{y1}: expected minlon,minlat,maxlon,maxlat in degrees with minlat < maxlat"
+            )));
+        }
+        let x1u = if x1 < x0 { x1 + 360.0 } else { x1 };
+        let ring = vec![[x0, y0], [x1u, y0], [x1u, y1], [x0, y1], [x0, y0]];
+        let poly = repair_polygon(&[ring], 0).ok_or_else(|| Error::usage("--bbox is empty"))?;
+        Region::from_polygons(format!("bbox {x0},{y0},{x1},{y1}"), vec![poly])
+    }
+
+    /// All Polygon/MultiPolygon features of a GeoJSON file, as one region.
+    pub fn from_geojson(path: &Path) -> Result<Region> {
+        let spec = LayerSpec {
+            name: "region".into(),
+            path: path.to_path_buf(),
+            kind: LayerKind::Polygons,
+            fields: Some(vec![]),
+            lat: None,
+            lon: None,
+            delimiter: None,
+            join: None,
+            derive: vec![],
+            coverage: None,
+            attribution: None,
+            licence: None,
+            description: None,
+        };
+        let set = LayerSet::from_specs(vec![spec], Some(std::path::PathBuf::new()));
+        let layer = set.load("region")?;
+        let Geometry::Polygons(polys) = layer.geometry else {
+            unreachable!("polygons layer")
+        };
+        if polys.is_empty() {
+            return Err(Error::at(
+                ErrorKind::Input,
+                path.display().to_string(),
+                "has no Polygon or MultiPolygon feature",
+            ));
+        }
+        Region::from_polygons(path.display().to_string(), polys)
+    }
+
+    /// Resolve a country (ISO3 code or name) or admin-1 unit (name or ISO 3166-2 code)
+    /// through the `countries` and `admin1` layers.
+    pub fn resolve(query: &str, layers: &LayerSet) -> Result<Region> {
+        let q = query.trim();
+        let ql = q.to_lowercase();
+        let countries = layers.load("countries")?;
+        let Geometry::Polygons(cpolys) = &countries.geometry else {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "layer countries must be polygons",
+            ));
+        };
+        let attrs = &countries.attributes;
+        let col = |layer: &crate::layers::Layer, f: &str| {
+            layer.attributes.field_index(f).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "layer {} needs a field \"{f}\" to resolve regions",
+                        layer.name
+                    ),
+                )
+            })
+        };
+        let (c_name, c_iso) = (col(&countries, "name")?, col(&countries, "iso_a3")?);
+        let pick = |rows: &dyn Fn(usize) -> bool, polys: &[Polygon]| -> Vec<Polygon> {
+            polys.iter().filter(|p| rows(p.row)).cloned().collect()
+        };
+        // ISO3 code, then aliases.
+        if q.len() == 3 && q.chars().all(|c| c.is_ascii_alphabetic()) {
+            let code = q.to_uppercase();
+            let rows = |r: usize| attrs.get(r, c_iso).to_string() == code;
+            let polys = pick(&rows, cpolys);
+            if !polys.is_empty() {
+                let name = (0..attrs.len())
+                    .find(|&r| rows(r))
+                    .map(|r| attrs.get(r, c_name).to_string())
+                    .unwrap_or_default();
+                return Region::from_polygons(format!("{name} ({code})"), polys);
+            }
+            if let Some((_, target, part)) = ALIASES.iter().find(|(c, _, _)| *c == code) {
+                let polys = match part {
+                    None => pick(&|r| attrs.get(r, c_name).to_string() == *target, cpolys),
+                    Some((lon, lat)) => {
+                        let parent = pick(&|r| attrs.get(r, c_iso).to_string() == *target, cpolys);
+                        parent
+                            .into_iter()
+                            .filter(|p| {
+                                PolygonIndex::new(vec![p.clone()])
+                                    .containing(*lon, *lat)
+                                    .is_some()
+                            })
+                            .collect()
+                    }
+                };
+                if !polys.is_empty() {
+                    return Region::from_polygons(format!("{code} (via {target})"), polys);
+                }
+            }
+        }
+        // Country name.
+        let by_name: Vec<usize> = (0..attrs.len())
+            .filter(|&r| attrs.get(r, c_name).to_string().to_lowercase() == ql)
+            .collect();
+        if let Some(&r) = by_name.first() {
+            let code = attrs.get(r, c_iso).to_string();
+            let polys = pick(&|x| x == r, cpolys);
+            return Region::from_polygons(format!("{} ({code})", attrs.get(r, c_name)), polys);
+        }
+        // Admin-1 name or ISO 3166-2 code.
+        let mut candidates: Vec<String> = (0..attrs.len())
+            .flat_map(|r| {
+                [
+                    attrs.get(r, c_name).to_string(),
+                    attrs.get(r, c_iso).to_string(),
+                ]
+            })
+            .filter(|s| !s.is_empty() && s != "-99")
+            .collect();
+        if layers.spec("admin1").is_some() {
+            let admin = layers.load("admin1")?;
+            let Geometry::Polygons(apolys) = &admin.geometry else {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "layer admin1 must be polygons",
+                ));
+            };
+            let (a_name, a_code) = (col(&admin, "name")?, col(&admin, "iso_3166_2")?);
+            let a_country = admin.attributes.field_index("adm0_a3");
+            let aa = &admin.attributes;
+            let hits: Vec<usize> = (0..aa.len())
+                .filter(|&r| {
+                    aa.get(r, a_name).to_string().to_lowercase() == ql
+                        || aa.get(r, a_code).to_string().to_lowercase() == ql
+                })
+                .collect();
+            if let Some(&r) = hits.first() {
+                let country = a_country
+                    .map(|c| aa.get(r, c).to_string())
+                    .unwrap_or_default();
+                let polys = pick(&|x| x == r, apolys);
+                return Region::from_polygons(
+                    format!("{}, {country} ({})", aa.get(r, a_name), aa.get(r, a_code)),
+                    polys,
+                );
+            }
+            candidates.extend(
+                (0..aa.len())
+                    .flat_map(|r| [aa.get(r, a_name).to_string(), aa.get(r, a_code).to_string()]),
+            );
+        }
+        let hint = did_you_mean(q, candidates.iter().map(String::as_str))
+            .map(|s| format!("; did you mean \"{s}\"?"))
+            .unwrap_or_default();
+        Err(Error::usage(format!(
+            "no region \"{q}\": not an ISO3 code, country or admin-1 name in the countries/admin1 layers{hint}"
+        )))
+    }
+
+    /// True when (lon, lat) is inside the region (boundary included).
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        self.index.containing(lon, lat).is_some()
+    }
+}
+
+/// The smallest longitude interval covering all polygons, on the circle, as a bbox.
+fn circular_bbox(polys: &[Polygon]) -> [f64; 4] {
+    let min_lat = polys
+        .iter()
+        .map(|p| p.bbox[1])
+        .fold(f64::INFINITY, f64::min);
+    let max_lat = polys
+        .iter()
+        .map(|p| p.bbox[3])
+        .fold(f64::NEG_INFINITY, f64::max);
+    // Intervals normalised to start in [-180, 180).
+    let mut iv: Vec<(f64, f64)> = polys
+        .iter()
+        .map(|p| {
+            let w = (p.bbox[2] - p.bbox[0]).min(360.0);
+            let a = (p.bbox[0] + 180.0).rem_euclid(360.0) - 180.0;
+            (a, a + w)
+        })
+        .collect();
+    iv.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if iv.iter().any(|(a, b)| b - a >= 360.0) {
+        return [-180.0, min_lat, 180.0, max_lat];
+    }
+    // Merge, then find the largest gap (including the wrap-around gap).
+    let mut merged: Vec<(f64, f64)> = Vec::new();
+    for (a, b) in iv {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    // Intervals that reach past 180 wrap onto the first ones.
+    let first_start = merged[0].0;
+    let last_end = merged.iter().map(|m| m.1).fold(f64::NEG_INFINITY, f64::max);
+    let mut best_gap = first_start + 360.0 - last_end; // wrap-around gap
+    let mut start = first_start;
+    for w in merged.windows(2) {
+        let gap = w[1].0 - w[0].1;
+        if gap > best_gap {
+            best_gap = gap;
+            start = w[1].0;
+        }
+    }
+    if best_gap <= 0.0 {
+        return [-180.0, min_lat, 180.0, max_lat];
+    }
+    [start, min_lat, start + 360.0 - best_gap, max_lat]
+}
+
+/// A cell size from 1/2/2.5/5 x 10^k degrees giving about 40,000 cells for a region of
+/// `area_deg2` square degrees.
+pub fn nice_cell_deg(area_deg2: f64) -> f64 {
+    let exact = (area_deg2 / 40_000.0).sqrt();
+    let mut best = 1.0;
+    let mut best_err = f64::INFINITY;
+    for k in -4..=1 {
+        for m in [1.0, 2.0, 2.5, 5.0] {
+            let c = m * 10f64.powi(k);
+            let err = (c / exact).ln().abs();
+            if err < best_err {
+                best_err = err;
+                best = c;
+            }
+        }
+    }
+    // Round away float noise (0.1 not 0.10000000000000002).
+    (best * 1e6).round() / 1e6
+}
+
+/// A grid cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Row-major number of the cell in the grid (north-west first).
+    pub id: u64,
+    /// West edge, degrees in [-180, 180).
+    pub min_lon: f64,
+    /// South edge.
+    pub min_lat: f64,
+    /// Cell size in degrees.
+    pub size_deg: f64,
+}
+
+impl Cell {
+    /// Centre longitude.
+    pub fn lon(&self) -> f64 {
+        self.min_lon + self.size_deg / 2.0
+    }
+    /// Centre latitude.
+    pub fn lat(&self) -> f64 {
+        self.min_lat + self.size_deg / 2.0
+    }
+    /// Area in km² on the sphere.
+    pub fn area_km2(&self) -> f64 {
+        cell_area_km2(
+            self.min_lon,
+            self.min_lat,
+            self.min_lon + self.size_deg,
+            (self.min_lat + self.size_deg).min(90.0),
+        )
+    }
+}
+
+/// The cells of a grid aligned to multiples of `size_deg` whose centre is in the region,
+/// north row first, west to east.
+pub fn region_cells(region: &Region, size_deg: f64) -> Vec<Cell> {
+    let [x0, y0, x1, y1] = region.bbox;
+    let c0 = (x0 / size_deg).floor() as i64;
+    let c1 = (x1 / size_deg).ceil() as i64;
+    let r0 = (y0 / size_deg).floor() as i64;
+    let r1 = (y1 / size_deg).ceil() as i64;
+    let ncols = (c1 - c0).max(0) as u64;
+    let rows: Vec<i64> = (r0..r1).rev().collect();
+    rows.par_iter()
+        .enumerate()
+        .flat_map_iter(|(ri, &r)| {
+            (c0..c1).filter_map(move |c| {
+                let min_lat = r as f64 * size_deg;
+                let mut min_lon = c as f64 * size_deg;
+                if min_lon >= 180.0 {
+                    min_lon -= 360.0;
+                }
+                let cell = Cell {
+                    id: ri as u64 * ncols + (c - c0) as u64,
+                    min_lon,
+                    min_lat,
+                    size_deg,
+                };
+                (cell.lat() < 90.0 && cell.lat() > -90.0 && region.contains(cell.lon(), cell.lat()))
+                    .then_some(cell)
+            })
+        })
+        .collect()
+}
+
+/// A top candidate site: the centre of a high-scoring cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopSite {
+    /// 1-based rank.
+    pub rank: usize,
+    /// The cell.
+    pub cell: Cell,
+    /// Its total score.
+    pub score: f64,
+}
+
+/// Totals over a region run.
+#[derive(Debug, Clone, Default)]
+pub struct RegionSummary {
+    /// Cell size in degrees.
+    pub cell_deg: f64,
+    /// Counts of cells by status, and per constraint / UNKNOWN criterion (as in a batch).
+    pub counts: Summary,
+    /// Area of all cells, km² on the sphere.
+    pub area_km2: f64,
+    /// Area of ok / excluded / unknown cells, km².
+    pub area_ok_km2: f64,
+    /// Area of excluded cells.
+    pub area_excluded_km2: f64,
+    /// Area of unknown cells.
+    pub area_unknown_km2: f64,
+    /// Area failing each constraint (profile order), km².
+    pub area_by_constraint_km2: Vec<f64>,
+    /// Area where each criterion is UNKNOWN, km².
+    pub area_unknown_by_criterion_km2: Vec<f64>,
+    /// Area-weighted mean standardised score per criterion over the cells where it is known.
+    pub mean_scores: Vec<Option<f64>>,
+    /// Area-weighted mean total over ok cells.
+    pub mean_total: Option<f64>,
+    /// The best cells at least `min_spacing_km` apart.
+    pub top: Vec<TopSite>,
+}
+
+/// Score every cell of `cells`, handing each (cell, evaluation) to `sink` in grid order, and
+/// summarise. Evaluation runs in parallel; the order and the figures do not depend on the
+/// thread count.
+pub fn score_cells(
+    engine: &Engine,
+    cells: &[Cell],
+    top_n: usize,
+    min_spacing_km: f64,
+    sink: &mut dyn FnMut(&Cell, &Evaluation) -> std::io::Result<()>,
+) -> std::io::Result<RegionSummary> {
+    let p = engine.profile();
+    let n = p.criteria.len();
+    let mut s = RegionSummary {
+        cell_deg: cells.first().map_or(0.0, |c| c.size_deg),
+        area_by_constraint_km2: vec![0.0; p.constraints.len()],
+        area_unknown_by_criterion_km2: vec![0.0; n],
+        counts: Summary {
+            by_constraint: p
+                .constraints
+                .iter()
+                .map(|c| (c.reason.clone(), 0))
+                .collect(),
+            unknown_by_criterion: p.criteria.iter().map(|c| (c.id().to_string(), 0)).collect(),
+            ..Summary::default()
+        },
+        ..RegionSummary::default()
+    };
+    let constraint_criteria: Vec<Option<usize>> = p
+        .constraints
+        .iter()
+        .map(|k| p.criteria.iter().position(|c| c.id() == k.criterion))
+        .collect();
+    let mut score_sum = vec![0.0; n];
+    let mut score_area = vec![0.0; n];
+    let mut total_sum = 0.0;
+    let mut ok_cells: Vec<(f64, usize)> = Vec::new();
+    for (chunk_no, chunk) in cells.chunks(8192).enumerate() {
+        let evals: Vec<Evaluation> = chunk
+            .par_iter()
+            .map(|c| engine.evaluate(c.lon(), c.lat()))
+            .collect();
+        for (k, (cell, e)) in chunk.iter().zip(&evals).enumerate() {
+            let a = cell.area_km2();
+            s.area_km2 += a;
+            s.counts.sites += 1;
+            for (i, v) in e.values.iter().enumerate() {
+                if v.unknown.is_some() {
+                    s.counts.unknown_by_criterion[i].1 += 1;
+                    s.area_unknown_by_criterion_km2[i] += a;
+                } else if let Some(sc) = v.score {
+                    score_sum[i] += sc * a;
+                    score_area[i] += a;
+                }
+            }
+            for (j, ci) in constraint_criteria.iter().enumerate() {
+                if let Some(v) = ci.and_then(|i| e.values[i].raw.as_f64()) {
+                    if !p.constraints[j].passes(v) {
+                        s.counts.by_constraint[j].1 += 1;
+                        s.area_by_constraint_km2[j] += a;
+                    }
+                }
+            }
+            match e.status {
+                Status::Ok => {
+                    s.counts.ok += 1;
+                    s.area_ok_km2 += a;
+                    let t = e.score.unwrap_or(0.0);
+                    total_sum += t * a;
+                    ok_cells.push((t, chunk_no * 8192 + k));
+                }
+                Status::Excluded => {
+                    s.counts.excluded += 1;
+                    s.area_excluded_km2 += a;
+                }
+                Status::Unknown => {
+                    s.counts.unknown += 1;
+                    s.area_unknown_km2 += a;
+                }
+            }
+            sink(cell, e)?;
+        }
+    }
+    s.mean_scores = score_sum
+        .iter()
+        .zip(&score_area)
+        .map(|(x, a)| (*a > 0.0).then(|| x / a))
+        .collect();
+    s.mean_total = (s.area_ok_km2 > 0.0).then(|| total_sum / s.area_ok_km2);
+    // Best first; ties by grid order. Greedy selection with minimum spacing.
+    ok_cells.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (score, i) in ok_cells {
+        if s.top.len() >= top_n {
+            break;
+        }
+        let c = cells[i];
+        let far = s.top.iter().all(|t| {
+            great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat()) >= min_spacing_km
+        });
+        if far {
+            s.top.push(TopSite {
+                rank: s.top.len() + 1,
+                cell: c,
+                score,
+            });
+        }
+    }
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x0: f64, x1: f64, row: usize) -> Polygon {
+        repair_polygon(
+            &[vec![[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]],
+            row,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn circular_bbox_across_the_antimeridian() {
+        // Parts at 172..180 and -180..-170 (like the Aleutians or Fiji): 18 degrees wide.
+        let b = circular_bbox(&[square(172.0, 180.0, 0), square(-180.0, -170.0, 0)]);
+        assert_eq!(b, [172.0, 0.0, 190.0, 1.0]);
+        // Parts far apart the other way round.
+        let b = circular_bbox(&[square(-10.0, 10.0, 0), square(100.0, 120.0, 0)]);
+        assert_eq!(b, [-10.0, 0.0, 120.0, 1.0]);
+    }
+
+    #[test]
+    fn cells_across_the_antimeridian_are_normalised() {
+        let r = Region::from_bbox([179.0, 0.0, -179.0, 1.0]).unwrap();
+        let cells = region_cells(&r, 0.5);
+        assert_eq!(cells.len(), 8);
+        assert!(cells.iter().all(|c| (-180.0..180.0).contains(&c.min_lon)));
+        assert!(cells.iter().any(|c| c.min_lon == -180.0));
+        assert!(cells.iter().any(|c| c.min_lon == 179.5));
+    }
+
+    #[test]
+    fn cell_sizes_are_nice() {
+        assert_eq!(nice_cell_deg(40_000.0), 1.0);
+        assert_eq!(nice_cell_deg(250.0), 0.1);
+        assert_eq!(nice_cell_deg(1.0), 0.005);
+        // India is about 290 square degrees: ~29,000 cells of 0.1 degree.
+        let c = nice_cell_deg(290.0);
+        let cells = 290.0 / (c * c);
+        assert!((10_000.0..=100_000.0).contains(&cells), "{c} {cells}");
+    }
+
+    #[test]
+    fn bad_bboxes_are_usage_errors() {
+        assert_eq!(
+            Region::from_bbox([0.0, 10.0, 1.0, 5.0]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        assert!(Region::from_bbox([0.0, 0.0, 200.0, 5.0]).is_err());
+    }
+}
