@@ -58,10 +58,7 @@ impl Region {
             ));
         }
         let bbox = circular_bbox(&polygons);
-        let area_deg2 = polygons
-            .iter()
-            .map(|p| geo::Area::unsigned_area(&p.shape))
-            .sum();
+        let area_deg2 = polygons.iter().map(Polygon::area_deg2).sum();
         Ok(Region {
             name,
             index: PolygonIndex::new(polygons),

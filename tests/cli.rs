@@ -9,6 +9,9 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+#[path = "cli/real_data.rs"]
+mod real_data;
+
 const KM_PER_DEG: f64 = 6371.0088 * std::f64::consts::PI / 180.0;
 
 fn fixtures() -> PathBuf {

@@ -17,8 +17,7 @@ use crate::geodesy::{
     self, UnitVector, arc_distance_km, arc_sagitta, km_to_chord, unit_vector, vector_km,
 };
 use crate::layers::Polygon;
-use geo::Coord;
-use geo::coordinate_position::{CoordPos, CoordinatePosition};
+use geo::coordinate_position::CoordPos;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 
 #[derive(Debug, Clone, Copy)]
@@ -291,10 +290,7 @@ impl PolygonIndex {
                 continue;
             }
             let poly = &self.polygons[e.polygon as usize];
-            let pos = poly.shape.coordinate_position(&Coord {
-                x: lon - e.shift,
-                y: lat,
-            });
+            let pos = poly.position(lon - e.shift, lat);
             if pos != CoordPos::Outside {
                 best = Some(e.polygon);
             }

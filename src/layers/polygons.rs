@@ -8,18 +8,54 @@
 //! pole (the pole on the ring's side of the equator). The repaired polygon may extend past
 //! ±180°; the polygon index tests a point at its longitude and at ±360° from it, which is the
 //! same as cutting the polygon at the antimeridian.
+//!
+//! Containment uses the even-odd rule over all rings of a polygon: a point is inside when an
+//! odd number of rings enclose it (or it lies on a ring). For ordinary polygons this is
+//! "inside the exterior and outside the holes"; it also gives the right answer for files made
+//! for spherical rendering, such as world-atlas's Antarctica: a tiny ring around the South
+//! Pole as exterior and the coastline as a "hole" — the land is the band between them.
 
-use geo::{Coord, LineString};
+use geo::coordinate_position::{CoordPos, CoordinatePosition};
+use geo::{Area, Coord, LineString};
 
 /// A repaired polygon of a polygon layer and the attribute row it belongs to.
 #[derive(Debug, Clone)]
 pub struct Polygon {
-    /// The polygon in unwrapped longitude/latitude (longitudes may pass ±180°).
-    pub shape: geo::Polygon<f64>,
+    /// The rings (exterior first), each closed, in unwrapped longitude/latitude (longitudes
+    /// may pass ±180°).
+    pub rings: Vec<geo::Polygon<f64>>,
     /// Attribute row of the feature.
     pub row: usize,
-    /// Bounding box `[min_lon, min_lat, max_lon, max_lat]` of the unwrapped polygon.
+    /// Bounding box `[min_lon, min_lat, max_lon, max_lat]` of all rings.
     pub bbox: [f64; 4],
+}
+
+impl Polygon {
+    /// Where (x, y) — unwrapped longitude, latitude — lies: on a ring, or inside by the
+    /// even-odd rule.
+    pub fn position(&self, x: f64, y: f64) -> CoordPos {
+        let c = Coord { x, y };
+        let mut inside = false;
+        for r in &self.rings {
+            match r.coordinate_position(&c) {
+                CoordPos::OnBoundary => return CoordPos::OnBoundary,
+                CoordPos::Inside => inside = !inside,
+                CoordPos::Outside => {}
+            }
+        }
+        if inside {
+            CoordPos::Inside
+        } else {
+            CoordPos::Outside
+        }
+    }
+
+    /// Planar area in square degrees (even-odd: exterior minus holes, in absolute value).
+    pub fn area_deg2(&self) -> f64 {
+        let mut a: Vec<f64> = self.rings.iter().map(|r| r.unsigned_area()).collect();
+        let first = if a.is_empty() { 0.0 } else { a.remove(0) };
+        (first - a.iter().sum::<f64>()).abs()
+    }
 }
 
 /// Unwrap a ring's longitudes; returns the ring and whether it goes around a pole.
@@ -92,46 +128,50 @@ fn line_string(points: Vec<[f64; 2]>) -> LineString<f64> {
 /// let p = repair_polygon(&[ring], 0).unwrap();
 /// assert_eq!(p.bbox, [179.0, -1.0, 181.0, 1.0]);
 /// ```
-pub fn repair_polygon(rings: &[Vec<[f64; 2]>], row: usize) -> Option<Polygon> {
-    let exterior = rings.first()?;
+pub fn repair_polygon(rings_src: &[Vec<[f64; 2]>], row: usize) -> Option<Polygon> {
+    let exterior = rings_src.first()?;
     if exterior.len() < 3 {
         return None;
     }
     let ext = repair_ring(exterior);
     let ext_box = bbox(&ext);
     let ext_mid = (ext_box[0] + ext_box[2]) / 2.0;
-    let holes: Vec<LineString<f64>> = rings[1..]
-        .iter()
-        .filter(|r| r.len() >= 3)
-        .map(|r| {
-            let mut hole = repair_ring(r);
-            // Put the hole in the exterior's longitude frame.
-            let hb = bbox(&hole);
-            let shift = (((ext_mid - (hb[0] + hb[2]) / 2.0) / 360.0).round()) * 360.0;
-            if shift != 0.0 {
-                for p in hole.iter_mut() {
-                    p[0] += shift;
-                }
+    let mut all_box = ext_box;
+    let mut rings = vec![geo::Polygon::new(line_string(ext), vec![])];
+    for r in rings_src[1..].iter().filter(|r| r.len() >= 3) {
+        let mut hole = repair_ring(r);
+        // Put the hole in the exterior's longitude frame.
+        let hb = bbox(&hole);
+        let shift = (((ext_mid - (hb[0] + hb[2]) / 2.0) / 360.0).round()) * 360.0;
+        if shift != 0.0 {
+            for p in hole.iter_mut() {
+                p[0] += shift;
             }
-            line_string(hole)
-        })
-        .collect();
+        }
+        let hb = bbox(&hole);
+        all_box = [
+            all_box[0].min(hb[0]),
+            all_box[1].min(hb[1]),
+            all_box[2].max(hb[2]),
+            all_box[3].max(hb[3]),
+        ];
+        rings.push(geo::Polygon::new(line_string(hole), vec![]));
+    }
     Some(Polygon {
-        shape: geo::Polygon::new(line_string(ext), holes),
+        rings,
         row,
-        bbox: ext_box,
+        bbox: all_box,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::coordinate_position::{CoordPos, CoordinatePosition};
 
     fn inside(p: &Polygon, lon: f64, lat: f64) -> bool {
-        [-360.0, 0.0, 360.0].iter().any(|s| {
-            p.shape.coordinate_position(&Coord { x: lon - s, y: lat }) != CoordPos::Outside
-        })
+        [-360.0, 0.0, 360.0]
+            .iter()
+            .any(|s| p.position(lon - s, lat) != CoordPos::Outside)
     }
 
     #[test]
@@ -197,6 +237,31 @@ mod tests {
         assert!(!inside(&p, -179.5, 0.0));
         assert!(inside(&p, -175.0, 0.0));
         assert!(inside(&p, 175.0, 5.0));
+    }
+
+    #[test]
+    fn band_between_two_polar_rings() {
+        // Like world-atlas's Antarctica: exterior a tiny ring around the South Pole, the
+        // coastline (here at -70) stored as a hole. The land is the band between them.
+        let tiny: Vec<[f64; 2]> = (0..=8)
+            .map(|i| [-180.0 + 45.0 * f64::from(i), -89.999])
+            .collect();
+        let coast: Vec<[f64; 2]> = (0..=8)
+            .map(|i| [180.0 - 45.0 * f64::from(i), -70.0])
+            .collect();
+        let p = repair_polygon(&[tiny, coast], 0).unwrap();
+        assert!(inside(&p, 0.0, -85.0));
+        assert!(inside(&p, 179.9, -75.0));
+        assert!(inside(&p, -120.0, -89.0));
+        assert!(!inside(&p, 0.0, -65.0));
+        assert!(!inside(&p, 0.0, 10.0));
+        assert_eq!(p.bbox[1], -90.0);
+        assert_eq!(p.bbox[3], -70.0);
+        assert!(
+            (p.area_deg2() - 360.0 * 20.0).abs() < 1.0,
+            "{}",
+            p.area_deg2()
+        );
     }
 
     #[test]
