@@ -143,7 +143,7 @@ fn every_gppd_country_code_resolves_to_its_plants_boundary() {
         "plants far from their country: {misplaced:?}"
     );
     assert!(
-        inside_total as f64 >= 0.97 * total as f64,
+        inside_total as f64 >= 0.95 * total as f64,
         "{inside_total} of {total} plants inside their country"
     );
 }
