@@ -22,6 +22,7 @@
 //! ```
 
 pub mod batch;
+pub mod catalog;
 pub mod error;
 pub mod evaluate;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The command line: clap arguments → a validated plan → one module per command.
 //! The only module that prints.
 
+mod data;
 mod profiles;
 mod region;
 mod score;
@@ -41,6 +42,8 @@ enum Command {
     Score(score::ScoreArgs),
     /// Score a region (ISO3 code, country or admin-1 name, --bbox or --polygon) on a grid
     Region(region::RegionArgs),
+    /// Get the public layers (fetch) and see what is there (status)
+    Data(data::DataArgs),
     /// List the built-in profiles, or print one as TOML to start your own
     Profiles(profiles::ProfilesArgs),
 }
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score(args) => score::run(args, &globals),
         Command::Region(args) => region::run(args, &globals),
+        Command::Data(args) => data::run(args, &globals),
         Command::Profiles(args) => profiles::run(args),
     };
     match result {

@@ -401,14 +401,15 @@ impl LayerSet {
             return Err(Error::at(
                 ErrorKind::Io,
                 path.display().to_string(),
-                format!(
-                    "layer \"{name}\" is missing: no such file (check the data directory{})",
-                    if self.base_dir.is_some() {
-                        ""
-                    } else {
-                        "; pass --data-dir"
-                    }
-                ),
+                match crate::catalog::Catalog::embedded().find(&spec.path) {
+                    Some((source, _)) => format!(
+                        "layer \"{name}\" is missing: no such file; get it with `standort data fetch` ({}, {})",
+                        source.title, source.homepage
+                    ),
+                    None => format!(
+                        "layer \"{name}\" is missing: no such file (check the data directory)"
+                    ),
+                },
             ));
         }
         let ext = path

@@ -276,7 +276,7 @@ fn region_deu_and_arizona_write_valid_geojson() {
             .filter(|f| f["geometry"]["type"] == "Point")
             .count();
         assert_eq!(v["standort"]["cells"].as_u64().unwrap() as usize, cells);
-        assert!(tops >= 1 && tops <= 10, "{tops}");
+        assert!((1..=10).contains(&tops), "{tops}");
         let first = &features[0]["properties"];
         assert!(first["fill"].as_str().unwrap().starts_with('#'));
         assert!(first["fill-opacity"].is_number());

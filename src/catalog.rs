@@ -1,0 +1,465 @@
+//! The catalog of public sources (`data/catalog.toml`): who publishes each file, where to get
+//! it, its licence and attribution, the columns standort expects and how they map to
+//! criteria; and fetching the files into a data directory, from the publishers or from a
+//! local mirror.
+//!
+//! Every file is written to a temporary file in its target folder, checked (size and SHA-256
+//! of the catalog's reference copy where known, expected columns always) and only then
+//! renamed into place: a failed fetch leaves no half-written file.
+
+use crate::error::{Error, ErrorKind, Result, toml_error};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The embedded catalog.
+pub const CATALOG: &str = include_str!("../data/catalog.toml");
+
+/// One public source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// Short id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Publisher.
+    pub publisher: String,
+    /// Version of the reference copy.
+    pub version: String,
+    /// Licence.
+    pub licence: String,
+    /// Attribution text to show with results.
+    pub attribution: String,
+    /// Where the publisher describes it.
+    pub homepage: String,
+    /// Which criteria use it, and how its fields map to them.
+    pub used_for: String,
+    /// Its files.
+    #[serde(rename = "file")]
+    pub files: Vec<SourceFile>,
+}
+
+/// One file of a source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    /// Path inside the data directory.
+    pub path: PathBuf,
+    /// Columns (CSV) or properties (GeoJSON) standort expects.
+    pub columns: Vec<String>,
+    /// Size of the reference copy in bytes.
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// SHA-256 of the reference copy (hex).
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Where the publisher serves the file (or an archive holding it).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The member of the archive at `url` to extract.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// The version `url` serves, when it is not the reference copy (its checksum then
+    /// differs; the columns are still checked).
+    #[serde(default)]
+    pub url_version: Option<String>,
+    /// How to get the file by hand when the publisher has no direct download.
+    #[serde(default)]
+    pub manual: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(rename = "source")]
+    sources: Vec<Source>,
+}
+
+/// The catalog.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// Sources, in catalog order.
+    pub sources: Vec<Source>,
+}
+
+impl Catalog {
+    /// Parse a catalog; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Catalog> {
+        let c: CatalogFile = toml::from_str(text).map_err(|e| toml_error(origin, text, &e))?;
+        Ok(Catalog { sources: c.sources })
+    }
+
+    /// The embedded catalog.
+    pub fn embedded() -> Catalog {
+        Catalog::parse(CATALOG, Path::new("<catalog>"))
+            .unwrap_or_else(|_| Catalog { sources: vec![] })
+    }
+
+    /// Read a catalog file.
+    pub fn from_file(path: &Path) -> Result<Catalog> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+        Catalog::parse(&text, path)
+    }
+
+    /// The source and file entry for a data-directory path.
+    pub fn find(&self, path: &Path) -> Option<(&Source, &SourceFile)> {
+        self.sources
+            .iter()
+            .find_map(|s| s.files.iter().find(|f| f.path == path).map(|f| (s, f)))
+    }
+}
+
+/// What fetching one file did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Already there and valid.
+    Present,
+    /// Copied from the mirror.
+    Copied,
+    /// Downloaded from the publisher.
+    Downloaded,
+    /// No download: the text says how to get it.
+    Manual(String),
+}
+
+fn sha256_hex(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, &e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Check a file's columns (CSV header or GeoJSON properties of the first feature); the
+/// format follows the extension of `logical` (the file's name in the data directory).
+pub fn check_columns(
+    path: &Path,
+    logical: &Path,
+    shown_as: &str,
+    expected: &[String],
+) -> Result<()> {
+    let ext = logical
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let found: Vec<String> = if ext == "csv" {
+        let mut rdr = csv::Reader::from_path(path)
+            .map_err(|e| Error::at(ErrorKind::Input, shown_as.to_string(), e.to_string()))?;
+        rdr.headers()
+            .map_err(|e| Error::at(ErrorKind::Input, shown_as.to_string(), e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect()
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        let mut keys: Option<Vec<String>> = None;
+        let res = crate::layers::stream_features(file, shown_as, &mut |_i, f: geojson::Feature| {
+            keys = Some(f.properties.unwrap_or_default().keys().cloned().collect());
+            Err(Error::new(ErrorKind::Input, "stop"))
+        });
+        match (res, keys) {
+            (_, Some(k)) => k,
+            (Ok(_), None) => vec![],
+            (Err(e), None) => return Err(e),
+        }
+    };
+    let missing: Vec<&String> = expected.iter().filter(|c| !found.contains(c)).collect();
+    if !missing.is_empty() {
+        return Err(Error::at(
+            ErrorKind::Input,
+            shown_as.to_string(),
+            format!(
+                "lacks expected column(s) {} (has: {})",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                found.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Verify a candidate file against the catalog entry: columns always; size and SHA-256 when
+/// `checksums` (the file is meant to be the reference copy).
+fn verify(tmp: &Path, shown_as: &str, f: &SourceFile, checksums: bool) -> Result<()> {
+    if checksums {
+        if let Some(bytes) = f.bytes {
+            let got = std::fs::metadata(tmp)
+                .map_err(|e| Error::io(tmp, &e))?
+                .len();
+            if got != bytes {
+                return Err(Error::at(
+                    ErrorKind::Input,
+                    shown_as.to_string(),
+                    format!(
+                        "is {got} bytes, the catalog's reference copy is {bytes} (pass --no-verify to accept another version)"
+                    ),
+                ));
+            }
+        }
+        if let Some(sum) = &f.sha256 {
+            let got = sha256_hex(tmp)?;
+            if &got != sum {
+                return Err(Error::at(
+                    ErrorKind::Input,
+                    shown_as.to_string(),
+                    format!(
+                        "SHA-256 {got} differs from the catalog's {sum} (pass --no-verify to accept another version)"
+                    ),
+                ));
+            }
+        }
+    }
+    check_columns(tmp, &f.path, shown_as, &f.columns)
+}
+
+fn temp_in(target: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, &e))?;
+    tempfile::Builder::new()
+        .prefix(".standort-")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(target, &e))
+}
+
+fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, &e.error))?;
+    Ok(())
+}
+
+/// Options for [`fetch_file`].
+#[derive(Debug, Clone, Default)]
+pub struct FetchOptions {
+    /// Copy from this mirror (laid out like the data directory) instead of downloading.
+    pub from: Option<PathBuf>,
+    /// Replace files that are already present.
+    pub force: bool,
+    /// Skip size and checksum checks (columns are still checked).
+    pub no_verify: bool,
+}
+
+/// Put one catalog file into `data_dir`. `progress(done, total)` is called while copying or
+/// downloading.
+pub fn fetch_file(
+    f: &SourceFile,
+    data_dir: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Outcome> {
+    let target = data_dir.join(&f.path);
+    let shown = target.display().to_string();
+    if target.exists() && !opts.force {
+        check_columns(&target, &f.path, &shown, &f.columns)?;
+        return Ok(Outcome::Present);
+    }
+    if let Some(mirror) = &opts.from {
+        let src = mirror.join(&f.path);
+        if !src.is_file() {
+            return Err(Error::at(
+                ErrorKind::Io,
+                src.display().to_string(),
+                "not in the mirror: no such file",
+            ));
+        }
+        if src.canonicalize().ok() == target.canonicalize().ok() && target.exists() {
+            return Ok(Outcome::Present);
+        }
+        let mut tmp = temp_in(&target)?;
+        let mut input = std::fs::File::open(&src).map_err(|e| Error::io(&src, &e))?;
+        let total = input.metadata().ok().map(|m| m.len());
+        copy_with_progress(&mut input, tmp.as_file_mut(), total, progress)
+            .map_err(|e| Error::io(&src, &e))?;
+        verify(tmp.path(), &src.display().to_string(), f, !opts.no_verify)?;
+        persist(tmp, &target)?;
+        return Ok(Outcome::Copied);
+    }
+    let Some(url) = &f.url else {
+        return Ok(Outcome::Manual(
+            f.manual
+                .clone()
+                .unwrap_or_else(|| "no download address known".into()),
+        ));
+    };
+    let mut download = temp_in(&target)?;
+    let mut resp = ureq::get(url.as_str())
+        .call()
+        .map_err(|e| Error::at(ErrorKind::Io, url.clone(), format!("download failed: {e}")))?;
+    let total = resp.body().content_length();
+    let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+    let got = copy_with_progress(&mut reader, download.as_file_mut(), total, progress)
+        .map_err(|e| Error::at(ErrorKind::Io, url.clone(), format!("download failed: {e}")))?;
+    if let Some(t) = total {
+        if got != t {
+            return Err(Error::at(
+                ErrorKind::Io,
+                url.clone(),
+                format!("download truncated: {got} of {t} bytes"),
+            ));
+        }
+    }
+    let checksums = !opts.no_verify && f.url_version.is_none();
+    let tmp = match &f.member {
+        None => download,
+        Some(member) => {
+            let mut out = temp_in(&target)?;
+            let file = download
+                .reopen()
+                .map_err(|e| Error::io(download.path(), &e))?;
+            let mut zip = zip::ZipArchive::new(file).map_err(|e| {
+                Error::at(
+                    ErrorKind::Input,
+                    url.clone(),
+                    format!("not a zip archive: {e}"),
+                )
+            })?;
+            let mut entry = zip.by_name(member).map_err(|e| {
+                Error::at(
+                    ErrorKind::Input,
+                    url.clone(),
+                    format!("no member {member}: {e}"),
+                )
+            })?;
+            std::io::copy(&mut entry, out.as_file_mut()).map_err(|e| Error::io(out.path(), &e))?;
+            out
+        }
+    };
+    verify(tmp.path(), url, f, checksums)?;
+    persist(tmp, &target)?;
+    Ok(Outcome::Downloaded)
+}
+
+fn copy_with_progress(
+    from: &mut dyn Read,
+    to: &mut std::fs::File,
+    total: Option<u64>,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> std::io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut done = 0u64;
+    loop {
+        let n = from.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        to.write_all(&buf[..n])?;
+        done += n as u64;
+        progress(done, total);
+    }
+    to.flush()?;
+    to.sync_all()?;
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_parses_and_names_every_default_layer_file() {
+        let c = Catalog::parse(CATALOG, Path::new("catalog.toml")).unwrap();
+        assert!(c.sources.len() >= 5);
+        let set = crate::layers::LayerSet::default_set(Some(Path::new("/data"))).unwrap();
+        for spec in set.specs() {
+            assert!(
+                c.find(&spec.path).is_some(),
+                "layer {} file {} not in the catalog",
+                spec.name,
+                spec.path.display()
+            );
+            if let Some(j) = &spec.join {
+                assert!(
+                    c.find(&j.path).is_some(),
+                    "join file {} not in the catalog",
+                    j.path.display()
+                );
+            }
+        }
+        for s in &c.sources {
+            for f in &s.files {
+                assert!(
+                    f.url.is_some() || f.manual.is_some(),
+                    "{}: no url and no manual",
+                    f.path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn mirror_copy_is_verified_and_atomic() {
+        let mirror = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(mirror.path().join("t")).unwrap();
+        std::fs::write(mirror.path().join("t/a.csv"), "x,y\n1,2\n").unwrap();
+        let mut f = SourceFile {
+            path: "t/a.csv".into(),
+            columns: vec!["x".into(), "y".into()],
+            bytes: Some(8),
+            sha256: None,
+            url: None,
+            member: None,
+            url_version: None,
+            manual: Some("by hand".into()),
+        };
+        let opts = FetchOptions {
+            from: Some(mirror.path().to_path_buf()),
+            ..Default::default()
+        };
+        assert_eq!(
+            fetch_file(&f, data.path(), &opts, &mut |_, _| {}).unwrap(),
+            Outcome::Copied
+        );
+        assert_eq!(
+            fetch_file(&f, data.path(), &opts, &mut |_, _| {}).unwrap(),
+            Outcome::Present
+        );
+        // A wrong checksum: error, and the present file is not replaced by a partial one.
+        f.sha256 = Some("00".into());
+        let force = FetchOptions {
+            force: true,
+            ..opts.clone()
+        };
+        let e = fetch_file(&f, data.path(), &force, &mut |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("SHA-256"), "{e}");
+        let names: Vec<_> = std::fs::read_dir(data.path().join("t"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.csv")]);
+        // Missing columns.
+        f.sha256 = None;
+        f.columns.push("z".into());
+        let e = fetch_file(&f, data.path(), &force, &mut |_, _| {}).unwrap_err();
+        assert!(e.to_string().contains("lacks expected column(s) z"), "{e}");
+        // No url, no mirror: manual.
+        let e = fetch_file(
+            &f,
+            tempfile::tempdir().unwrap().path(),
+            &FetchOptions::default(),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(e, Outcome::Manual("by hand".into()));
+    }
+}

@@ -1,0 +1,264 @@
+//! `standort data fetch | status`: the public sources in the data directory.
+
+use super::{Failure, Globals, write_failure};
+use indicatif::{ProgressBar, ProgressStyle};
+use standort::catalog::{Catalog, FetchOptions, Outcome, fetch_file};
+use standort::{Error, LayerSet};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    #[command(subcommand)]
+    command: DataCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum DataCommand {
+    /// Download the catalog's sources into the data directory (or copy them from a mirror)
+    Fetch(FetchArgs),
+    /// List the layers, whether their files are present, row counts, versions and licences
+    Status(StatusArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FetchArgs {
+    /// Copy from this local mirror (laid out like the data directory) instead of downloading
+    #[arg(long, value_name = "DIR")]
+    from: Option<PathBuf>,
+    /// Replace files that are already present
+    #[arg(long)]
+    force: bool,
+    /// Accept files whose size or checksum differs from the catalog's reference copy
+    #[arg(long)]
+    no_verify: bool,
+    /// Use this catalog instead of the built-in one
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct StatusArgs {
+    /// Layer-set .toml file [default: the built-in layer set]
+    #[arg(short, long, value_name = "FILE")]
+    layers: Option<PathBuf>,
+}
+
+fn data_dir(g: &Globals) -> Result<PathBuf, Error> {
+    g.data_dir.clone().ok_or_else(|| {
+        Error::usage("no data directory: pass --data-dir DIR or set STANDORT_DATA_DIR")
+    })
+}
+
+pub fn run(args: DataArgs, g: &Globals) -> Result<(), Failure> {
+    match args.command {
+        DataCommand::Fetch(a) => fetch(a, g),
+        DataCommand::Status(a) => status(a, g),
+    }
+}
+
+fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
+    let dir = data_dir(g)?;
+    let catalog = match &args.catalog {
+        Some(p) => Catalog::from_file(p)?,
+        None => Catalog::embedded(),
+    };
+    if let Some(m) = &args.from {
+        if !m.is_dir() {
+            return Err(Error::usage(format!("--from {}: not a directory", m.display())).into());
+        }
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
+    let opts = FetchOptions {
+        from: args.from.clone(),
+        force: args.force,
+        no_verify: args.no_verify,
+    };
+    let bars = !g.quiet && std::io::stderr().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let w = |e| write_failure("<stdout>", e);
+    let mut manual = Vec::new();
+    let mut failed: Option<Error> = None;
+    for source in &catalog.sources {
+        for f in &source.files {
+            let bar = if bars {
+                let b = ProgressBar::new(f.bytes.unwrap_or(0));
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{msg:40} {bytes:>10}/{total_bytes:10} {bar:30} {bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b.set_message(f.path.display().to_string());
+                Some(b)
+            } else {
+                None
+            };
+            let res = fetch_file(f, &dir, &opts, &mut |done, total| {
+                if let Some(b) = &bar {
+                    if let Some(t) = total {
+                        b.set_length(t);
+                    }
+                    b.set_position(done);
+                }
+            });
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let what = match res {
+                Ok(Outcome::Present) => "present".to_string(),
+                Ok(Outcome::Copied) => "copied".to_string(),
+                Ok(Outcome::Downloaded) => "downloaded".to_string(),
+                Ok(Outcome::Manual(how)) => {
+                    manual.push((f.path.clone(), how));
+                    "manual (see below)".to_string()
+                }
+                Err(e) => {
+                    let line = format!("FAILED: {e}");
+                    failed.get_or_insert(e);
+                    line
+                }
+            };
+            writeln!(out, "{:<58} {}", f.path.display(), what).map_err(w)?;
+        }
+    }
+    for (path, how) in &manual {
+        writeln!(
+            out,
+            "\n{}:\n  {how}\n  (or: standort data fetch --from DIR, from a mirror that has it)",
+            path.display()
+        )
+        .map_err(w)?;
+    }
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if !manual.is_empty() {
+        let missing: Vec<String> = manual
+            .iter()
+            .filter(|(p, _)| !dir.join(p).exists())
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::new(
+                standort::ErrorKind::Io,
+                format!(
+                    "{} file(s) still missing, to be fetched by hand: {}",
+                    missing.len(),
+                    missing.join(", ")
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
+    let dir = data_dir(g)?;
+    let set = match &args.layers {
+        Some(p) => LayerSet::from_file(p, Some(&dir))?,
+        None => LayerSet::default_set(Some(&dir))?,
+    };
+    let catalog = Catalog::embedded();
+    let mut rows = vec![vec![
+        "layer".to_string(),
+        "kind".into(),
+        "status".into(),
+        "features".into(),
+        "version".into(),
+        "licence".into(),
+        "file".into(),
+    ]];
+    let mut missing = 0;
+    for spec in set.specs() {
+        let files: Vec<&Path> = std::iter::once(spec.path.as_path())
+            .chain(spec.join.as_ref().map(|j| j.path.as_path()))
+            .collect();
+        let absent: Vec<&Path> = files
+            .iter()
+            .copied()
+            .filter(|p| set.resolve(p).map(|r| !r.exists()).unwrap_or(true))
+            .collect();
+        let (state, count) = if !absent.is_empty() {
+            missing += 1;
+            (
+                format!(
+                    "missing {}",
+                    absent
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "-".to_string(),
+            )
+        } else {
+            match set.load(&spec.name) {
+                Ok(l) => ("ok".to_string(), l.feature_count().to_string()),
+                Err(e) => (format!("unreadable: {e}"), "-".to_string()),
+            }
+        };
+        // Versions and licences of the layer's file and of the table joined onto it.
+        let found: Vec<_> = files
+            .iter()
+            .filter_map(|p| catalog.find(p))
+            .map(|(s, _)| s)
+            .collect();
+        let (version, licence) = if found.is_empty() {
+            (
+                "-".into(),
+                spec.licence.clone().unwrap_or_else(|| "-".into()),
+            )
+        } else {
+            let mut licences: Vec<&str> = found.iter().map(|s| s.licence.as_str()).collect();
+            licences.dedup();
+            (
+                found
+                    .iter()
+                    .map(|s| format!("{} {}", s.id, s.version))
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+                licences.join(" + "),
+            )
+        };
+        rows.push(vec![
+            spec.name.clone(),
+            spec.kind.to_string(),
+            state,
+            count,
+            version,
+            licence,
+            spec.path.display().to_string(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let w = |e| write_failure("<stdout>", e);
+    writeln!(out, "data directory: {}", dir.display()).map_err(w)?;
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, wd))| {
+                if i == 3 {
+                    format!("{c:>wd$}")
+                } else {
+                    format!("{c:<wd$}")
+                }
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  ").trim_end()).map_err(w)?;
+    }
+    if missing > 0 {
+        writeln!(
+            out,
+            "{missing} layer(s) missing: run `standort data fetch` (or --from DIR)"
+        )
+        .map_err(w)?;
+    }
+    Ok(())
+}
