@@ -1052,3 +1052,85 @@ fn missing_layers_say_how_to_get_them() {
     );
     assert!(stdout.contains("7 layer(s) missing"), "{stdout}");
 }
+
+#[test]
+fn sources_coverage_ignore_inside_and_derive() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "plants.csv",
+        "lines.geojson",
+        "zones.geojson",
+        "countries.geojson",
+        "land.tif",
+    ] {
+        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+    }
+    // Lines are only known to cover zone Z1 ("Green"); countries get a derived field.
+    let layers = std::fs::read_to_string(fixtures().join("layers.toml")).unwrap()
+        .replace(
+            "path = \"lines.geojson\"\nkind = \"lines\"",
+            "path = \"lines.geojson\"\nkind = \"lines\"\ncoverage = { layer = \"zones\", field = \"name\", values = [\"Green\"] }",
+        )
+        .replace(
+            "path = \"countries.geojson\"\nkind = \"polygons\"",
+            "path = \"countries.geojson\"\nkind = \"polygons\"\nderive = [{ field = \"risk\", from = \"name\", map = { \"Equatoria\" = 1.0, \"Polar cap\" = 2.0 } }]",
+        );
+    std::fs::write(dir.path().join("layers.toml"), layers).unwrap();
+    let profile = std::fs::read_to_string(fixtures().join("profile.toml"))
+        .unwrap()
+        .replace("unknown = \"exclude\"", "unknown = \"neutral\"")
+        .replace(
+            "layer = \"lines\"\nmeasure = { nearest_km = {} }",
+            "layer = \"lines\"\nunknown = \"ignore\"\nmeasure = { nearest_km = {} }",
+        )
+        .replace(
+            "layers = [\"zones\", \"countries\"]",
+            "sources = [{ layer = \"zones\" }, { layer = \"countries\", note = \"fallback\" }]",
+        )
+        + "\n[[criterion]]\nid = \"on_land\"\nlayers = [\"zones\", \"countries\"]\nmeasure = { inside = {} }\nstandardise = { linear = { best = 1.0, worst = 0.0 } }\nweight = 0\n\
+           \n[[criterion]]\nid = \"risk\"\nlayer = \"countries\"\nmeasure = { attribute = \"risk\" }\nstandardise = { linear = { best = 0.0, worst = 4.0 } }\nweight = 0\n\
+           \n[[constraint]]\ncriterion = \"on_land\"\nmin = 1.0\nreason = \"not on land\"\n";
+    std::fs::write(dir.path().join("profile.toml"), profile).unwrap();
+    let mut cmd = Command::cargo_bin("standort").unwrap();
+    cmd.env_remove("STANDORT_DATA_DIR")
+        .args(["score", "--format", "csv", "--layers"])
+        .arg(dir.path().join("layers.toml"))
+        .arg("--profile")
+        .arg(dir.path().join("profile.toml"))
+        .arg(fixtures().join("sites.csv"));
+    let rows = run_csv(&mut cmd);
+
+    // alpha is inside the lines' coverage: measured as before.
+    let a = by_id(&rows, "alpha");
+    assert!((num(a, "line_distance_km") - 22.239).abs() < 1e-3);
+    assert_eq!(num(a, "risk"), 1.0);
+    assert_eq!(a["water_stress_source"], "zones");
+    // charlie is outside: line_distance is left out and the other weights (8 of 9) are
+    // renormalised; land is UNKNOWN and scores neutral 0.5.
+    let c = by_id(&rows, "charlie");
+    assert_eq!(c["line_distance_km"], "");
+    assert_eq!(c["line_distance_contribution"], "");
+    assert!(
+        c["reasons"].contains("line_distance left out (outside the coverage of layer lines)"),
+        "{}",
+        c["reasons"]
+    );
+    let expected = (3.0 * (110.0 - 0.2 * KM_PER_DEG) / 100.0 + 1.0 + 2.0 * 0.6 + 2.0 * 0.5) / 8.0;
+    assert!(
+        (num(c, "score") - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        c["score"]
+    );
+    // golf takes its water stress from the fallback layer, labelled with its note.
+    let g = by_id(&rows, "golf");
+    assert_eq!(g["water_stress_source"], "countries (fallback)");
+    assert_eq!(num(g, "risk"), 2.0);
+    // echo is in the sea.
+    let e = by_id(&rows, "echo");
+    assert!(
+        e["reasons"].contains("; not on land (on_land = 0); "),
+        "{}",
+        e["reasons"]
+    );
+    assert_eq!(e["on_land"], "0");
+}
