@@ -281,17 +281,30 @@ fn write_summary(
     }
     writeln!(out, "unknown   {}", pct(s.area_unknown_km2, a))?;
     let ignored = |i: usize| engine.criterion_policy(i) == standort::UnknownPolicy::Ignore;
-    let unknown_areas = p.criteria.iter().zip(&s.area_unknown_by_criterion_km2).enumerate();
+    let unknown_areas = p
+        .criteria
+        .iter()
+        .zip(&s.area_unknown_by_criterion_km2)
+        .enumerate();
     for (i, (c, area)) in unknown_areas.clone() {
         if *area > 0.0 && !ignored(i) {
             let policy = engine.criterion_policy(i);
-            writeln!(out, "  {}  no data for {} (policy {policy})", pct(*area, a), c.id())?;
+            writeln!(
+                out,
+                "  {}  no data for {} (policy {policy})",
+                pct(*area, a),
+                c.id()
+            )?;
         }
     }
     for (i, (c, area)) in unknown_areas {
         if *area > 0.0 && ignored(i) {
             let id = c.id();
-            writeln!(out, "left out  {}  {id} (no data there; weights renormalised)", pct(*area, a))?;
+            writeln!(
+                out,
+                "left out  {}  {id} (no data there; weights renormalised)",
+                pct(*area, a)
+            )?;
         }
     }
     writeln!(out, "sub-scores (area-weighted mean where known; weight)")?;
