@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: the same pipeline (load layers, four measures, standardise,
+# weighted score, top 1000 written as GeoJSON) in standort, GeoPandas + Shapely and DuckDB +
+# spatial, as whole processes, RUNS times each, on 100,000 and 1,000,000 sites.
+#
+#   bench/run.sh            # RUNS=3 by default; SIZES="100k 1m"
+#
+# Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
+# (bench/requirements.txt) into target/bench-venv on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+SIZES=${SIZES:-"100k 1m"}
+W=target/bench-work
+VENV=target/bench-venv
+OUT=target/bench-out
+mkdir -p "$OUT"
+cargo build --release --quiet --bin standort
+[ -f "$W/sites_1m.csv" ] || cargo run --release --quiet --example workload -- "$W"
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import geopandas, duckdb, duckdb_extension_spatial, rasterio, scipy" 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r bench/requirements.txt
+fi
+RESULTS="$OUT/results.tsv"
+: > "$RESULTS"
+measure() { # tool size phase-from-stderr? command...
+  local tool=$1 size=$2; shift 2
+  local t; t=$(mktemp)
+  /usr/bin/time -f "%e %M" -o "$t" "$@" 2> "$t.err" > /dev/null || { cat "$t.err" >&2; exit 1; }
+  local phase=""
+  if [[ $tool == standort* ]]; then
+    # "scored with ... in 0.61 s (layers 0.24 s)": scoring phase = total - layers.
+    phase=$(sed -n 's/.* in \([0-9.]*\) s (layers \([0-9.]*\) s).*/\1 \2/p' "$t.err" | awk '{printf "%.3f", $1 - $2}')
+  fi
+  read -r wall rss < "$t"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$size" "$wall" "$rss" "$phase" >> "$RESULTS"
+  echo "  $tool $size: $wall s, $((rss / 1024)) MB" >&2
+  rm -f "$t" "$t.err"
+}
+for size in $SIZES; do
+  sites="$W/sites_$size.csv"
+  for i in $(seq "$RUNS"); do
+    measure standort "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_$size.geojson"
+    measure standort-j1 "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_j1_$size.geojson" -j 1
+    measure standort-j2 "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_j2_$size.geojson" -j 2
+    measure geopandas "$size" "$VENV/bin/python" bench/peer_geopandas.py "$W" "$sites" "$OUT/geopandas_$size.geojson"
+    measure duckdb "$size" "$VENV/bin/python" bench/peer_duckdb.py "$W" "$sites" "$OUT/duckdb_$size.geojson"
+  done
+done
+cmp -s "$OUT/standort_j1_1m.geojson" "$OUT/standort_j2_1m.geojson" 2>/dev/null && echo "standort output identical for 1 and 2 threads" || true
+"$VENV/bin/python" bench/report.py "$RESULTS" "$OUT"
