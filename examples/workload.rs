@@ -28,8 +28,7 @@ const EDGE_POINTS: usize = 12; // interior vertices per edge: 4 + 4 * 12 = 52 pe
 
 /// Deterministic jitter in [-1, 1] for an edge vertex (shared by both neighbours).
 fn jitter(kind: u64, r: usize, c: usize, k: usize) -> f64 {
-    let mut x = kind
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    let mut x = kind.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ (r as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)
         ^ (c as u64).wrapping_mul(0x94D0_49BB_1331_11EB)
         ^ (k as u64).wrapping_mul(0xD6E8_FEB8_6659_FD93);
@@ -50,11 +49,18 @@ fn grid_y(r: usize) -> f64 {
 /// (excluding end points), west to east.
 fn h_edge(r: usize, c: usize) -> Vec<[f64; 2]> {
     let (x0, x1, y) = (grid_x(c), grid_x(c + 1), grid_y(r));
-    let amp = if r == 0 || r == ROWS { 0.0 } else { 0.2 * (grid_y(1) - grid_y(0)) };
+    let amp = if r == 0 || r == ROWS {
+        0.0
+    } else {
+        0.2 * (grid_y(1) - grid_y(0))
+    };
     (1..=EDGE_POINTS)
         .map(|k| {
             let t = k as f64 / (EDGE_POINTS + 1) as f64;
-            [x0 + (x1 - x0) * t, y + amp * (std::f64::consts::PI * t).sin() * jitter(1, r, c, k)]
+            [
+                x0 + (x1 - x0) * t,
+                y + amp * (std::f64::consts::PI * t).sin() * jitter(1, r, c, k),
+            ]
         })
         .collect()
 }
@@ -63,11 +69,18 @@ fn h_edge(r: usize, c: usize) -> Vec<[f64; 2]> {
 /// (excluding end points), south to north.
 fn v_edge(r: usize, c: usize) -> Vec<[f64; 2]> {
     let (y0, y1, x) = (grid_y(r), grid_y(r + 1), grid_x(c));
-    let amp = if c == 0 || c == COLS { 0.0 } else { 0.2 * (grid_x(1) - grid_x(0)) };
+    let amp = if c == 0 || c == COLS {
+        0.0
+    } else {
+        0.2 * (grid_x(1) - grid_x(0))
+    };
     (1..=EDGE_POINTS)
         .map(|k| {
             let t = k as f64 / (EDGE_POINTS + 1) as f64;
-            [x + amp * (std::f64::consts::PI * t).sin() * jitter(2, r, c, k), y0 + (y1 - y0) * t]
+            [
+                x + amp * (std::f64::consts::PI * t).sin() * jitter(2, r, c, k),
+                y0 + (y1 - y0) * t,
+            ]
         })
         .collect()
 }
@@ -106,7 +119,11 @@ fn write_sites(path: &Path, n: usize, seed: u64) -> std::io::Result<()> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let dir = Path::new(args.first().map(String::as_str).unwrap_or("target/bench-work"));
+    let dir = Path::new(
+        args.first()
+            .map(String::as_str)
+            .unwrap_or("target/bench-work"),
+    );
     let small = args.iter().any(|a| a == "--small");
     std::fs::create_dir_all(dir)?;
     let mut rng = StdRng::seed_from_u64(20261129);
@@ -114,7 +131,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Towns and grid points.
     let towns: Vec<(f64, f64, f64)> = (0..300)
         .map(|_| {
-            (rng.random_range(BBOX[0] + 1.0..BBOX[2] - 1.0), rng.random_range(BBOX[1] + 1.0..BBOX[3] - 1.0), rng.random_range(0.2..1.0))
+            (
+                rng.random_range(BBOX[0] + 1.0..BBOX[2] - 1.0),
+                rng.random_range(BBOX[1] + 1.0..BBOX[3] - 1.0),
+                rng.random_range(0.2..1.0),
+            )
         })
         .collect();
     let mut out = BufWriter::new(std::fs::File::create(dir.join("grid_points.csv"))?);
@@ -141,8 +162,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     writeln!(out, "{{\"type\":\"FeatureCollection\",\"features\":[")?;
     for r in 0..ROWS {
         for c in 0..COLS {
-            let (cx, cy) = ((grid_x(c) + grid_x(c + 1)) / 2.0, (grid_y(r) + grid_y(r + 1)) / 2.0);
-            let bws = (2.6 + 1.8 * (cx / 7.0).sin() * (cy / 4.0).cos() + 0.6 * normal(&mut rng)).clamp(0.0, 5.0);
+            let (cx, cy) = (
+                (grid_x(c) + grid_x(c + 1)) / 2.0,
+                (grid_y(r) + grid_y(r + 1)) / 2.0,
+            );
+            let bws = (2.6 + 1.8 * (cx / 7.0).sin() * (cy / 4.0).cos() + 0.6 * normal(&mut rng))
+                .clamp(0.0, 5.0);
             let mut coords = String::new();
             for (i, p) in basin_ring(r, c).iter().enumerate() {
                 if i > 0 {
@@ -150,7 +175,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 write!(coords, "[{:.6},{:.6}]", p[0], p[1])?;
             }
-            let sep = if r == ROWS - 1 && c == COLS - 1 { "" } else { "," };
+            let sep = if r == ROWS - 1 && c == COLS - 1 {
+                ""
+            } else {
+                ","
+            };
             writeln!(
                 out,
                 "{{\"type\":\"Feature\",\"properties\":{{\"basin_id\":{},\"bws_score\":{bws:.3}}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[{coords}]]}}}}{sep}",
@@ -163,7 +192,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Land-cost raster.
     let res = if small { 0.1 } else { 0.01 };
-    let (w, h) = (((BBOX[2] - BBOX[0]) / res).round() as usize, ((BBOX[3] - BBOX[1]) / res).round() as usize);
+    let (w, h) = (
+        ((BBOX[2] - BBOX[0]) / res).round() as usize,
+        ((BBOX[3] - BBOX[1]) / res).round() as usize,
+    );
     let mut values = Vec::with_capacity(w * h);
     for row in 0..h {
         let lat = BBOX[3] - (row as f64 + 0.5) * res;
@@ -172,12 +204,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let v = if rng.random::<f64>() < 0.01 {
                 -9999.0
             } else {
-                1000.0 + 9000.0 * (0.5 + 0.5 * (lon / 3.0).sin() * (lat / 2.0).cos()) + 300.0 * normal(&mut rng)
+                1000.0
+                    + 9000.0 * (0.5 + 0.5 * (lon / 3.0).sin() * (lat / 2.0).cos())
+                    + 300.0 * normal(&mut rng)
             };
             values.push(v as f32);
         }
     }
-    Raster::new(w, h, BBOX[0], BBOX[3], res, res, values, Some(-9999.0))?.write_geotiff(&dir.join("land_cost.tif"))?;
+    Raster::new(w, h, BBOX[0], BBOX[3], res, res, values, Some(-9999.0))?
+        .write_geotiff(&dir.join("land_cost.tif"))?;
 
     if small {
         write_sites(&dir.join("sites_10k.csv"), 10_000, 1)?;

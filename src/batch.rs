@@ -52,43 +52,42 @@ pub struct Batch {
     pub summary: Summary,
 }
 
-struct Ranked(ScoredSite);
-
-impl Ranked {
-    fn key(&self) -> (f64, u64) {
-        (
-            self.0.eval.score.unwrap_or(f64::NEG_INFINITY),
-            self.0.site.index,
-        )
-    }
+/// A site in the ranking, ordered so that greater = ranks lower (worse score, or later in
+/// the input on a tie).
+struct Ranked<T> {
+    score: f64,
+    index: u64,
+    item: T,
 }
 
-impl PartialEq for Ranked {
+impl<T> PartialEq for Ranked<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
+impl<T> Eq for Ranked<T> {}
+impl<T> PartialOrd for Ranked<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Ranked {
-    /// Greater = ranks lower (worse score, or later in the input on a tie).
+impl<T> Ord for Ranked<T> {
     fn cmp(&self, other: &Self) -> Ordering {
-        let (sa, ia) = self.key();
-        let (sb, ib) = other.key();
-        sb.total_cmp(&sa).then(ia.cmp(&ib))
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.index.cmp(&other.index))
     }
 }
 
 /// Sites per parallel chunk.
-pub const CHUNK_SIZE: usize = 4096;
+pub const CHUNK_SIZE: usize = 8192;
 
 /// Score every site from `source`. With `top = Some(n)` only the best `n` `ok` sites are
-/// kept (a bounded heap); otherwise all sites are returned. `progress` is called after each
-/// chunk with the number of sites read so far.
+/// kept (a bounded heap) and only they are explained; otherwise all sites are returned.
+/// `progress` is called after each chunk with the number of sites read so far.
+///
+/// Sites are parsed on a reader thread while the previous chunk is scored on the rayon pool.
 pub fn score_sites(
     engine: &Engine,
     source: &SiteSource,
@@ -110,85 +109,143 @@ pub fn score_sites(
             .collect(),
         ..Summary::default()
     };
-    let mut heap: BinaryHeap<Ranked> = BinaryHeap::new();
-    let mut ok: Vec<Ranked> = Vec::new();
+    let n_constraints = profile.constraints.len();
+    let n_criteria = profile.criteria.len();
+    let mut heap: BinaryHeap<Ranked<Site>> = BinaryHeap::new();
+    let mut ok: Vec<Ranked<ScoredSite>> = Vec::new();
     let mut others: Vec<ScoredSite> = Vec::new();
-    let constraint_criteria: Vec<Option<usize>> = profile
-        .constraints
-        .iter()
-        .map(|k| profile.criteria.iter().position(|c| c.id() == k.criterion))
-        .collect();
-    let mut on_chunk = |chunk: Vec<Site>| -> Result<()> {
-        let scored: Vec<ScoredSite> = chunk
-            .into_par_iter()
-            .map(|site| {
-                let eval = engine.evaluate(site.lon, site.lat);
-                ScoredSite {
-                    site,
-                    eval,
-                    rank: None,
-                }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(2);
+    let header = std::thread::scope(|scope| -> Result<SiteHeader> {
+        let reader = scope.spawn(move || {
+            read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
+                // The receiver only hangs up after an error of its own; stop quietly.
+                let _ = tx.send(chunk);
+                Ok(())
             })
-            .collect();
-        for s in scored {
-            summary.sites += 1;
-            for (i, v) in s.eval.values.iter().enumerate() {
-                if v.unknown.is_some() {
-                    summary.unknown_by_criterion[i].1 += 1;
-                }
-            }
-            for (k, crit) in constraint_criteria.iter().enumerate() {
-                if let Some(i) = crit {
-                    if let Some(v) = s.eval.values[*i].raw.as_f64() {
-                        if !profile.constraints[k].passes(v) {
-                            summary.by_constraint[k].1 += 1;
-                        }
-                    }
-                }
-            }
-            match s.eval.status {
-                Status::Ok => {
-                    summary.ok += 1;
-                    match top {
-                        Some(n) => {
-                            if n > 0 {
-                                heap.push(Ranked(s));
-                                if heap.len() > n {
-                                    heap.pop();
-                                }
+        });
+        for chunk in rx {
+            match top {
+                Some(n) => {
+                    let quick: Vec<_> = chunk
+                        .par_iter()
+                        .map(|s| engine.score_only(s.lon, s.lat))
+                        .collect();
+                    for (site, q) in chunk.into_iter().zip(quick) {
+                        summary.sites += 1;
+                        for k in 0..n_constraints.min(64) {
+                            if q.failed & (1 << k) != 0 {
+                                summary.by_constraint[k].1 += 1;
                             }
                         }
-                        None => ok.push(Ranked(s)),
+                        for i in 0..n_criteria.min(64) {
+                            if q.unknown & (1 << i) != 0 {
+                                summary.unknown_by_criterion[i].1 += 1;
+                            }
+                        }
+                        match q.status {
+                            Status::Ok => {
+                                summary.ok += 1;
+                                let score = q.score.unwrap_or(f64::NEG_INFINITY);
+                                let worst = heap.peek().map(|w| (w.score, w.index));
+                                // Only allocate a heap entry when the site can make the cut.
+                                let enters =
+                                    heap.len() < n || worst.is_some_and(|(ws, _)| score > ws);
+                                if enters {
+                                    heap.push(Ranked {
+                                        score,
+                                        index: site.index,
+                                        item: site,
+                                    });
+                                    if heap.len() > n {
+                                        heap.pop();
+                                    }
+                                }
+                            }
+                            Status::Excluded => summary.excluded += 1,
+                            Status::Unknown => summary.unknown += 1,
+                        }
                     }
                 }
-                Status::Excluded => {
-                    summary.excluded += 1;
-                    if top.is_none() {
-                        others.push(s);
-                    }
-                }
-                Status::Unknown => {
-                    summary.unknown += 1;
-                    if top.is_none() {
-                        others.push(s);
+                None => {
+                    let scored: Vec<ScoredSite> = chunk
+                        .into_par_iter()
+                        .map(|site| {
+                            let eval = engine.evaluate(site.lon, site.lat);
+                            ScoredSite {
+                                site,
+                                eval,
+                                rank: None,
+                            }
+                        })
+                        .collect();
+                    for s in scored {
+                        summary.sites += 1;
+                        for (i, v) in s.eval.values.iter().enumerate() {
+                            if v.unknown.is_some() {
+                                summary.unknown_by_criterion[i].1 += 1;
+                            }
+                        }
+                        for (k, c) in profile.constraints.iter().enumerate() {
+                            let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
+                            if i.and_then(|i| s.eval.values[i].raw.as_f64())
+                                .is_some_and(|v| !c.passes(v))
+                            {
+                                summary.by_constraint[k].1 += 1;
+                            }
+                        }
+                        match s.eval.status {
+                            Status::Ok => {
+                                summary.ok += 1;
+                                ok.push(Ranked {
+                                    score: s.eval.score.unwrap_or(f64::NEG_INFINITY),
+                                    index: s.site.index,
+                                    item: s,
+                                });
+                            }
+                            Status::Excluded => {
+                                summary.excluded += 1;
+                                others.push(s);
+                            }
+                            Status::Unknown => {
+                                summary.unknown += 1;
+                                others.push(s);
+                            }
+                        }
                     }
                 }
             }
+            progress(summary.sites);
         }
-        progress(summary.sites);
-        Ok(())
-    };
-    let header = read_sites(source, options, CHUNK_SIZE, &mut on_chunk)?;
-    let mut ranked: Vec<Ranked> = if top.is_some() { heap.into_vec() } else { ok };
-    ranked.sort_unstable();
-    let mut results: Vec<ScoredSite> = ranked
-        .into_iter()
-        .enumerate()
-        .map(|(i, Ranked(mut s))| {
-            s.rank = Some(i as u64 + 1);
-            s
+        reader.join().unwrap_or_else(|_| {
+            Err(crate::Error::new(
+                crate::ErrorKind::Io,
+                "the site reader stopped unexpectedly",
+            ))
         })
-        .collect();
+    })?;
+    let mut results: Vec<ScoredSite> = match top {
+        Some(_) => {
+            let mut kept = heap.into_vec();
+            kept.sort_unstable();
+            kept.into_par_iter()
+                .map(|r| {
+                    let eval = engine.evaluate(r.item.lon, r.item.lat);
+                    ScoredSite {
+                        site: r.item,
+                        eval,
+                        rank: None,
+                    }
+                })
+                .collect()
+        }
+        None => {
+            ok.sort_unstable();
+            ok.into_iter().map(|r| r.item).collect()
+        }
+    };
+    for (i, s) in results.iter_mut().enumerate() {
+        s.rank = Some(i as u64 + 1);
+    }
     results.extend(others);
     Ok(Batch {
         header,

@@ -64,6 +64,48 @@ pub struct Evaluation {
     pub reasons: Vec<String>,
 }
 
+/// A raw value: a number, or an attribute borrowed from its layer.
+enum Raw<'a> {
+    Num(f64),
+    Val(&'a Value),
+}
+
+impl Raw<'_> {
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Raw::Num(x) => Some(*x),
+            Raw::Val(v) => v.as_f64(),
+        }
+    }
+    fn to_value(&self) -> Value {
+        match self {
+            Raw::Num(x) => Value::Num(*x),
+            Raw::Val(v) => (*v).clone(),
+        }
+    }
+}
+
+/// Why a value is UNKNOWN, formatted only when a result is explained.
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    Coverage,
+    Empty,
+    Outside,
+}
+
+/// The outcome of [`Engine::score_only`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quick {
+    /// ok / excluded / unknown.
+    pub status: Status,
+    /// Total score of `ok` sites.
+    pub score: Option<f64>,
+    /// Bit `k` set: constraint `k` failed (constraints beyond 63 share bit 63).
+    pub failed: u64,
+    /// Bit `i` set: criterion `i` was UNKNOWN (criteria beyond 63 share bit 63).
+    pub unknown: u64,
+}
+
 struct AttributeSource {
     index: PolygonIndex,
     column: Vec<Value>,
@@ -74,9 +116,7 @@ enum Probe {
     NearestPoint(PointIndex),
     NearestLine(LineIndex),
     SumWithin {
-        index: PointIndex,
-        values: Vec<f64>,
-        radius_km: f64,
+        index: crate::index::RadiusSum,
     },
     Attribute(Vec<AttributeSource>),
     Inside(Vec<PolygonIndex>),
@@ -97,6 +137,8 @@ struct Compiled {
 pub struct Engine {
     profile: Profile,
     weights: Vec<f64>,
+    /// For each criterion, the constraints on it.
+    constraints_of: Vec<Vec<usize>>,
     compiled: Vec<Compiled>,
     aggregation: Box<dyn Aggregation>,
     layers: Vec<LayerInfo>,
@@ -229,7 +271,21 @@ impl Engine {
             .collect();
         infos.sort_by(|a, b| a.name.cmp(&b.name));
         let weights = profile.normalised_weights();
+        let constraints_of = profile
+            .criteria
+            .iter()
+            .map(|c| {
+                profile
+                    .constraints
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, k)| k.criterion == c.id())
+                    .map(|(k, _)| k)
+                    .collect()
+            })
+            .collect();
         Ok(Engine {
+            constraints_of,
             profile,
             weights,
             compiled,
@@ -263,69 +319,166 @@ impl Engine {
         self.compiled[criterion].policy
     }
 
+    /// The raw value of criterion `i` at a site, borrowed where it is an attribute; the error
+    /// says why it is UNKNOWN (formatted only when asked, see [`Why`]).
     fn measure(
         &self,
         i: usize,
         lon: f64,
         lat: f64,
-    ) -> std::result::Result<(Value, Option<u16>), String> {
+    ) -> std::result::Result<(Raw<'_>, Option<u16>), Why> {
         let c = &self.compiled[i];
-        if let Some((cov, why)) = &c.coverage {
+        if let Some((cov, _)) = &c.coverage {
             if cov.containing(lon, lat).is_none() {
-                return Err(why.clone());
+                return Err(Why::Coverage);
             }
         }
         match &c.probe {
-            Probe::Empty(why) => Err(why.clone()),
+            Probe::Empty(_) => Err(Why::Empty),
             Probe::NearestPoint(idx) => idx
-                .nearest(lon, lat)
-                .map(|(_, km)| (Value::Num(km), None))
-                .ok_or_else(|| "no point".into()),
+                .nearest_km(lon, lat)
+                .map(|km| (Raw::Num(km), None))
+                .ok_or(Why::Empty),
             Probe::NearestLine(idx) => idx
                 .nearest(lon, lat)
-                .map(|(_, km)| (Value::Num(km), None))
-                .ok_or_else(|| "no line".into()),
-            Probe::SumWithin {
-                index,
-                values,
-                radius_km,
-            } => {
-                let mut sum = 0.0;
-                index.for_each_within(lon, lat, *radius_km, |j, _| sum += values[j]);
-                Ok((Value::Num(sum), None))
-            }
+                .map(|(_, km)| (Raw::Num(km), None))
+                .ok_or(Why::Empty),
+            Probe::SumWithin { index, .. } => Ok((Raw::Num(index.sum(lon, lat)), None)),
             Probe::Attribute(sources) => {
                 for (k, s) in sources.iter().enumerate() {
                     if let Some(row) = s.index.containing(lon, lat) {
                         if !s.column[row].is_null() {
-                            return Ok((s.column[row].clone(), Some(k as u16)));
+                            return Ok((Raw::Val(&s.column[row]), Some(k as u16)));
                         }
                     }
                 }
-                Err(format!(
-                    "no data: site outside {} or value empty",
-                    c.layer_names.join(", ")
-                ))
+                Err(Why::Outside)
             }
             Probe::Inside(indexes) => {
                 let inside = indexes.iter().any(|idx| idx.containing(lon, lat).is_some());
-                Ok((Value::Num(if inside { 1.0 } else { 0.0 }), None))
+                Ok((Raw::Num(if inside { 1.0 } else { 0.0 }), None))
             }
             Probe::Raster(r) => r
                 .sample(lon, lat)
-                .map(|v| (Value::Num(v), None))
-                .ok_or_else(|| format!("no data: outside raster {} or nodata", c.layer_names[0])),
+                .map(|v| (Raw::Num(v), None))
+                .ok_or(Why::Outside),
         }
     }
 
-    fn standardise(&self, i: usize, raw: &Value, source: Option<u16>) -> Option<f64> {
-        let c = &self.profile.criteria[i];
-        if let (Probe::Attribute(sources), Some(k)) = (&self.compiled[i].probe, source) {
-            if let Some(st) = &sources[k as usize].standardise {
-                return st.score(raw);
+    fn why(&self, i: usize, why: Why) -> String {
+        let c = &self.compiled[i];
+        match (why, &c.probe) {
+            (Why::Coverage, _) => c
+                .coverage
+                .as_ref()
+                .map(|(_, w)| w.clone())
+                .unwrap_or_default(),
+            (Why::Empty, Probe::Empty(w)) => w.clone(),
+            (Why::Empty, _) => "no feature".into(),
+            (Why::Outside, Probe::Raster(_)) => {
+                format!("no data: outside raster {} or nodata", c.layer_names[0])
+            }
+            (Why::Outside, _) => format!(
+                "no data: site outside {} or value empty",
+                c.layer_names.join(", ")
+            ),
+        }
+    }
+
+    fn standardise(&self, i: usize, raw: &Raw<'_>, source: Option<u16>) -> Option<f64> {
+        let st = match (&self.compiled[i].probe, source) {
+            (Probe::Attribute(sources), Some(k)) => sources[k as usize]
+                .standardise
+                .as_ref()
+                .unwrap_or(&self.profile.criteria[i].standardise),
+            _ => &self.profile.criteria[i].standardise,
+        };
+        match raw {
+            Raw::Num(x) => st.score_number(*x),
+            Raw::Val(v) => st.score(v),
+        }
+    }
+
+    /// Status and total score of a site without explanations: no allocation for up to 16
+    /// criteria. Also returns bit masks of the failed constraints and the UNKNOWN criteria
+    /// (first 64). [`Engine::evaluate`] gives the same status and score, explained.
+    pub fn score_only(&self, lon: f64, lat: f64) -> Quick {
+        let n = self.compiled.len();
+        let mut scores_buf = [0.0f64; 16];
+        let mut weights_buf = [0.0f64; 16];
+        let mut contrib_buf = [0.0f64; 16];
+        let mut heap_bufs;
+        let (scores, weights, contrib): (&mut [f64], &mut [f64], &mut [f64]) = if n <= 16 {
+            (
+                &mut scores_buf[..n],
+                &mut weights_buf[..n],
+                &mut contrib_buf[..n],
+            )
+        } else {
+            heap_bufs = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            (
+                &mut heap_bufs.0[..],
+                &mut heap_bufs.1[..],
+                &mut heap_bufs.2[..],
+            )
+        };
+        let mut q = Quick {
+            status: Status::Ok,
+            score: None,
+            failed: 0,
+            unknown: 0,
+        };
+        let mut exclude_unknown = false;
+        let mut weight_left = 0.0;
+        for i in 0..n {
+            let (raw_num, score) = match self.measure(i, lon, lat) {
+                Ok((raw, src)) => (raw.as_f64(), self.standardise(i, &raw, src)),
+                Err(_) => (None, None),
+            };
+            for &k in &self.constraints_of[i] {
+                if let Some(v) = raw_num {
+                    if !self.profile.constraints[k].passes(v) {
+                        q.failed |= 1u64 << k.min(63);
+                    }
+                }
+            }
+            let w = self.weights[i];
+            match score {
+                Some(s) => {
+                    scores[i] = s;
+                    weights[i] = w;
+                    weight_left += w;
+                }
+                None => {
+                    q.unknown |= 1u64 << i.min(63);
+                    match self.compiled[i].policy {
+                        UnknownPolicy::Exclude => exclude_unknown = true,
+                        UnknownPolicy::Ignore => weights[i] = 0.0,
+                        p => {
+                            scores[i] = p.substitute().unwrap_or(0.5);
+                            weights[i] = w;
+                            weight_left += w;
+                        }
+                    }
+                }
             }
         }
-        c.standardise.score(raw)
+        q.status = if q.failed != 0 {
+            Status::Excluded
+        } else if exclude_unknown || weight_left <= 0.0 {
+            Status::Unknown
+        } else {
+            Status::Ok
+        };
+        if q.status == Status::Ok {
+            if (weight_left - 1.0).abs() > 1e-12 {
+                for w in weights.iter_mut() {
+                    *w /= weight_left;
+                }
+            }
+            q.score = Some(self.aggregation.aggregate(scores, weights, contrib));
+        }
+        q
     }
 
     /// Evaluate one site at (lon, lat) in degrees.
@@ -337,16 +490,16 @@ impl Engine {
         let mut exclude_unknown = false;
         let mut ignored = vec![false; n];
         for (i, c) in criteria.iter().enumerate() {
-            let (raw, source, unknown) = match self.measure(i, lon, lat) {
-                Ok((v, s)) => (v, s, None),
-                Err(why) => (Value::Null, None, Some(why)),
-            };
-            let (score, unknown) = match unknown {
-                Some(u) => (None, Some(u)),
-                None => match self.standardise(i, &raw, source) {
-                    Some(s) => (Some(s), None),
-                    None => (None, Some(format!("no score for value \"{raw}\""))),
+            let (raw, source, score, unknown) = match self.measure(i, lon, lat) {
+                Ok((r, src)) => match self.standardise(i, &r, src) {
+                    Some(sc) => (r.to_value(), src, Some(sc), None),
+                    None => {
+                        let v = r.to_value();
+                        let why = format!("no score for value \"{v}\"");
+                        (v, src, None, Some(why))
+                    }
                 },
+                Err(why) => (Value::Null, None, None, Some(self.why(i, why))),
             };
             let mut score = score;
             if let Some(u) = &unknown {
@@ -565,9 +718,7 @@ fn compile(c: &Criterion, layers: &[Arc<Layer>]) -> std::result::Result<Probe, S
                 }
             }
             Ok(Probe::SumWithin {
-                index: PointIndex::new(&pts),
-                values,
-                radius_km: spec.radius_km,
+                index: crate::index::RadiusSum::new(&pts, &values, spec.radius_km),
             })
         }
         Measure::Attribute(field) => {

@@ -81,7 +81,7 @@ pub struct Site {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     /// CSV cells, in header order.
-    Csv(Vec<String>),
+    Csv(csv::StringRecord),
     /// GeoJSON properties.
     Json(serde_json::Map<String, serde_json::Value>),
 }
@@ -209,7 +209,7 @@ fn read_csv(
             id,
             lon,
             lat,
-            record: Record::Csv(record.iter().map(str::to_string).collect()),
+            record: Record::Csv(record.clone()),
         });
         index += 1;
         if chunk.len() >= chunk_size {

@@ -41,7 +41,7 @@ pub fn write_csv(
     for s in results {
         row.clear();
         match &s.site.record {
-            Record::Csv(cells) => row.extend(cells.iter().cloned()),
+            Record::Csv(cells) => row.extend(cells.iter().map(str::to_string)),
             Record::Json(_) => {
                 row.push(s.site.id.clone());
                 row.push(super::round(s.site.lon, 7).to_string());

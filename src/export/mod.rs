@@ -241,7 +241,7 @@ pub fn input_values(header: &SiteHeader, s: &ScoredSite) -> Vec<(String, Json)> 
             .columns
             .iter()
             .cloned()
-            .zip(cells.iter().map(|c| Json::from(c.as_str())))
+            .zip(cells.iter().map(Json::from))
             .collect(),
         Record::Json(props) => header
             .columns

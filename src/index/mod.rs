@@ -13,6 +13,10 @@
 //! assert!((km - 22.239).abs() < 0.001); // 0.2 degrees across the antimeridian
 //! ```
 
+mod sum;
+
+pub use sum::RadiusSum;
+
 use crate::geodesy::{
     self, UnitVector, arc_distance_km, arc_sagitta, km_to_chord, unit_vector, vector_km,
 };
@@ -88,6 +92,16 @@ impl PointIndex {
             }
         }
         Some((best.item as usize, vector_km(p, best.v)))
+    }
+
+    /// The great-circle distance in km to the nearest point (faster than [`Self::nearest`]:
+    /// which of several equidistant points is nearest does not matter here).
+    pub fn nearest_km(&self, lon: f64, lat: f64) -> Option<f64> {
+        let p = unit_vector(lon, lat);
+        match self.tree.nearest_neighbor(&p) {
+            Some(e) => Some(vector_km(p, e.v)),
+            None => self.nearest(lon, lat).map(|(_, km)| km),
+        }
     }
 
     /// Visit every point within `radius_km` (great-circle, inclusive) with its distance in km.
@@ -230,46 +244,188 @@ fn slerp(a: UnitVector, b: UnitVector, t: f64) -> UnitVector {
 
 #[derive(Debug, Clone, Copy)]
 struct PolygonEntry {
+    /// Bounding box, already shifted.
     bbox: [f64; 4],
     shift: f64,
     polygon: u32,
 }
 
-impl RTreeObject for PolygonEntry {
-    type Envelope = AABB<[f64; 2]>;
-    fn envelope(&self) -> Self::Envelope {
-        AABB::from_corners(
-            [self.bbox[0] + self.shift, self.bbox[1]],
-            [self.bbox[2] + self.shift, self.bbox[3]],
-        )
-    }
-}
-
 /// Point-in-polygon queries over repaired polygons (see [`crate::layers::Polygon`]).
+///
+/// Candidates come from a uniform grid: every cell lists the polygons whose bounding box
+/// meets it, in layer order, so a query reads one cell and stops at the first polygon that
+/// contains the point. Polygons that pass ±180° are entered again shifted by ∓360°.
 #[derive(Debug, Clone)]
 pub struct PolygonIndex {
-    tree: RTree<PolygonEntry>,
     polygons: Vec<Polygon>,
+    entries: Vec<PolygonEntry>,
+    origin: [f64; 2],
+    cell_deg: f64,
+    cols: usize,
+    rows: usize,
+    /// Cell `k`'s entries are `cell_entries[cell_start[k]..cell_start[k + 1]]`.
+    cell_start: Vec<u32>,
+    cell_entries: Vec<u32>,
+    /// Per cell: the entry that holds the whole cell, [`EMPTY`] when no polygon touches it,
+    /// or [`MIXED`] when a boundary crosses it (then the entries are tested one by one).
+    cell_owner: Vec<u32>,
+}
+
+const MIXED: u32 = u32::MAX;
+const EMPTY: u32 = u32::MAX - 1;
+
+/// True when segment a-b meets the closed rectangle [x0, x1] x [y0, y1].
+fn segment_meets_rect(a: geo::Coord<f64>, b: geo::Coord<f64>, r: [f64; 4]) -> bool {
+    if a.x.max(b.x) < r[0] || a.x.min(b.x) > r[2] || a.y.max(b.y) < r[1] || a.y.min(b.y) > r[3] {
+        return false;
+    }
+    let inside = |p: geo::Coord<f64>| p.x >= r[0] && p.x <= r[2] && p.y >= r[1] && p.y <= r[3];
+    if inside(a) || inside(b) {
+        return true;
+    }
+    // The segment's line separates the corners unless all lie on one side.
+    let side = |x: f64, y: f64| (b.x - a.x) * (y - a.y) - (b.y - a.y) * (x - a.x);
+    let s = [
+        side(r[0], r[1]),
+        side(r[2], r[1]),
+        side(r[2], r[3]),
+        side(r[0], r[3]),
+    ];
+    !(s.iter().all(|v| *v > 0.0) || s.iter().all(|v| *v < 0.0))
 }
 
 impl PolygonIndex {
-    /// Index polygons. Polygons that pass ±180° are indexed again shifted by ∓360°.
+    /// Index polygons.
     pub fn new(polygons: Vec<Polygon>) -> Self {
         let mut entries = Vec::with_capacity(polygons.len());
         for (i, p) in polygons.iter().enumerate() {
             for shift in [-360.0, 0.0, 360.0] {
                 if p.bbox[0] + shift <= 180.0 && p.bbox[2] + shift >= -180.0 {
+                    let b = [p.bbox[0] + shift, p.bbox[1], p.bbox[2] + shift, p.bbox[3]];
                     entries.push(PolygonEntry {
-                        bbox: p.bbox,
+                        bbox: b,
                         shift,
                         polygon: i as u32,
                     });
                 }
             }
         }
+        // Grid over the entries' extent (within the globe), about 4 cells per entry.
+        let mut ext = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for e in &entries {
+            ext = [
+                ext[0].min(e.bbox[0]),
+                ext[1].min(e.bbox[1]),
+                ext[2].max(e.bbox[2]),
+                ext[3].max(e.bbox[3]),
+            ];
+        }
+        let ext = if entries.is_empty() {
+            [0.0, 0.0, 1.0, 1.0]
+        } else {
+            [
+                ext[0].max(-180.0),
+                ext[1].max(-90.0),
+                ext[2].min(180.0).max(ext[0].max(-180.0) + 1e-9),
+                ext[3].min(90.0).max(ext[1].max(-90.0) + 1e-9),
+            ]
+        };
+        let area = (ext[2] - ext[0]) * (ext[3] - ext[1]);
+        let mut cell_deg = (area / (16.0 * entries.len().max(1) as f64))
+            .sqrt()
+            .clamp(1e-3, 10.0);
+        let dims = |c: f64| {
+            (
+                ((ext[2] - ext[0]) / c).ceil().max(1.0) as usize,
+                ((ext[3] - ext[1]) / c).ceil().max(1.0) as usize,
+            )
+        };
+        let (mut cols, mut rows) = dims(cell_deg);
+        while cols * rows > 4_000_000 {
+            cell_deg *= 1.25;
+            (cols, rows) = dims(cell_deg);
+        }
+        let col_of = |x: f64| (((x - ext[0]) / cell_deg).floor().max(0.0) as usize).min(cols - 1);
+        let row_of = |y: f64| (((y - ext[1]) / cell_deg).floor().max(0.0) as usize).min(rows - 1);
+        let mut counts = vec![0u32; cols * rows + 1];
+        let span = |e: &PolygonEntry| {
+            (
+                col_of(e.bbox[0]),
+                col_of(e.bbox[2]),
+                row_of(e.bbox[1]),
+                row_of(e.bbox[3]),
+            )
+        };
+        for e in &entries {
+            let (c0, c1, r0, r1) = span(e);
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    counts[r * cols + c + 1] += 1;
+                }
+            }
+        }
+        for k in 1..counts.len() {
+            counts[k] += counts[k - 1];
+        }
+        let mut fill = counts.clone();
+        let mut cell_entries = vec![0u32; counts[cols * rows] as usize];
+        // Entries are in polygon order, so every cell's list is too.
+        for (j, e) in entries.iter().enumerate() {
+            let (c0, c1, r0, r1) = span(e);
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    let k = r * cols + c;
+                    cell_entries[fill[k] as usize] = j as u32;
+                    fill[k] += 1;
+                }
+            }
+        }
+        // Resolve cells no boundary crosses: they belong wholly to one polygon, or to none.
+        let cell_owner: Vec<u32> = (0..cols * rows)
+            .map(|k| {
+                let (r, c) = (k / cols, k % cols);
+                let rect = [
+                    ext[0] + c as f64 * cell_deg,
+                    ext[1] + r as f64 * cell_deg,
+                    ext[0] + (c + 1) as f64 * cell_deg,
+                    ext[1] + (r + 1) as f64 * cell_deg,
+                ];
+                for &j in &cell_entries[counts[k] as usize..counts[k + 1] as usize] {
+                    let e = &entries[j as usize];
+                    let poly = &polygons[e.polygon as usize];
+                    let local = [rect[0] - e.shift, rect[1], rect[2] - e.shift, rect[3]];
+                    let crossed = poly.rings.iter().any(|ring| {
+                        ring.exterior()
+                            .lines()
+                            .any(|l| segment_meets_rect(l.start, l.end, local))
+                    });
+                    if crossed {
+                        return MIXED;
+                    }
+                    let cx = (local[0] + local[2]) / 2.0;
+                    let cy = (local[1] + local[3]) / 2.0;
+                    if poly.position(cx, cy) != CoordPos::Outside {
+                        return j;
+                    }
+                }
+                EMPTY
+            })
+            .collect();
         PolygonIndex {
-            tree: RTree::bulk_load(entries),
             polygons,
+            entries,
+            origin: [ext[0], ext[1]],
+            cell_deg,
+            cols,
+            rows,
+            cell_start: counts,
+            cell_entries,
+            cell_owner,
         }
     }
 
@@ -281,21 +437,37 @@ impl PolygonIndex {
     /// The attribute row of the first polygon (in layer order) that contains (lon, lat) or
     /// has it on its boundary.
     pub fn containing(&self, lon: f64, lat: f64) -> Option<usize> {
-        let mut best: Option<u32> = None;
-        for e in self
-            .tree
-            .locate_in_envelope_intersecting(&AABB::from_point([lon, lat]))
+        let fx = (lon - self.origin[0]) / self.cell_deg;
+        let fy = (lat - self.origin[1]) / self.cell_deg;
+        // A point on the grid's far edge belongs to the last cell.
+        let eps = 1e-9;
+        if !(fx >= -eps
+            && fy >= -eps
+            && fx <= self.cols as f64 + eps
+            && fy <= self.rows as f64 + eps)
         {
-            if best.is_some_and(|b| b <= e.polygon) {
+            return None;
+        }
+        let c = (fx.floor().max(0.0) as usize).min(self.cols - 1);
+        let r = (fy.floor().max(0.0) as usize).min(self.rows - 1);
+        let k = r * self.cols + c;
+        match self.cell_owner[k] {
+            EMPTY => return None,
+            MIXED => {}
+            j => return Some(self.polygons[self.entries[j as usize].polygon as usize].row),
+        }
+        let list = &self.cell_entries[self.cell_start[k] as usize..self.cell_start[k + 1] as usize];
+        for &j in list {
+            let e = &self.entries[j as usize];
+            if lon < e.bbox[0] || lon > e.bbox[2] || lat < e.bbox[1] || lat > e.bbox[3] {
                 continue;
             }
             let poly = &self.polygons[e.polygon as usize];
-            let pos = poly.position(lon - e.shift, lat);
-            if pos != CoordPos::Outside {
-                best = Some(e.polygon);
+            if poly.position(lon - e.shift, lat) != CoordPos::Outside {
+                return Some(poly.row);
             }
         }
-        best.map(|b| self.polygons[b as usize].row)
+        None
     }
 }
 
