@@ -107,8 +107,9 @@ impl Region {
         };
         let set = LayerSet::from_specs(vec![spec], Some(std::path::PathBuf::new()));
         let layer = set.load("region")?;
-        let Geometry::Polygons(polys) = layer.geometry else {
-            unreachable!("polygons layer")
+        let polys = match layer.geometry {
+            Geometry::Polygons(p) => p,
+            _ => Vec::new(),
         };
         if polys.is_empty() {
             return Err(Error::at(

@@ -142,6 +142,15 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         .map(|p| AtomicFile::create(p, &inputs))
         .transpose()?;
     let cell_deg = args.cell.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
+    let [x0, y0, x1, y1] = region.bbox;
+    let grid_cells = ((x1 - x0) / cell_deg).ceil() * ((y1 - y0) / cell_deg).ceil();
+    if grid_cells > 50_000_000.0 {
+        return Err(Error::usage(format!(
+            "--cell {cell_deg}: {} would need a grid of {grid_cells:.0} cells (at most 50,000,000); use a larger --cell",
+            region.name
+        ))
+        .into());
+    }
     let cells = region_cells(&region, cell_deg);
     if cells.is_empty() {
         return Err(Error::usage(format!(

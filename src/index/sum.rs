@@ -1,6 +1,6 @@
 //! Sums of a value over the points within a fixed great-circle radius, fast.
 //!
-//! Points are binned into a longitude/latitude grid whose cells are about an eighth of the
+//! Points are binned into a longitude/latitude grid whose cells are about half the
 //! radius high. For a query, each grid row the circle touches splits into cells wholly inside
 //! the circle — summed in O(1) from per-row prefix sums — and the cells on its rim, whose
 //! points are tested one by one with the exact great-circle distance. The result is exactly
@@ -37,9 +37,10 @@ impl RadiusSum {
     /// Index `points` (lon, lat in degrees) with their `values` for sums within `radius_km`.
     pub fn new(points: &[(f64, f64)], values: &[f64], radius_km: f64) -> Self {
         let radius_deg = (radius_km / EARTH_RADIUS_KM).to_degrees();
-        // About 8 cells per radius, between 0.01 and 1 degree; rows only over the points'
+        // About 2 cells per radius (measured fastest: rim cells are scanned in memory order,
+        // and fewer rows mean fewer acos), between 0.01 and 1 degree; rows only over the points'
         // latitudes, all longitudes (so circles across the antimeridian need no special grid).
-        let mut cell_deg = (radius_deg / 8.0).clamp(0.01, 1.0);
+        let mut cell_deg = (radius_deg / 2.0).clamp(0.01, 1.0);
         let (lat_min, lat_max) = points
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
@@ -222,19 +223,16 @@ impl RadiusSum {
         // Column span of [lon - outer, lon + outer], split at the antimeridian.
         let lo = lon - outer;
         let hi = lon + outer;
-        let mut spans: Vec<(f64, f64)> = Vec::with_capacity(2);
-        if lo < -180.0 {
-            spans.push((lo + 360.0, 180.0));
-            spans.push((-180.0, hi));
+        let (spans, n_spans) = if lo < -180.0 {
+            ([(lo + 360.0, 180.0), (-180.0, hi)], 2)
         } else if hi > 180.0 {
-            spans.push((lo, 180.0));
-            spans.push((-180.0, hi - 360.0));
+            ([(lo, 180.0), (-180.0, hi - 360.0)], 2)
         } else {
-            spans.push((lo, hi));
-        }
+            ([(lo, hi), (0.0, 0.0)], 1)
+        };
         // Inner span in columns (wholly inside cells), as absolute longitudes.
         let inner_span = inner.filter(|w| *w > 0.0).map(|w| (lon - w, lon + w));
-        for (a, b) in spans {
+        for &(a, b) in &spans[..n_spans] {
             let c0 = self.col_floor(a);
             let c1 = (self.col_floor(b) + 1).min(self.cols);
             // Wholly-inside columns: cells [x, x + cell] within the inner span (same frame).
