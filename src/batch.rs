@@ -81,7 +81,46 @@ impl<T> Ord for Ranked<T> {
 }
 
 /// Sites per parallel chunk.
-pub const CHUNK_SIZE: usize = 8192;
+pub const CHUNK_SIZE: usize = 49_152;
+
+/// Interleave the bits of two 16-bit grid coordinates (a Z-order / Morton key).
+fn morton(x: u32, y: u32) -> u32 {
+    fn spread(mut v: u32) -> u32 {
+        v &= 0xFFFF;
+        v = (v | (v << 8)) & 0x00FF_00FF;
+        v = (v | (v << 4)) & 0x0F0F_0F0F;
+        v = (v | (v << 2)) & 0x3333_3333;
+        (v | (v << 1)) & 0x5555_5555
+    }
+    spread(x) | (spread(y) << 1)
+}
+
+/// [`Engine::score_only`] for every site of a chunk, evaluated in Z-order so that
+/// neighbouring queries touch the same index pages (the results come back in input order).
+fn score_in_space_order(engine: &Engine, chunk: &[Site]) -> Vec<crate::evaluate::Quick> {
+    if chunk.is_empty() {
+        return Vec::new();
+    }
+    let mut order: Vec<(u32, u32)> = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let x = ((s.lon + 180.0) / 360.0 * 65535.0) as u32;
+            let y = ((s.lat + 90.0) / 180.0 * 65535.0) as u32;
+            (morton(x, y), i as u32)
+        })
+        .collect();
+    order.sort_unstable();
+    let sorted: Vec<crate::evaluate::Quick> = order
+        .par_iter()
+        .map(|&(_, i)| engine.score_only(chunk[i as usize].lon, chunk[i as usize].lat))
+        .collect();
+    let mut out = vec![sorted[0]; sorted.len()];
+    for (q, &(_, i)) in sorted.into_iter().zip(&order) {
+        out[i as usize] = q;
+    }
+    out
+}
 
 /// Score every site from `source`. With `top = Some(n)` only the best `n` `ok` sites are
 /// kept (a bounded heap) and only they are explained; otherwise all sites are returned.
@@ -114,7 +153,7 @@ pub fn score_sites(
     let mut heap: BinaryHeap<Ranked<Site>> = BinaryHeap::new();
     let mut ok: Vec<Ranked<ScoredSite>> = Vec::new();
     let mut others: Vec<ScoredSite> = Vec::new();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(1);
     let header = std::thread::scope(|scope| -> Result<SiteHeader> {
         let reader = scope.spawn(move || {
             read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
@@ -126,10 +165,7 @@ pub fn score_sites(
         for chunk in rx {
             match top {
                 Some(n) => {
-                    let quick: Vec<_> = chunk
-                        .par_iter()
-                        .map(|s| engine.score_only(s.lon, s.lat))
-                        .collect();
+                    let quick = score_in_space_order(engine, &chunk);
                     for (site, q) in chunk.into_iter().zip(quick) {
                         summary.sites += 1;
                         for k in 0..n_constraints.min(64) {

@@ -120,7 +120,7 @@ enum Probe {
     },
     Attribute(Vec<AttributeSource>),
     Inside(Vec<PolygonIndex>),
-    Raster(Raster),
+    Raster(Arc<Raster>),
     /// The layer (after filtering) has no features: every site is UNKNOWN.
     Empty(String),
 }

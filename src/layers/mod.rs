@@ -424,7 +424,7 @@ impl LayerSet {
                     name: name.into(),
                     spec: spec.clone(),
                     path: path.clone(),
-                    geometry: Geometry::Raster(raster),
+                    geometry: Geometry::Raster(std::sync::Arc::new(raster)),
                     attributes: Attributes::default(),
                 }
             }
@@ -532,8 +532,8 @@ pub enum Geometry {
     Lines(Vec<Vec<Vec<[f64; 2]>>>),
     /// Polygon features after antimeridian/pole repair; several per MultiPolygon.
     Polygons(Vec<Polygon>),
-    /// A raster grid.
-    Raster(Raster),
+    /// A raster grid (shared, not copied, by the criteria that sample it).
+    Raster(std::sync::Arc<Raster>),
 }
 
 /// A point of a point layer and the attribute row it belongs to.
