@@ -403,6 +403,16 @@ impl Engine {
     /// criteria. Also returns bit masks of the failed constraints and the UNKNOWN criteria
     /// (first 64). [`Engine::evaluate`] gives the same status and score, explained.
     pub fn score_only(&self, lon: f64, lat: f64) -> Quick {
+        self.quick(lon, lat, None)
+    }
+
+    /// [`Engine::score_only`], also writing each criterion's standardised score into
+    /// `scores` (NaN where UNKNOWN, before any policy substitution).
+    pub fn score_detail(&self, lon: f64, lat: f64, scores: &mut [f64]) -> Quick {
+        self.quick(lon, lat, Some(scores))
+    }
+
+    fn quick(&self, lon: f64, lat: f64, mut known: Option<&mut [f64]>) -> Quick {
         let n = self.compiled.len();
         let mut scores_buf = [0.0f64; 16];
         let mut weights_buf = [0.0f64; 16];
@@ -443,6 +453,9 @@ impl Engine {
                 }
             }
             let w = self.weights[i];
+            if let Some(k) = known.as_deref_mut() {
+                k[i] = score.unwrap_or(f64::NAN);
+            }
             match score {
                 Some(s) => {
                     scores[i] = s;

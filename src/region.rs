@@ -418,15 +418,16 @@ pub struct RegionSummary {
     pub top: Vec<TopSite>,
 }
 
-/// Score every cell of `cells`, handing each (cell, evaluation) to `sink` in grid order, and
-/// summarise. Evaluation runs in parallel; the order and the figures do not depend on the
-/// thread count.
+/// Score every cell of `cells` and summarise. With a `sink`, every cell is also explained
+/// ([`Engine::evaluate`]) and handed to it in grid order; without one, cells are scored on
+/// the allocation-free path ([`Engine::score_detail`]). Evaluation runs in parallel; the
+/// order and the figures do not depend on the thread count.
 pub fn score_cells(
     engine: &Engine,
     cells: &[Cell],
     top_n: usize,
     min_spacing_km: f64,
-    sink: &mut dyn FnMut(&Cell, &Evaluation) -> std::io::Result<()>,
+    mut sink: Option<&mut dyn FnMut(&Cell, &Evaluation) -> std::io::Result<()>>,
 ) -> std::io::Result<RegionSummary> {
     let p = engine.profile();
     let n = p.criteria.len();
@@ -445,48 +446,53 @@ pub fn score_cells(
         },
         ..RegionSummary::default()
     };
-    let constraint_criteria: Vec<Option<usize>> = p
-        .constraints
-        .iter()
-        .map(|k| p.criteria.iter().position(|c| c.id() == k.criterion))
-        .collect();
     let mut score_sum = vec![0.0; n];
     let mut score_area = vec![0.0; n];
     let mut total_sum = 0.0;
     let mut ok_cells: Vec<(f64, usize)> = Vec::new();
-    for (chunk_no, chunk) in cells.chunks(8192).enumerate() {
-        let evals: Vec<Evaluation> = chunk
+    const CHUNK: usize = 65_536;
+    for (chunk_no, chunk) in cells.chunks(CHUNK).enumerate() {
+        // Per cell: the quick outcome and the criterion scores (NaN = unknown).
+        let detail: Vec<(crate::evaluate::Quick, Vec<f64>)> = chunk
             .par_iter()
-            .map(|c| engine.evaluate(c.lon(), c.lat()))
+            .map(|c| {
+                let mut sc = vec![0.0; n];
+                let q = engine.score_detail(c.lon(), c.lat(), &mut sc);
+                (q, sc)
+            })
             .collect();
-        for (k, (cell, e)) in chunk.iter().zip(&evals).enumerate() {
+        let evals: Option<Vec<Evaluation>> = sink.as_ref().map(|_| {
+            chunk
+                .par_iter()
+                .map(|c| engine.evaluate(c.lon(), c.lat()))
+                .collect()
+        });
+        for (k, (cell, (q, sc))) in chunk.iter().zip(&detail).enumerate() {
             let a = cell.area_km2();
             s.area_km2 += a;
             s.counts.sites += 1;
-            for (i, v) in e.values.iter().enumerate() {
-                if v.unknown.is_some() {
+            for i in 0..n {
+                if sc[i].is_nan() {
                     s.counts.unknown_by_criterion[i].1 += 1;
                     s.area_unknown_by_criterion_km2[i] += a;
-                } else if let Some(sc) = v.score {
-                    score_sum[i] += sc * a;
+                } else {
+                    score_sum[i] += sc[i] * a;
                     score_area[i] += a;
                 }
             }
-            for (j, ci) in constraint_criteria.iter().enumerate() {
-                if let Some(v) = ci.and_then(|i| e.values[i].raw.as_f64()) {
-                    if !p.constraints[j].passes(v) {
-                        s.counts.by_constraint[j].1 += 1;
-                        s.area_by_constraint_km2[j] += a;
-                    }
+            for j in 0..p.constraints.len().min(64) {
+                if q.failed & (1 << j) != 0 {
+                    s.counts.by_constraint[j].1 += 1;
+                    s.area_by_constraint_km2[j] += a;
                 }
             }
-            match e.status {
+            match q.status {
                 Status::Ok => {
                     s.counts.ok += 1;
                     s.area_ok_km2 += a;
-                    let t = e.score.unwrap_or(0.0);
+                    let t = q.score.unwrap_or(0.0);
                     total_sum += t * a;
-                    ok_cells.push((t, chunk_no * 8192 + k));
+                    ok_cells.push((t, chunk_no * CHUNK + k));
                 }
                 Status::Excluded => {
                     s.counts.excluded += 1;
@@ -497,7 +503,9 @@ pub fn score_cells(
                     s.area_unknown_km2 += a;
                 }
             }
-            sink(cell, e)?;
+            if let (Some(f), Some(ev)) = (sink.as_deref_mut(), &evals) {
+                f(cell, &ev[k])?;
+            }
         }
     }
     s.mean_scores = score_sum

@@ -160,6 +160,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         .into());
     }
     let loaded = started.elapsed();
+    let scoring_started = Instant::now();
     let show_progress = !g.quiet && std::io::stderr().is_terminal();
     let label = args
         .out
@@ -176,28 +177,23 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
                 &cells,
                 args.top,
                 args.min_spacing_km,
-                &mut |cell, e| {
+                Some(&mut |cell, e| {
                     n += 1;
                     if show_progress && n % 8192 == 0 {
                         let _ = write!(std::io::stderr(), "\rscored {n} of {} cells", cells.len());
                     }
                     map.feature(&cell_feature(&engine, cell, e))
-                },
+                }),
             )
             .map_err(|e| write_failure(&label, e))?;
             map.finish(&engine, &region, &s)
                 .map_err(|e| write_failure(&label, e))?;
             s
         }
-        None => score_cells(
-            &engine,
-            &cells,
-            args.top,
-            args.min_spacing_km,
-            &mut |_, _| Ok(()),
-        )
-        .map_err(|e| write_failure("<memory>", e))?,
+        None => score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
+            .map_err(|e| write_failure("<memory>", e))?,
     };
+    let scoring = scoring_started.elapsed();
     if show_progress {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
@@ -220,10 +216,16 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
     if !g.quiet {
         let _ = writeln!(
             std::io::stderr(),
-            "standort: {} cells of {cell_deg} degrees scored in {:.2} s (layers {:.2} s){}",
+            "standort: {} cells of {cell_deg} degrees scored in {:.2} s (layers and grid {:.2} s; scoring{} {:.0} cells/s){}",
             summary.counts.sites,
             elapsed.as_secs_f64(),
             loaded.as_secs_f64(),
+            if args.out.is_some() {
+                " and writing"
+            } else {
+                ""
+            },
+            summary.counts.sites as f64 / scoring.as_secs_f64().max(1e-9),
             args.out
                 .map(|o| format!("; wrote {}", o.display()))
                 .unwrap_or_default()
