@@ -418,6 +418,9 @@ pub struct RegionSummary {
     pub top: Vec<TopSite>,
 }
 
+/// Receives each explained cell of a region run, in grid order.
+pub type CellSink<'a> = dyn FnMut(&Cell, &Evaluation) -> std::io::Result<()> + 'a;
+
 /// Score every cell of `cells` and summarise. With a `sink`, every cell is also explained
 /// ([`Engine::evaluate`]) and handed to it in grid order; without one, cells are scored on
 /// the allocation-free path ([`Engine::score_detail`]). Evaluation runs in parallel; the
@@ -427,7 +430,7 @@ pub fn score_cells(
     cells: &[Cell],
     top_n: usize,
     min_spacing_km: f64,
-    mut sink: Option<&mut dyn FnMut(&Cell, &Evaluation) -> std::io::Result<()>>,
+    mut sink: Option<&mut CellSink<'_>>,
 ) -> std::io::Result<RegionSummary> {
     let p = engine.profile();
     let n = p.criteria.len();
