@@ -623,85 +623,54 @@ fn with_profile(edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn bad_profiles() {
-    let (_d, p) = with_profile(|t| t.replace("weight = 3", "weight = = 3"));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "profile.toml:12: ");
-
-    let (_d, p) = with_profile(|t| t.replace("layer = \"plants\"", "layer = \"plant\""));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(
-        cmd,
-        1,
-        "criterion \"grid_distance\": unknown layer \"plant\"",
-    );
-
-    let (_d, p) = with_profile(|t| t.replace("attribute = \"bws\"", "attribute = \"bsw\""));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "layer \"zones\" has no field \"bsw\"");
-
-    let (_d, p) = with_profile(|t| t.replace("capacity_mw >= 100", "capacity >= 100"));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "did you mean \"capacity_mw\"");
-
-    let (_d, p) = with_profile(|t| t.replace("weight = 3", "weight = -3"));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(
-        cmd,
-        1,
-        "profile.toml:8: criterion \"grid_distance\": weight -3 must be zero or positive",
-    );
-
-    let (_d, p) = with_profile(|t| t.replace("weight = ", "weight = 0 #"));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "all criterion weights are zero");
-
-    let (_d, p) = with_profile(|t| {
-        t.replace(
+    // (edit of the fixture profile, expected part of the one-line message)
+    let cases: [(&str, &str, &str); 9] = [
+        ("weight = 3", "weight = = 3", "profile.toml:12: "),
+        (
+            "layer = \"plants\"",
+            "layer = \"plant\"",
+            "criterion \"grid_distance\": unknown layer \"plant\"",
+        ),
+        (
+            "attribute = \"bws\"",
+            "attribute = \"bsw\"",
+            "layer \"zones\" has no field \"bsw\"",
+        ),
+        (
+            "capacity_mw >= 100",
+            "capacity >= 100",
+            "did you mean \"capacity_mw\"",
+        ),
+        (
+            "weight = 3",
+            "weight = -3",
+            "profile.toml:8: criterion \"grid_distance\": weight -3 must be zero or positive",
+        ),
+        (
+            "weight = ",
+            "weight = 0 #",
+            "all criterion weights are zero",
+        ),
+        (
             "best = 1000.0, worst = 10000.0",
             "best = 1000.0, worst = 1000.0",
-        )
-    });
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "best and worst are both 1000");
-
-    let (_d, p) = with_profile(|t| t.replace("max = 4.0", "min = 4.5\nmax = 4.0"));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(cmd, 1, "bounds are inverted");
-
-    let (_d, p) = with_profile(|t| t.replace("layer = \"lines\"", "layer = \"zones\""));
-    let mut cmd = score();
-    cmd.arg(fixtures().join("sites.csv"))
-        .arg("--profile")
-        .arg(&p);
-    fails(
-        cmd,
-        1,
-        "measure nearest_km needs a points or lines layer, but \"zones\" is polygons",
-    );
+            "best and worst are both 1000",
+        ),
+        ("max = 4.0", "min = 4.5\nmax = 4.0", "bounds are inverted"),
+        (
+            "layer = \"lines\"",
+            "layer = \"zones\"",
+            "measure nearest_km needs a points or lines layer, but \"zones\" is polygons",
+        ),
+    ];
+    for (from, to, message) in cases {
+        let (_d, p) = with_profile(|t| t.replace(from, to));
+        let mut cmd = score();
+        cmd.arg(fixtures().join("sites.csv"))
+            .arg("--profile")
+            .arg(&p);
+        fails(cmd, 1, message);
+    }
 }
 
 #[test]

@@ -97,6 +97,16 @@ pub(crate) fn csv_reader(
         .from_reader(file))
 }
 
+/// The trimmed header row of a CSV file.
+fn read_header(rdr: &mut ::csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>> {
+    Ok(rdr
+        .headers()
+        .map_err(|e| csv_error(path, &e))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect())
+}
+
 pub(crate) fn csv_error(path: &Path, err: &::csv::Error) -> Error {
     csv_error_label(&path.display().to_string(), err)
 }
@@ -127,12 +137,7 @@ pub(crate) fn read_point_csv(
 ) -> Result<(Vec<PointFeature>, Attributes)> {
     let file = path.display().to_string();
     let mut rdr = csv_reader(path, spec.delimiter)?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| csv_error(path, &e))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let header = read_header(&mut rdr, path)?;
     let cc = detect_coordinate_columns(&header, spec.lat.as_deref(), spec.lon.as_deref(), &file)?;
     let keep: Vec<usize> = match &spec.fields {
         Some(fields) => fields
@@ -255,12 +260,7 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
         read_geojson_properties(path)?
     } else {
         let mut rdr = csv_reader(path, join.delimiter)?;
-        let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| csv_error(path, &e))?
-            .iter()
-            .map(|h| h.trim().to_string())
-            .collect();
+        let header = read_header(&mut rdr, path)?;
         let mut records = Vec::new();
         for rec in rdr.records() {
             let rec = rec.map_err(|e| csv_error(path, &e))?;
