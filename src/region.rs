@@ -98,6 +98,7 @@ impl Region {
             lat: None,
             lon: None,
             delimiter: None,
+            source_layer: None,
             join: None,
             derive: vec![],
             coverage: None,

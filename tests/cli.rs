@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 #[path = "cli/real_data.rs"]
 mod real_data;
 
+#[cfg(feature = "gdal")]
+#[path = "cli/gdal_formats.rs"]
+mod gdal_formats;
+
 const KM_PER_DEG: f64 = 6371.0088 * std::f64::consts::PI / 180.0;
 
 fn fixtures() -> PathBuf {

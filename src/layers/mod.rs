@@ -18,6 +18,8 @@
 //! columns of a CSV table by key (for example a water-stress table by state name).
 
 mod csv;
+#[cfg(feature = "gdal")]
+mod gdal;
 mod geojson;
 mod polygons;
 mod raster;
@@ -266,6 +268,9 @@ pub struct LayerSpec {
     /// Field delimiter of a CSV layer (default `,`).
     #[serde(default)]
     pub delimiter: Option<char>,
+    /// The layer inside a multi-layer file (GeoPackage, ...; `gdal` feature).
+    #[serde(default)]
+    pub source_layer: Option<String>,
     /// A CSV table joined onto the features.
     #[serde(default)]
     pub join: Option<JoinSpec>,
@@ -397,7 +402,8 @@ impl LayerSet {
             )
         })?;
         let path = self.resolve(&spec.path)?;
-        if !path.exists() {
+        let virtual_path = path.to_str().is_some_and(|p| p.starts_with("/vsi"));
+        if !path.exists() && !virtual_path {
             return Err(Error::at(
                 ErrorKind::Io,
                 path.display().to_string(),
@@ -417,52 +423,53 @@ impl LayerSet {
             .and_then(|e| e.to_str())
             .unwrap_or("")
             .to_ascii_lowercase();
+        let make = |geometry: Geometry, attributes: Attributes| Layer {
+            name: name.into(),
+            spec: spec.clone(),
+            path: path.clone(),
+            geometry,
+            attributes,
+        };
+        let native_vector = matches!(ext.as_str(), "geojson" | "json")
+            || (spec.kind == LayerKind::Points && matches!(ext.as_str(), "csv" | "tsv" | "txt"));
         let mut layer = match (spec.kind, ext.as_str()) {
-            (LayerKind::Raster, "tif" | "tiff") => {
-                let raster = Raster::read(&path)?;
-                Layer {
-                    name: name.into(),
-                    spec: spec.clone(),
-                    path: path.clone(),
-                    geometry: Geometry::Raster(std::sync::Arc::new(raster)),
-                    attributes: Attributes::default(),
-                }
+            (LayerKind::Raster, "tif" | "tiff") if !cfg!(feature = "gdal") || Raster::read(&path).is_ok() => {
+                make(Geometry::Raster(std::sync::Arc::new(Raster::read(&path)?)), Attributes::default())
             }
+            #[cfg(feature = "gdal")]
+            (LayerKind::Raster, _) => make(Geometry::Raster(std::sync::Arc::new(self::gdal::read_raster(&path)?)), Attributes::default()),
+            #[cfg(not(feature = "gdal"))]
             (LayerKind::Raster, _) => {
                 return Err(Error::at(
                     ErrorKind::Usage,
                     path.display().to_string(),
                     format!(
-                        "raster layer \"{name}\": only GeoTIFF (.tif) is read without the `gdal` feature"
+                        "raster layer \"{name}\": only GeoTIFF (.tif) is read without the `gdal` feature (cargo build --release --features gdal)"
                     ),
                 ));
             }
-            (LayerKind::Points, "csv" | "tsv" | "txt") => {
+            (LayerKind::Points, "csv" | "tsv" | "txt") if spec.source_layer.is_none() => {
                 let (points, attributes) = self::csv::read_point_csv(&path, spec)?;
-                Layer {
-                    name: name.into(),
-                    spec: spec.clone(),
-                    path: path.clone(),
-                    geometry: Geometry::Points(points),
-                    attributes,
-                }
+                make(Geometry::Points(points), attributes)
             }
-            (_, "geojson" | "json") => {
+            (_, "geojson" | "json") if spec.source_layer.is_none() => {
                 let (geometry, attributes) = self::geojson::read_layer(&path, spec)?;
-                Layer {
-                    name: name.into(),
-                    spec: spec.clone(),
-                    path: path.clone(),
-                    geometry,
-                    attributes,
-                }
+                make(geometry, attributes)
             }
+            #[cfg(feature = "gdal")]
+            (_, _) => {
+                let _ = native_vector;
+                let (geometry, attributes) = self::gdal::read_vector(&path, spec)?;
+                make(geometry, attributes)
+            }
+            #[cfg(not(feature = "gdal"))]
             (kind, ext) => {
+                let _ = native_vector;
                 return Err(Error::at(
                     ErrorKind::Usage,
                     path.display().to_string(),
                     format!(
-                        "cannot read a {kind} layer from a .{ext} file without the `gdal` feature (use CSV points or GeoJSON)"
+                        "cannot read a {kind} layer from a .{ext} file without the `gdal` feature (cargo build --release --features gdal; or use CSV points or GeoJSON)"
                     ),
                 ));
             }

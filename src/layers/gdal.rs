@@ -1,0 +1,172 @@
+//! Layers through GDAL/OGR (the `gdal` feature): any OGR vector source (Shapefile,
+//! GeoPackage, FlatGeobuf, GeoJSONSeq, KML, CSV with WKT, `/vsizip/` paths) and any GDAL
+//! raster, reprojected to EPSG:4326 on read.
+//!
+//! Vector features are transformed with an OGR coordinate transformation using the
+//! traditional GIS axis order (longitude, latitude), then handled exactly like GeoJSON
+//! features (ring repair, attributes typed per column). Rasters must be in EPSG:4326 for
+//! now; a raster in another CRS is a clear error (sampling through the inverse transform is
+//! not implemented yet).
+
+use super::{Attributes, Geometry, LayerKind, LayerSpec, PointFeature, Raster, Value, repair_polygon};
+use crate::error::{Error, ErrorKind, Result};
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{FieldValue, LayerAccess};
+use gdal::{Dataset, Metadata};
+use std::path::Path;
+
+/// GDAL prints warnings to stderr by default; the library never prints, so they are
+/// silenced (errors still come back as `Result`s).
+fn quiet_gdal() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| gdal::config::set_error_handler(|_class, _no, _msg| {}));
+}
+
+fn wgs84() -> Result<SpatialRef> {
+    let mut srs = SpatialRef::from_epsg(4326).map_err(|e| Error::new(ErrorKind::Io, format!("GDAL: {e}")))?;
+    srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+    Ok(srs)
+}
+
+fn is_wgs84(srs: &SpatialRef) -> bool {
+    srs.auth_name().is_some_and(|n| n == "EPSG") && srs.auth_code().is_ok_and(|c| c == 4326)
+}
+
+fn field_value(v: Option<FieldValue>) -> Value {
+    match v {
+        None => Value::Null,
+        Some(FieldValue::IntegerValue(i)) => Value::Num(f64::from(i)),
+        Some(FieldValue::Integer64Value(i)) => Value::Num(i as f64),
+        Some(FieldValue::RealValue(x)) => Value::Num(x),
+        Some(FieldValue::StringValue(s)) => Value::Text(s),
+        Some(FieldValue::DateValue(d)) => Value::Text(d.to_string()),
+        Some(FieldValue::DateTimeValue(d)) => Value::Text(d.to_string()),
+        Some(other) => Value::Text(format!("{other:?}")),
+    }
+}
+
+fn ring(ls: &geo::LineString<f64>) -> Vec<[f64; 2]> {
+    ls.0.iter().map(|c| [c.x, c.y]).collect()
+}
+
+fn polygon_rings(p: &geo::Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
+    std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()
+}
+
+/// Read an OGR vector layer of the declared kind, reprojected to EPSG:4326.
+pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
+    let source = path.display().to_string();
+    let err = |msg: String| Error::at(ErrorKind::Input, source.clone(), msg);
+    quiet_gdal();
+    let ds = Dataset::open(path).map_err(|e| err(format!("GDAL cannot open it: {e}")))?;
+    let mut layer = match &spec.source_layer {
+        Some(name) => ds.layer_by_name(name).map_err(|_| {
+            let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
+            err(format!("has no layer \"{name}\" (layers: {})", names.join(", ")))
+        })?,
+        None => ds.layer(0).map_err(|e| err(format!("has no layer: {e}")))?,
+    };
+    let transform = match layer.spatial_ref() {
+        Some(mut srs) if !is_wgs84(&srs) => {
+            srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+            Some(CoordTransform::new(&srs, &wgs84()?).map_err(|e| err(format!("cannot reproject to EPSG:4326: {e}")))?)
+        }
+        _ => None,
+    };
+    let all_fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    let fields: Vec<String> = match &spec.fields {
+        Some(f) => {
+            for name in f {
+                if !all_fields.contains(name) {
+                    return Err(Error::at(
+                        ErrorKind::Config,
+                        source.clone(),
+                        format!("layer \"{}\" has no field \"{name}\" (fields: {})", spec.name, all_fields.join(", ")),
+                    ));
+                }
+            }
+            f.clone()
+        }
+        None => all_fields.clone(),
+    };
+    let field_idx: Vec<usize> = fields.iter().filter_map(|f| all_fields.iter().position(|a| a == f)).collect();
+    let (mut points, mut lines, mut polygons, mut rows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (n, feature) in layer.features().enumerate() {
+        let label = format!("feature {}", feature.fid().map_or(n as u64 + 1, |f| f));
+        let Some(geom) = feature.geometry() else { continue };
+        let geom = match &transform {
+            Some(t) => geom.transform(t).map_err(|e| err(format!("{label}: cannot reproject: {e}")))?,
+            None => geom.clone(),
+        };
+        let g = geo::Geometry::<f64>::try_from(&geom).map_err(|e| err(format!("{label}: {e}")))?;
+        let row = rows.len();
+        let check = |c: &geo::Coord<f64>| -> Result<()> {
+            crate::layers::geojson::check_position(&[c.x, c.y], &label).map(|_| ()).map_err(|e| err(e.message().to_string()))
+        };
+        match (&g, spec.kind) {
+            (geo::Geometry::Point(p), LayerKind::Points) => {
+                check(&p.0)?;
+                points.push(PointFeature { lon: p.x(), lat: p.y(), row });
+            }
+            (geo::Geometry::MultiPoint(mp), LayerKind::Points) => {
+                for p in &mp.0 {
+                    check(&p.0)?;
+                    points.push(PointFeature { lon: p.x(), lat: p.y(), row });
+                }
+            }
+            (geo::Geometry::LineString(l), LayerKind::Lines) => lines.push(vec![ring(l)]),
+            (geo::Geometry::MultiLineString(ml), LayerKind::Lines) => lines.push(ml.0.iter().map(ring).collect()),
+            (geo::Geometry::Polygon(p), LayerKind::Polygons) => polygons.extend(repair_polygon(&polygon_rings(p), row)),
+            (geo::Geometry::MultiPolygon(mp), LayerKind::Polygons) => {
+                for p in &mp.0 {
+                    polygons.extend(repair_polygon(&polygon_rings(p), row));
+                }
+            }
+            (other, kind) => {
+                let found = match other {
+                    geo::Geometry::Point(_) => "Point",
+                    geo::Geometry::MultiPoint(_) => "MultiPoint",
+                    geo::Geometry::LineString(_) => "LineString",
+                    geo::Geometry::MultiLineString(_) => "MultiLineString",
+                    geo::Geometry::Polygon(_) => "Polygon",
+                    geo::Geometry::MultiPolygon(_) => "MultiPolygon",
+                    _ => "another geometry type",
+                };
+                return Err(err(format!("{label}: layer \"{}\" is {kind}, found {found}", spec.name)));
+            }
+        }
+        rows.push(field_idx.iter().map(|&i| field_value(feature.field(i).ok().flatten())).collect());
+    }
+    let geometry = match spec.kind {
+        LayerKind::Points => Geometry::Points(points),
+        LayerKind::Lines => Geometry::Lines(lines),
+        _ => Geometry::Polygons(polygons),
+    };
+    Ok((geometry, Attributes::new(fields, rows)))
+}
+
+/// Read band 1 of a GDAL raster in EPSG:4326.
+pub(crate) fn read_raster(path: &Path) -> Result<Raster> {
+    let source = path.display().to_string();
+    let err = |msg: String| Error::at(ErrorKind::Input, source.clone(), msg);
+    quiet_gdal();
+    let ds = Dataset::open(path).map_err(|e| err(format!("GDAL cannot open it: {e}")))?;
+    if let Ok(srs) = ds.spatial_ref() {
+        if !is_wgs84(&srs) {
+            return Err(err(format!(
+                "is in {} {}; rasters in another CRS than EPSG:4326 are not supported yet (gdalwarp -t_srs EPSG:4326)",
+                srs.auth_name().unwrap_or_default(),
+                srs.auth_code().map(|c| c.to_string()).unwrap_or_default()
+            )));
+        }
+    }
+    let gt = ds.geo_transform().map_err(|e| err(format!("no geotransform: {e}")))?;
+    if gt[2] != 0.0 || gt[4] != 0.0 || gt[5] >= 0.0 {
+        return Err(err("is rotated or not north-up; not supported".into()));
+    }
+    let band = ds.rasterband(1).map_err(|e| err(format!("no band 1: {e}")))?;
+    let (w, h) = ds.raster_size();
+    let buf = band.read_band_as::<f32>().map_err(|e| err(format!("cannot read band 1: {e}")))?;
+    let _ = band.description();
+    Raster::new(w, h, gt[0], gt[3], gt[1], -gt[5], buf.data().to_vec(), band.no_data_value())
+}
