@@ -91,6 +91,17 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
             .to_ascii_lowercase();
         match ext.as_str() {
             "geojson" | "json" => {}
+            #[cfg(feature = "gdal")]
+            "tif" | "tiff" => {}
+            #[cfg(feature = "gdal")]
+            "gpkg" | "fgb" => {
+                return Err(Error::usage(format!(
+                    "--out {}: GeoPackage/FlatGeobuf output is not implemented yet; write .geojson and convert with ogr2ogr",
+                    out.display()
+                ))
+                .into());
+            }
+            #[cfg(not(feature = "gdal"))]
             "tif" | "tiff" | "gpkg" | "fgb" => {
                 return Err(Error::usage(format!(
                     "--out {}: .{ext} output needs the `gdal` feature (cargo build --release --features gdal)",
@@ -167,8 +178,28 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
+    let is_tif = args
+        .out
+        .as_ref()
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("tif") || e.eq_ignore_ascii_case("tiff"));
     let summary: RegionSummary = match &mut file {
+        #[cfg(feature = "gdal")]
+        Some(f) if is_tif => {
+            let s = score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
+                .map_err(|e| write_failure("<memory>", e))?;
+            standort::export::raster::write_region_geotiff(
+                &engine,
+                &region,
+                cell_deg,
+                &cells,
+                f.path(),
+            )?;
+            s
+        }
         Some(f) => {
+            let _ = is_tif;
             let mut map = RegionGeoJson::new(std::io::BufWriter::new(f.file()))
                 .map_err(|e| write_failure(&label, e))?;
             let mut n = 0u64;

@@ -103,8 +103,13 @@ fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
                     .unwrap_or("")
                     .to_ascii_lowercase();
                 if NEEDS_GDAL.contains(&ext.as_str()) {
+                    let why = if cfg!(feature = "gdal") {
+                        "is not implemented yet for `score` (write .geojson and convert with ogr2ogr)"
+                    } else {
+                        "needs the `gdal` feature (cargo build --release --features gdal)"
+                    };
                     return Err(Error::usage(format!(
-                        "--out {}: .{ext} output needs the `gdal` feature (cargo build --release --features gdal)",
+                        "--out {}: .{ext} output {why}",
                         p.display()
                     )));
                 }

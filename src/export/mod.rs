@@ -8,6 +8,8 @@
 mod csv;
 mod geojson;
 mod json;
+#[cfg(feature = "gdal")]
+pub mod raster;
 pub mod region;
 mod table;
 
@@ -326,6 +328,11 @@ impl AtomicFile {
             target: target.to_path_buf(),
             temp,
         })
+    }
+
+    /// The temporary file's path (for writers that open files by name, like GDAL).
+    pub fn path(&self) -> &Path {
+        self.temp.path()
     }
 
     /// The file to write to.

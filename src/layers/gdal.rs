@@ -8,7 +8,9 @@
 //! now; a raster in another CRS is a clear error (sampling through the inverse transform is
 //! not implemented yet).
 
-use super::{Attributes, Geometry, LayerKind, LayerSpec, PointFeature, Raster, Value, repair_polygon};
+use super::{
+    Attributes, Geometry, LayerKind, LayerSpec, PointFeature, Raster, Value, repair_polygon,
+};
 use crate::error::{Error, ErrorKind, Result};
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{FieldValue, LayerAccess};
@@ -23,7 +25,8 @@ fn quiet_gdal() {
 }
 
 fn wgs84() -> Result<SpatialRef> {
-    let mut srs = SpatialRef::from_epsg(4326).map_err(|e| Error::new(ErrorKind::Io, format!("GDAL: {e}")))?;
+    let mut srs =
+        SpatialRef::from_epsg(4326).map_err(|e| Error::new(ErrorKind::Io, format!("GDAL: {e}")))?;
     srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
     Ok(srs)
 }
@@ -50,7 +53,9 @@ fn ring(ls: &geo::LineString<f64>) -> Vec<[f64; 2]> {
 }
 
 fn polygon_rings(p: &geo::Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
-    std::iter::once(ring(p.exterior())).chain(p.interiors().iter().map(ring)).collect()
+    std::iter::once(ring(p.exterior()))
+        .chain(p.interiors().iter().map(ring))
+        .collect()
 }
 
 /// Read an OGR vector layer of the declared kind, reprojected to EPSG:4326.
@@ -62,14 +67,20 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
     let mut layer = match &spec.source_layer {
         Some(name) => ds.layer_by_name(name).map_err(|_| {
             let names: Vec<String> = ds.layers().map(|l| l.name()).collect();
-            err(format!("has no layer \"{name}\" (layers: {})", names.join(", ")))
+            err(format!(
+                "has no layer \"{name}\" (layers: {})",
+                names.join(", ")
+            ))
         })?,
         None => ds.layer(0).map_err(|e| err(format!("has no layer: {e}")))?,
     };
     let transform = match layer.spatial_ref() {
         Some(mut srs) if !is_wgs84(&srs) => {
             srs.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
-            Some(CoordTransform::new(&srs, &wgs84()?).map_err(|e| err(format!("cannot reproject to EPSG:4326: {e}")))?)
+            Some(
+                CoordTransform::new(&srs, &wgs84()?)
+                    .map_err(|e| err(format!("cannot reproject to EPSG:4326: {e}")))?,
+            )
         }
         _ => None,
     };
@@ -81,7 +92,11 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
                     return Err(Error::at(
                         ErrorKind::Config,
                         source.clone(),
-                        format!("layer \"{}\" has no field \"{name}\" (fields: {})", spec.name, all_fields.join(", ")),
+                        format!(
+                            "layer \"{}\" has no field \"{name}\" (fields: {})",
+                            spec.name,
+                            all_fields.join(", ")
+                        ),
                     ));
                 }
             }
@@ -89,34 +104,56 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
         }
         None => all_fields.clone(),
     };
-    let field_idx: Vec<usize> = fields.iter().filter_map(|f| all_fields.iter().position(|a| a == f)).collect();
-    let (mut points, mut lines, mut polygons, mut rows) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let field_idx: Vec<usize> = fields
+        .iter()
+        .filter_map(|f| all_fields.iter().position(|a| a == f))
+        .collect();
+    let (mut points, mut lines, mut polygons, mut rows) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (n, feature) in layer.features().enumerate() {
         let label = format!("feature {}", feature.fid().map_or(n as u64 + 1, |f| f));
-        let Some(geom) = feature.geometry() else { continue };
+        let Some(geom) = feature.geometry() else {
+            continue;
+        };
         let geom = match &transform {
-            Some(t) => geom.transform(t).map_err(|e| err(format!("{label}: cannot reproject: {e}")))?,
+            Some(t) => geom
+                .transform(t)
+                .map_err(|e| err(format!("{label}: cannot reproject: {e}")))?,
             None => geom.clone(),
         };
         let g = geo::Geometry::<f64>::try_from(&geom).map_err(|e| err(format!("{label}: {e}")))?;
         let row = rows.len();
         let check = |c: &geo::Coord<f64>| -> Result<()> {
-            crate::layers::geojson::check_position(&[c.x, c.y], &label).map(|_| ()).map_err(|e| err(e.message().to_string()))
+            crate::layers::geojson::check_position(&[c.x, c.y], &label)
+                .map(|_| ())
+                .map_err(|e| err(e.message().to_string()))
         };
         match (&g, spec.kind) {
             (geo::Geometry::Point(p), LayerKind::Points) => {
                 check(&p.0)?;
-                points.push(PointFeature { lon: p.x(), lat: p.y(), row });
+                points.push(PointFeature {
+                    lon: p.x(),
+                    lat: p.y(),
+                    row,
+                });
             }
             (geo::Geometry::MultiPoint(mp), LayerKind::Points) => {
                 for p in &mp.0 {
                     check(&p.0)?;
-                    points.push(PointFeature { lon: p.x(), lat: p.y(), row });
+                    points.push(PointFeature {
+                        lon: p.x(),
+                        lat: p.y(),
+                        row,
+                    });
                 }
             }
             (geo::Geometry::LineString(l), LayerKind::Lines) => lines.push(vec![ring(l)]),
-            (geo::Geometry::MultiLineString(ml), LayerKind::Lines) => lines.push(ml.0.iter().map(ring).collect()),
-            (geo::Geometry::Polygon(p), LayerKind::Polygons) => polygons.extend(repair_polygon(&polygon_rings(p), row)),
+            (geo::Geometry::MultiLineString(ml), LayerKind::Lines) => {
+                lines.push(ml.0.iter().map(ring).collect())
+            }
+            (geo::Geometry::Polygon(p), LayerKind::Polygons) => {
+                polygons.extend(repair_polygon(&polygon_rings(p), row))
+            }
             (geo::Geometry::MultiPolygon(mp), LayerKind::Polygons) => {
                 for p in &mp.0 {
                     polygons.extend(repair_polygon(&polygon_rings(p), row));
@@ -132,10 +169,18 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
                     geo::Geometry::MultiPolygon(_) => "MultiPolygon",
                     _ => "another geometry type",
                 };
-                return Err(err(format!("{label}: layer \"{}\" is {kind}, found {found}", spec.name)));
+                return Err(err(format!(
+                    "{label}: layer \"{}\" is {kind}, found {found}",
+                    spec.name
+                )));
             }
         }
-        rows.push(field_idx.iter().map(|&i| field_value(feature.field(i).ok().flatten())).collect());
+        rows.push(
+            field_idx
+                .iter()
+                .map(|&i| field_value(feature.field(i).ok().flatten()))
+                .collect(),
+        );
     }
     let geometry = match spec.kind {
         LayerKind::Points => Geometry::Points(points),
@@ -160,13 +205,28 @@ pub(crate) fn read_raster(path: &Path) -> Result<Raster> {
             )));
         }
     }
-    let gt = ds.geo_transform().map_err(|e| err(format!("no geotransform: {e}")))?;
+    let gt = ds
+        .geo_transform()
+        .map_err(|e| err(format!("no geotransform: {e}")))?;
     if gt[2] != 0.0 || gt[4] != 0.0 || gt[5] >= 0.0 {
         return Err(err("is rotated or not north-up; not supported".into()));
     }
-    let band = ds.rasterband(1).map_err(|e| err(format!("no band 1: {e}")))?;
+    let band = ds
+        .rasterband(1)
+        .map_err(|e| err(format!("no band 1: {e}")))?;
     let (w, h) = ds.raster_size();
-    let buf = band.read_band_as::<f32>().map_err(|e| err(format!("cannot read band 1: {e}")))?;
+    let buf = band
+        .read_band_as::<f32>()
+        .map_err(|e| err(format!("cannot read band 1: {e}")))?;
     let _ = band.description();
-    Raster::new(w, h, gt[0], gt[3], gt[1], -gt[5], buf.data().to_vec(), band.no_data_value())
+    Raster::new(
+        w,
+        h,
+        gt[0],
+        gt[3],
+        gt[1],
+        -gt[5],
+        buf.data().to_vec(),
+        band.no_data_value(),
+    )
 }

@@ -433,11 +433,26 @@ impl LayerSet {
         let native_vector = matches!(ext.as_str(), "geojson" | "json")
             || (spec.kind == LayerKind::Points && matches!(ext.as_str(), "csv" | "tsv" | "txt"));
         let mut layer = match (spec.kind, ext.as_str()) {
-            (LayerKind::Raster, "tif" | "tiff") if !cfg!(feature = "gdal") || Raster::read(&path).is_ok() => {
-                make(Geometry::Raster(std::sync::Arc::new(Raster::read(&path)?)), Attributes::default())
+            // GeoTIFF: the pure-Rust reader first; with the `gdal` feature GDAL gets a chance
+            // at what it cannot read (compressions, layouts), but its own error is kept.
+            (LayerKind::Raster, "tif" | "tiff") => {
+                let raster = match Raster::read(&path) {
+                    Ok(r) => r,
+                    #[cfg(feature = "gdal")]
+                    Err(native) => self::gdal::read_raster(&path).map_err(|_| native)?,
+                    #[cfg(not(feature = "gdal"))]
+                    Err(native) => return Err(native),
+                };
+                make(
+                    Geometry::Raster(std::sync::Arc::new(raster)),
+                    Attributes::default(),
+                )
             }
             #[cfg(feature = "gdal")]
-            (LayerKind::Raster, _) => make(Geometry::Raster(std::sync::Arc::new(self::gdal::read_raster(&path)?)), Attributes::default()),
+            (LayerKind::Raster, _) => make(
+                Geometry::Raster(std::sync::Arc::new(self::gdal::read_raster(&path)?)),
+                Attributes::default(),
+            ),
             #[cfg(not(feature = "gdal"))]
             (LayerKind::Raster, _) => {
                 return Err(Error::at(

@@ -3,14 +3,19 @@
 
 use super::{by_id, fixtures, num, run_csv};
 use assert_cmd::Command;
-use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-use gdal::vector::{Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType};
 use gdal::DriverManager;
+use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
+use gdal::vector::{
+    Feature, Geometry, LayerAccess, LayerOptions, OGRFieldType, OGRwkbGeometryType,
+};
 use std::path::Path;
 
 /// Plants near the equator between 10E and 13E (inside what UTM 32N can represent).
-const PLANTS: [(&str, f64, f64, f64); 3] =
-    [("Equator North", 300.0, 10.4, 0.0), ("Small Hydro", 50.0, 10.9, 0.0), ("Delta Gas", 200.0, 13.0, 0.0)];
+const PLANTS: [(&str, f64, f64, f64); 3] = [
+    ("Equator North", 300.0, 10.4, 0.0),
+    ("Small Hydro", 50.0, 10.9, 0.0),
+    ("Delta Gas", 200.0, 13.0, 0.0),
+];
 
 fn srs(epsg: u32) -> SpatialRef {
     let mut s = SpatialRef::from_epsg(epsg).unwrap();
@@ -24,16 +29,27 @@ fn write_plants(path: &Path, driver: &str, epsg: u32) {
     let target = srs(epsg);
     let ct = CoordTransform::new(&srs(4326), &target).unwrap();
     let layer = ds
-        .create_layer(LayerOptions { name: "plants", srs: Some(&target), ty: OGRwkbGeometryType::wkbPoint, options: None })
+        .create_layer(LayerOptions {
+            name: "plants",
+            srs: Some(&target),
+            ty: OGRwkbGeometryType::wkbPoint,
+            options: None,
+        })
         .unwrap();
-    layer.create_defn_fields(&[("name", OGRFieldType::OFTString), ("cap_mw", OGRFieldType::OFTReal)]).unwrap();
+    layer
+        .create_defn_fields(&[
+            ("name", OGRFieldType::OFTString),
+            ("cap_mw", OGRFieldType::OFTReal),
+        ])
+        .unwrap();
     for (name, cap, lon, lat) in PLANTS {
         let (mut x, mut y, mut z) = ([lon], [lat], [0.0]);
         ct.transform_coords(&mut x, &mut y, &mut z).unwrap();
         let mut f = Feature::new(layer.defn()).unwrap();
         f.set_field_string(0, name).unwrap();
         f.set_field_double(1, cap).unwrap();
-        f.set_geometry(Geometry::from_wkt(&format!("POINT ({} {})", x[0], y[0])).unwrap()).unwrap();
+        f.set_geometry(Geometry::from_wkt(&format!("POINT ({} {})", x[0], y[0])).unwrap())
+            .unwrap();
         f.create(&layer).unwrap();
     }
 }
@@ -51,7 +67,10 @@ fn shapefile_geopackage_and_geojson_give_the_same_scores() {
         .collect();
     std::fs::write(
         dir.path().join("plants.geojson"),
-        format!(r#"{{"type":"FeatureCollection","features":[{}]}}"#, features.join(",")),
+        format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            features.join(",")
+        ),
     )
     .unwrap();
     let profile = r#"
@@ -71,7 +90,11 @@ standardise = { linear = { best = 1000.0, worst = 0.0 } }
     std::fs::write(dir.path().join("profile.toml"), profile).unwrap();
     let run = |file: &str, extra: &str| {
         let set = dir.path().join(format!("{file}.toml"));
-        std::fs::write(&set, format!("[[layer]]\nname = \"plants\"\npath = \"{file}\"\nkind = \"points\"\n{extra}")).unwrap();
+        std::fs::write(
+            &set,
+            format!("[[layer]]\nname = \"plants\"\npath = \"{file}\"\nkind = \"points\"\n{extra}"),
+        )
+        .unwrap();
         let mut cmd = Command::cargo_bin("standort").unwrap();
         cmd.env_remove("STANDORT_DATA_DIR")
             .args(["score", "--format", "csv", "--layers"])
@@ -89,9 +112,20 @@ standardise = { linear = { best = 1000.0, worst = 0.0 } }
         for (what, rows) in [("shapefile EPSG:3857", &shp), ("GeoPackage UTM 32N", &gpkg)] {
             let r = by_id(rows, id);
             let d = (num(r, "grid_distance_km") - num(reference, "grid_distance_km")).abs();
-            assert!(d < 1e-3, "{what}, {id}: {} vs {}", r["grid_distance_km"], reference["grid_distance_km"]);
-            assert_eq!(r["grid_capacity_mw"], reference["grid_capacity_mw"], "{what}, {id}");
-            assert!((num(r, "score") - num(reference, "score")).abs() < 1e-5, "{what}, {id}");
+            assert!(
+                d < 1e-3,
+                "{what}, {id}: {} vs {}",
+                r["grid_distance_km"],
+                reference["grid_distance_km"]
+            );
+            assert_eq!(
+                r["grid_capacity_mw"], reference["grid_capacity_mw"],
+                "{what}, {id}"
+            );
+            assert!(
+                (num(r, "score") - num(reference, "score")).abs() < 1e-5,
+                "{what}, {id}"
+            );
         }
     }
     // alpha: 0.4 degrees along the equator to the 300 MW plant.
@@ -116,5 +150,116 @@ fn missing_gpkg_layer_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("has no layer \"plantz\" (layers: plants)"), "{err}");
+    assert!(
+        err.contains("has no layer \"plantz\" (layers: plants)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn region_geotiff_matches_the_geojson_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let region = |out: &Path| {
+        let res = Command::cargo_bin("standort")
+            .unwrap()
+            .env_remove("STANDORT_DATA_DIR")
+            .args([
+                "region",
+                "--bbox=9,-1,14,1",
+                "--cell",
+                "0.5",
+                "-q",
+                "--data-dir",
+            ])
+            .arg(&f)
+            .arg("--layers")
+            .arg(f.join("layers.toml"))
+            .arg("--profile")
+            .arg(f.join("profile.toml"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    };
+    let tif = dir.path().join("suit.tif");
+    let gj = dir.path().join("suit.geojson");
+    region(&tif);
+    region(&gj);
+    let ds = gdal::Dataset::open(&tif).unwrap();
+    assert_eq!(ds.raster_size(), (10, 4));
+    let gt = ds.geo_transform().unwrap();
+    assert_eq!(gt, [9.0, 0.5, 0.0, 1.0, 0.0, -0.5]);
+    let srs = ds.spatial_ref().unwrap();
+    assert_eq!(srs.auth_code().unwrap(), 4326);
+    let names: Vec<String> = (1..=ds.raster_count())
+        .map(|b| gdal::Metadata::description(&ds.rasterband(b).unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "score",
+            "grid_distance_score",
+            "grid_capacity_score",
+            "line_distance_score",
+            "water_stress_score",
+            "land_cost_score",
+            "status (1 ok, 2 excluded, 3 unknown)"
+        ]
+    );
+    let read = |b: usize| {
+        ds.rasterband(b)
+            .unwrap()
+            .read_band_as::<f32>()
+            .unwrap()
+            .data()
+            .to_vec()
+    };
+    for b in 1..=ds.raster_count() {
+        assert_eq!(ds.rasterband(b).unwrap().no_data_value(), Some(-9999.0));
+    }
+    let (score, water, status) = (read(1), read(5), read(7));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&gj).unwrap()).unwrap();
+    let mut cells = 0;
+    for feat in v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["geometry"]["type"] == "Polygon")
+    {
+        let p = &feat["properties"];
+        let (lon, lat) = (p["lon"].as_f64().unwrap(), p["lat"].as_f64().unwrap());
+        let (col, row) = (
+            ((lon - 9.0) / 0.5).floor() as usize,
+            ((1.0 - lat) / 0.5).floor() as usize,
+        );
+        let i = row * 10 + col;
+        match p["score"].as_f64() {
+            Some(s) => assert!(
+                (f64::from(score[i]) - s).abs() < 1e-6,
+                "cell {i}: {} vs {s}",
+                score[i]
+            ),
+            None => assert_eq!(score[i], -9999.0),
+        }
+        match p["water_stress_score"].as_f64() {
+            Some(s) => assert!((f64::from(water[i]) - s).abs() < 1e-6),
+            None => assert_eq!(water[i], -9999.0),
+        }
+        let want = match p["status"].as_str().unwrap() {
+            "ok" => 1.0,
+            "excluded" => 2.0,
+            _ => 3.0,
+        };
+        assert_eq!(status[i], want, "cell {i}");
+        cells += 1;
+    }
+    assert_eq!(cells, 40);
+    assert!(status.contains(&1.0) && status.contains(&2.0) && status.contains(&3.0));
 }
