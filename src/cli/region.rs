@@ -94,13 +94,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
             #[cfg(feature = "gdal")]
             "tif" | "tiff" => {}
             #[cfg(feature = "gdal")]
-            "gpkg" | "fgb" => {
-                return Err(Error::usage(format!(
-                    "--out {}: GeoPackage/FlatGeobuf output is not implemented yet; write .geojson and convert with ogr2ogr",
-                    out.display()
-                ))
-                .into());
-            }
+            "gpkg" | "fgb" => {}
             #[cfg(not(feature = "gdal"))]
             "tif" | "tiff" | "gpkg" | "fgb" => {
                 return Err(Error::usage(format!(
@@ -195,6 +189,49 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
                 cell_deg,
                 &cells,
                 f.path(),
+            )?;
+            s
+        }
+        #[cfg(feature = "gdal")]
+        Some(f)
+            if args
+                .out
+                .as_deref()
+                .and_then(standort::export::ogr::driver_for)
+                .is_some() =>
+        {
+            let s = score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
+                .map_err(|e| write_failure("<memory>", e))?;
+            let driver = args
+                .out
+                .as_deref()
+                .and_then(standort::export::ogr::driver_for)
+                .unwrap_or("GPKG");
+            let mut columns: Vec<String> = Vec::new();
+            let mut rows = Vec::with_capacity(cells.len());
+            for c in &cells {
+                let e = engine.evaluate(c.lon(), c.lat());
+                let props = standort::export::region::cell_properties(&engine, c, &e);
+                if columns.is_empty() {
+                    columns = props.keys().cloned().collect();
+                }
+                let values = columns
+                    .iter()
+                    .map(|k| props.get(k).cloned().unwrap_or_default())
+                    .collect();
+                let (x1, y1) = (c.min_lon + c.size_deg, (c.min_lat + c.size_deg).min(90.0));
+                rows.push((
+                    standort::export::ogr::rectangle(c.min_lon, c.min_lat, x1, y1)?,
+                    values,
+                ));
+            }
+            standort::export::ogr::write_layer(
+                f.path(),
+                driver,
+                "cells",
+                gdal::vector::OGRwkbGeometryType::wkbPolygon,
+                &columns,
+                rows,
             )?;
             s
         }

@@ -83,6 +83,19 @@ struct Plan {
     top: Option<usize>,
 }
 
+/// The OGR driver for `--out` (GeoPackage, FlatGeobuf), with the `gdal` feature.
+fn ogr_driver(path: &std::path::Path) -> Option<&'static str> {
+    #[cfg(feature = "gdal")]
+    {
+        standort::export::ogr::driver_for(path)
+    }
+    #[cfg(not(feature = "gdal"))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 const NEEDS_GDAL: &[&str] = &["gpkg", "fgb", "shp", "tif", "tiff", "kml"];
 
 fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
@@ -102,6 +115,16 @@ fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
                     .and_then(|e| e.to_str())
                     .unwrap_or("")
                     .to_ascii_lowercase();
+                if ogr_driver(p).is_some() {
+                    // Written through OGR after scoring (see `run`); the format is unused.
+                    if from_flag.is_some() {
+                        return Err(Error::usage(format!(
+                            "--out {}: --format does not apply to .{ext}",
+                            p.display()
+                        )));
+                    }
+                    return finish_plan(args, g, Format::GeoJson);
+                }
                 if NEEDS_GDAL.contains(&ext.as_str()) {
                     let why = if cfg!(feature = "gdal") {
                         "is not implemented yet for `score` (write .geojson and convert with ogr2ogr)"
@@ -134,6 +157,11 @@ fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
         (None, Some(b)) => b,
         (None, None) => Format::Table,
     };
+    finish_plan(args, g, format)
+}
+
+/// The rest of the plan once the output format is known.
+fn finish_plan(args: ScoreArgs, g: &Globals, format: Format) -> Result<Plan, Error> {
     if args.top == Some(0) {
         return Err(Error::usage("--top must be at least 1"));
     }
@@ -202,6 +230,30 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         summary: &batch.summary,
     };
     match (&mut file, &plan.out) {
+        #[cfg(feature = "gdal")]
+        (Some(f), Some(path)) if ogr_driver(path).is_some() => {
+            let inputs: Vec<String> = batch.header.columns.clone();
+            let mut columns = inputs.clone();
+            columns.extend(export::result_columns(&engine, &inputs));
+            let mut rows = Vec::with_capacity(batch.results.len());
+            for s in &batch.results {
+                let mut values: Vec<serde_json::Value> = export::input_values(&batch.header, s)
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect();
+                values.extend(export::result_values(&engine, s));
+                rows.push((export::ogr::point(s.site.lon, s.site.lat)?, values));
+            }
+            let driver = ogr_driver(path).unwrap_or("GPKG");
+            export::ogr::write_layer(
+                f.path(),
+                driver,
+                "sites",
+                gdal::vector::OGRwkbGeometryType::wkbPoint,
+                &columns,
+                rows,
+            )?;
+        }
         (Some(f), Some(path)) => {
             let label = path.display().to_string();
             let mut w = std::io::BufWriter::new(f.file());

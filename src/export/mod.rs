@@ -9,6 +9,8 @@ mod csv;
 mod geojson;
 mod json;
 #[cfg(feature = "gdal")]
+pub mod ogr;
+#[cfg(feature = "gdal")]
 pub mod raster;
 pub mod region;
 mod table;
@@ -319,9 +321,14 @@ impl AtomicFile {
                 "the output folder does not exist",
             ));
         }
+        // Keep the extension: some GDAL drivers choose the format by it.
+        let suffix = match target.extension().and_then(|e| e.to_str()) {
+            Some(ext) => format!(".partial.{ext}"),
+            None => ".partial".to_string(),
+        };
         let temp = tempfile::Builder::new()
             .prefix(".standort-")
-            .suffix(".partial")
+            .suffix(&suffix)
             .tempfile_in(&dir)
             .map_err(|e| Error::io(target, &e))?;
         Ok(AtomicFile {

@@ -263,3 +263,54 @@ fn region_geotiff_matches_the_geojson_cells() {
     assert_eq!(cells, 40);
     assert!(status.contains(&1.0) && status.contains(&2.0) && status.contains(&3.0));
 }
+
+#[test]
+fn score_and_region_write_geopackage_and_flatgeobuf() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures();
+    let run = |args: &[&str], out: &Path| {
+        let res = Command::cargo_bin("standort")
+            .unwrap()
+            .env_remove("STANDORT_DATA_DIR")
+            .args(args)
+            .args(["-q", "--data-dir"])
+            .arg(&f)
+            .arg("--layers")
+            .arg(f.join("layers.toml"))
+            .arg("--profile")
+            .arg(f.join("profile.toml"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(
+            res.status.success(),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+    };
+    let gpkg = dir.path().join("ranked.gpkg");
+    run(&["score", f.join("sites.csv").to_str().unwrap()], &gpkg);
+    let ds = gdal::Dataset::open(&gpkg).unwrap();
+    let mut layer = ds.layer_by_name("sites").unwrap();
+    assert_eq!(layer.feature_count(), 7);
+    assert_eq!(layer.spatial_ref().unwrap().auth_code().unwrap(), 4326);
+    let first = layer.features().next().unwrap();
+    let idx = first.field_index("grid_distance_km").unwrap();
+    assert!((first.field_as_double(idx).unwrap().unwrap() - 44.478).abs() < 1e-3);
+    let idx = first.field_index("id").unwrap();
+    assert_eq!(first.field_as_string(idx).unwrap().unwrap(), "alpha");
+
+    let fgb = dir.path().join("cells.fgb");
+    run(&["region", "--bbox=9,-1,14,1", "--cell", "0.5"], &fgb);
+    let ds = gdal::Dataset::open(&fgb).unwrap();
+    let layer = ds.layer(0).unwrap();
+    assert_eq!(layer.feature_count(), 40);
+    // No partial files are left beside the outputs.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cells.fgb", "ranked.gpkg"]);
+}
