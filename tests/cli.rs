@@ -764,7 +764,11 @@ fn usage_errors_exit_2() {
     let out = score()
         .arg(fixtures().join("sites.csv"))
         .arg("--out")
-        .arg(dir.path().join("x.gpkg"))
+        .arg(dir.path().join(if cfg!(feature = "gdal") {
+            "x.kml"
+        } else {
+            "x.gpkg"
+        }))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
