@@ -4,17 +4,17 @@
 //!
 //! Vector features are transformed with an OGR coordinate transformation using the
 //! traditional GIS axis order (longitude, latitude), then handled exactly like GeoJSON
-//! features (ring repair, attributes typed per column). Rasters must be in EPSG:4326 for
-//! now; a raster in another CRS is a clear error (sampling through the inverse transform is
-//! not implemented yet).
+//! features (ring repair, attributes typed per column). Rasters in another CRS keep their
+//! grid: each query point is transformed into the raster's CRS and the pixel read there
+//! (nothing is warped or resampled).
 
 use super::{
     Attributes, Geometry, LayerKind, LayerSpec, PointFeature, Raster, Value, repair_polygon,
 };
 use crate::error::{Error, ErrorKind, Result};
+use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{FieldValue, LayerAccess};
-use gdal::{Dataset, Metadata};
 use std::path::Path;
 
 /// GDAL prints warnings to stderr by default; the library never prints, so they are
@@ -190,21 +190,43 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
     Ok((geometry, Attributes::new(fields, rows)))
 }
 
-/// Read band 1 of a GDAL raster in EPSG:4326.
+thread_local! {
+    /// Per thread (GDAL transformations are not thread-safe): the last CRS and its transform.
+    static TO_CRS: std::cell::RefCell<Option<(String, CoordTransform)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Transform (lon, lat) in EPSG:4326 into the CRS given as WKT; `None` where it cannot be.
+pub(crate) fn to_crs(wkt: &str, lon: f64, lat: f64) -> Option<(f64, f64)> {
+    TO_CRS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().is_none_or(|(w, _)| w != wkt) {
+            quiet_gdal();
+            let mut target = SpatialRef::from_wkt(wkt).ok()?;
+            target.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
+            let ct = CoordTransform::new(&wgs84().ok()?, &target).ok()?;
+            *slot = Some((wkt.to_string(), ct));
+        }
+        let (_, ct) = slot.as_ref()?;
+        let (mut x, mut y, mut z) = ([lon], [lat], [0.0]);
+        ct.transform_coords(&mut x, &mut y, &mut z).ok()?;
+        (x[0].is_finite() && y[0].is_finite()).then_some((x[0], y[0]))
+    })
+}
+
+/// Read band 1 of a GDAL raster; a raster in another CRS than EPSG:4326 keeps its grid and
+/// is sampled by transforming each query into its CRS (no resampling).
 pub(crate) fn read_raster(path: &Path) -> Result<Raster> {
     let source = path.display().to_string();
     let err = |msg: String| Error::at(ErrorKind::Input, source.clone(), msg);
     quiet_gdal();
     let ds = Dataset::open(path).map_err(|e| err(format!("GDAL cannot open it: {e}")))?;
-    if let Ok(srs) = ds.spatial_ref() {
-        if !is_wgs84(&srs) {
-            return Err(err(format!(
-                "is in {} {}; rasters in another CRS than EPSG:4326 are not supported yet (gdalwarp -t_srs EPSG:4326)",
-                srs.auth_name().unwrap_or_default(),
-                srs.auth_code().map(|c| c.to_string()).unwrap_or_default()
-            )));
-        }
-    }
+    let crs = match ds.spatial_ref() {
+        Ok(srs) if !is_wgs84(&srs) => Some(
+            srs.to_wkt()
+                .map_err(|e| err(format!("unreadable CRS: {e}")))?,
+        ),
+        _ => None,
+    };
     let gt = ds
         .geo_transform()
         .map_err(|e| err(format!("no geotransform: {e}")))?;
@@ -218,8 +240,7 @@ pub(crate) fn read_raster(path: &Path) -> Result<Raster> {
     let buf = band
         .read_band_as::<f32>()
         .map_err(|e| err(format!("cannot read band 1: {e}")))?;
-    let _ = band.description();
-    Raster::new(
+    let raster = Raster::new(
         w,
         h,
         gt[0],
@@ -228,5 +249,9 @@ pub(crate) fn read_raster(path: &Path) -> Result<Raster> {
         -gt[5],
         buf.data().to_vec(),
         band.no_data_value(),
-    )
+    )?;
+    Ok(match crs {
+        Some(wkt) => raster.in_crs(wkt),
+        None => raster,
+    })
 }

@@ -39,6 +39,10 @@ pub struct Raster {
     pixel_height_deg: f64,
     pixels: Pixels,
     nodata: Option<f64>,
+    /// The raster's CRS (WKT) when it is not EPSG:4326: queries are transformed into it
+    /// and the grid (origin, pixel size) is in its units.
+    #[cfg(feature = "gdal")]
+    crs_wkt: Option<String>,
 }
 
 const GEO_KEY_MODEL_TYPE: u16 = 1024;
@@ -84,7 +88,17 @@ impl Raster {
             pixel_height_deg,
             pixels: Pixels::F32(values),
             nodata,
+            #[cfg(feature = "gdal")]
+            crs_wkt: None,
         })
+    }
+
+    /// The same grid in another CRS (WKT), with origin and pixel size in its units; samples
+    /// are taken by transforming each query point into that CRS.
+    #[cfg(feature = "gdal")]
+    pub fn in_crs(mut self, wkt: String) -> Self {
+        self.crs_wkt = Some(wkt);
+        self
     }
 
     /// Width in pixels.
@@ -116,6 +130,11 @@ impl Raster {
     /// or NaN. A point on a pixel edge belongs to the pixel east/south of it; the raster's
     /// east and south edges belong to the raster.
     pub fn sample(&self, lon: f64, lat: f64) -> Option<f64> {
+        #[cfg(feature = "gdal")]
+        if let Some(wkt) = &self.crs_wkt {
+            let (x, y) = crate::layers::gdal::to_crs(wkt, lon, lat)?;
+            return self.pixel_at(x, y);
+        }
         let b = self.bounds();
         let mut x = lon;
         // A raster that extends past ±180 (or a query at ±180) wraps.
@@ -136,6 +155,30 @@ impl Raster {
         } else {
             row
         };
+        if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
+            return None;
+        }
+        let i = row as usize * self.width + col as usize;
+        let v = match &self.pixels {
+            Pixels::F32(p) => f64::from(p[i]),
+            Pixels::F64(p) => p[i],
+        };
+        if v.is_nan()
+            || self
+                .nodata
+                .is_some_and(|nd| v == nd || (nd as f32 as f64 == v))
+        {
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    /// The value at grid coordinates (x, y) in the raster's own units, without wrapping.
+    #[cfg(feature = "gdal")]
+    fn pixel_at(&self, x: f64, y: f64) -> Option<f64> {
+        let col = ((x - self.origin_lon) / self.pixel_width_deg).floor();
+        let row = ((self.origin_lat - y) / self.pixel_height_deg).floor();
         if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
             return None;
         }
@@ -271,6 +314,8 @@ impl Raster {
             pixel_height_deg: sy,
             pixels,
             nodata,
+            #[cfg(feature = "gdal")]
+            crs_wkt: None,
         })
     }
 

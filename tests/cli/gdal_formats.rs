@@ -212,6 +212,41 @@ fn region_geotiff_matches_the_geojson_cells() {
             "status (1 ok, 2 excluded, 3 unknown)"
         ]
     );
+    // gdalinfo (gdal-bin; CI installs it) shows the same extent, CRS, band names and nodata.
+    if let Ok(out) = std::process::Command::new("gdalinfo")
+        .arg("-json")
+        .arg(&tif)
+        .output()
+    {
+        let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(info["size"], serde_json::json!([10, 4]));
+        assert_eq!(
+            info["cornerCoordinates"]["upperLeft"],
+            serde_json::json!([9.0, 1.0])
+        );
+        assert_eq!(
+            info["cornerCoordinates"]["lowerRight"],
+            serde_json::json!([14.0, -1.0])
+        );
+        assert!(
+            info["coordinateSystem"]["wkt"]
+                .as_str()
+                .unwrap()
+                .contains("ID[\"EPSG\",4326]")
+        );
+        let bands = info["bands"].as_array().unwrap();
+        assert_eq!(bands[0]["description"], "score");
+        assert_eq!(
+            bands[6]["description"],
+            "status (1 ok, 2 excluded, 3 unknown)"
+        );
+        assert!(
+            bands
+                .iter()
+                .all(|b| b["noDataValue"] == serde_json::json!(-9999.0))
+        );
+        assert_eq!(info["metadata"]["IMAGE_STRUCTURE"]["LAYOUT"], "COG");
+    }
     let read = |b: usize| {
         ds.rasterband(b)
             .unwrap()
@@ -313,4 +348,74 @@ fn score_and_region_write_geopackage_and_flatgeobuf() {
         .collect();
     names.sort();
     assert_eq!(names, ["cells.fgb", "ranked.gpkg"]);
+}
+
+#[test]
+fn projected_raster_is_sampled_through_the_inverse_transform() {
+    // A 5 km Web Mercator grid over 9E..14E, 1S..1N whose pixels hold col * 100 + row.
+    let dir = tempfile::tempdir().unwrap();
+    let to_merc = CoordTransform::new(&srs(4326), &srs(3857)).unwrap();
+    let merc = |lon: f64, lat: f64| {
+        let (mut x, mut y, mut z) = ([lon], [lat], [0.0]);
+        to_merc.transform_coords(&mut x, &mut y, &mut z).unwrap();
+        (x[0], y[0])
+    };
+    let (x0, y0) = merc(9.0, 1.0);
+    let (x1, y1) = merc(14.0, -1.0);
+    let px = 5000.0;
+    let (w, h) = (
+        ((x1 - x0) / px).ceil() as usize,
+        ((y0 - y1) / px).ceil() as usize,
+    );
+    let data: Vec<f32> = (0..h)
+        .flat_map(|r| (0..w).map(move |c| (c * 100 + r) as f32))
+        .collect();
+    let path = dir.path().join("land_3857.tif");
+    {
+        let drv = DriverManager::get_driver_by_name("GTiff").unwrap();
+        let mut ds = drv.create_with_band_type::<f32, _>(&path, w, h, 1).unwrap();
+        ds.set_geo_transform(&[x0, px, 0.0, y0, 0.0, -px]).unwrap();
+        ds.set_spatial_ref(&SpatialRef::from_epsg(3857).unwrap())
+            .unwrap();
+        let mut band = ds.rasterband(1).unwrap();
+        band.write((0, 0), (w, h), &mut gdal::raster::Buffer::new((w, h), data))
+            .unwrap();
+    }
+    let set = dir.path().join("layers.toml");
+    let text = std::fs::read_to_string(fixtures().join("layers.toml")).unwrap();
+    let text = text.replace(
+        "path = \"land.tif\"",
+        &format!("path = \"{}\"", path.display()),
+    );
+    std::fs::write(&set, text).unwrap();
+    let mut cmd = Command::cargo_bin("standort").unwrap();
+    cmd.env_remove("STANDORT_DATA_DIR")
+        .args(["score", "--format", "csv", "--data-dir"])
+        .arg(fixtures())
+        .arg("--layers")
+        .arg(&set)
+        .arg("--profile")
+        .arg(fixtures().join("profile.toml"))
+        .arg(fixtures().join("sites.csv"));
+    let rows = run_csv(&mut cmd);
+    for (id, lon, lat) in [
+        ("alpha", 10.0, 0.0),
+        ("bravo", 11.0, 0.0),
+        ("delta", 12.5, 0.0),
+        ("foxtrot", 12.0, 0.5),
+    ] {
+        let (x, y) = merc(lon, lat);
+        let (c, r) = (
+            ((x - x0) / px).floor() as usize,
+            ((y0 - y) / px).floor() as usize,
+        );
+        let expected = (c * 100 + r) as f64;
+        assert_eq!(
+            num(by_id(&rows, id), "land_cost_usd_per_acre"),
+            expected,
+            "{id}"
+        );
+    }
+    // Outside the raster: UNKNOWN.
+    assert_eq!(by_id(&rows, "charlie")["land_cost_usd_per_acre"], "");
 }
