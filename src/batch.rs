@@ -153,112 +153,123 @@ pub fn score_sites(
     let mut heap: BinaryHeap<Ranked<Site>> = BinaryHeap::new();
     let mut ok: Vec<Ranked<ScoredSite>> = Vec::new();
     let mut others: Vec<ScoredSite> = Vec::new();
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(1);
-    let header = std::thread::scope(|scope| -> Result<SiteHeader> {
-        let reader = scope.spawn(move || {
-            read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
-                // The receiver only hangs up after an error of its own; stop quietly.
-                let _ = tx.send(chunk);
-                Ok(())
-            })
-        });
-        for chunk in rx {
-            match top {
-                Some(n) => {
-                    let quick = score_in_space_order(engine, &chunk);
-                    for (site, q) in chunk.into_iter().zip(quick) {
-                        summary.sites += 1;
-                        for k in 0..n_constraints.min(64) {
-                            if q.failed & (1 << k) != 0 {
-                                summary.by_constraint[k].1 += 1;
-                            }
-                        }
-                        for i in 0..n_criteria.min(64) {
-                            if q.unknown & (1 << i) != 0 {
-                                summary.unknown_by_criterion[i].1 += 1;
-                            }
-                        }
-                        match q.status {
-                            Status::Ok => {
-                                summary.ok += 1;
-                                let score = q.score.unwrap_or(f64::NEG_INFINITY);
-                                let worst = heap.peek().map(|w| (w.score, w.index));
-                                // Only allocate a heap entry when the site can make the cut.
-                                let enters =
-                                    heap.len() < n || worst.is_some_and(|(ws, _)| score > ws);
-                                if enters {
-                                    heap.push(Ranked {
-                                        score,
-                                        index: site.index,
-                                        item: site,
-                                    });
-                                    if heap.len() > n {
-                                        heap.pop();
-                                    }
-                                }
-                            }
-                            Status::Excluded => summary.excluded += 1,
-                            Status::Unknown => summary.unknown += 1,
+    let mut process = |chunk: Vec<Site>| {
+        match top {
+            Some(n) => {
+                let quick = score_in_space_order(engine, &chunk);
+                for (site, q) in chunk.into_iter().zip(quick) {
+                    summary.sites += 1;
+                    for k in 0..n_constraints.min(64) {
+                        if q.failed & (1 << k) != 0 {
+                            summary.by_constraint[k].1 += 1;
                         }
                     }
-                }
-                None => {
-                    let scored: Vec<ScoredSite> = chunk
-                        .into_par_iter()
-                        .map(|site| {
-                            let eval = engine.evaluate(site.lon, site.lat);
-                            ScoredSite {
-                                site,
-                                eval,
-                                rank: None,
-                            }
-                        })
-                        .collect();
-                    for s in scored {
-                        summary.sites += 1;
-                        for (i, v) in s.eval.values.iter().enumerate() {
-                            if v.unknown.is_some() {
-                                summary.unknown_by_criterion[i].1 += 1;
-                            }
+                    for i in 0..n_criteria.min(64) {
+                        if q.unknown & (1 << i) != 0 {
+                            summary.unknown_by_criterion[i].1 += 1;
                         }
-                        for (k, c) in profile.constraints.iter().enumerate() {
-                            let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
-                            if i.and_then(|i| s.eval.values[i].raw.as_f64())
-                                .is_some_and(|v| !c.passes(v))
-                            {
-                                summary.by_constraint[k].1 += 1;
-                            }
-                        }
-                        match s.eval.status {
-                            Status::Ok => {
-                                summary.ok += 1;
-                                ok.push(Ranked {
-                                    score: s.eval.score.unwrap_or(f64::NEG_INFINITY),
-                                    index: s.site.index,
-                                    item: s,
+                    }
+                    match q.status {
+                        Status::Ok => {
+                            summary.ok += 1;
+                            let score = q.score.unwrap_or(f64::NEG_INFINITY);
+                            let worst = heap.peek().map(|w| (w.score, w.index));
+                            // Only allocate a heap entry when the site can make the cut.
+                            let enters = heap.len() < n || worst.is_some_and(|(ws, _)| score > ws);
+                            if enters {
+                                heap.push(Ranked {
+                                    score,
+                                    index: site.index,
+                                    item: site,
                                 });
+                                if heap.len() > n {
+                                    heap.pop();
+                                }
                             }
-                            Status::Excluded => {
-                                summary.excluded += 1;
-                                others.push(s);
-                            }
-                            Status::Unknown => {
-                                summary.unknown += 1;
-                                others.push(s);
-                            }
+                        }
+                        Status::Excluded => summary.excluded += 1,
+                        Status::Unknown => summary.unknown += 1,
+                    }
+                }
+            }
+            None => {
+                let scored: Vec<ScoredSite> = chunk
+                    .into_par_iter()
+                    .map(|site| {
+                        let eval = engine.evaluate(site.lon, site.lat);
+                        ScoredSite {
+                            site,
+                            eval,
+                            rank: None,
+                        }
+                    })
+                    .collect();
+                for s in scored {
+                    summary.sites += 1;
+                    for (i, v) in s.eval.values.iter().enumerate() {
+                        if v.unknown.is_some() {
+                            summary.unknown_by_criterion[i].1 += 1;
+                        }
+                    }
+                    for (k, c) in profile.constraints.iter().enumerate() {
+                        let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
+                        if i.and_then(|i| s.eval.values[i].raw.as_f64())
+                            .is_some_and(|v| !c.passes(v))
+                        {
+                            summary.by_constraint[k].1 += 1;
+                        }
+                    }
+                    match s.eval.status {
+                        Status::Ok => {
+                            summary.ok += 1;
+                            ok.push(Ranked {
+                                score: s.eval.score.unwrap_or(f64::NEG_INFINITY),
+                                index: s.site.index,
+                                item: s,
+                            });
+                        }
+                        Status::Excluded => {
+                            summary.excluded += 1;
+                            others.push(s);
+                        }
+                        Status::Unknown => {
+                            summary.unknown += 1;
+                            others.push(s);
                         }
                     }
                 }
             }
-            progress(summary.sites);
         }
-        reader.join().unwrap_or_else(|_| {
-            Err(crate::Error::new(
-                crate::ErrorKind::Io,
-                "the site reader stopped unexpectedly",
-            ))
-        })
-    })?;
+        progress(summary.sites);
+    };
+    // With more than one worker, sites are parsed on a reader thread while the previous
+    // chunk is scored; with one (`--threads 1`) everything runs on this thread.
+    let header = if rayon::current_num_threads() > 1 {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(1);
+        std::thread::scope(|scope| -> Result<SiteHeader> {
+            let reader = scope.spawn(move || {
+                read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
+                    // The receiver only hangs up after an error of its own; stop quietly.
+                    let _ = tx.send(chunk);
+                    Ok(())
+                })
+            });
+            for chunk in rx {
+                process(chunk);
+            }
+            reader.join().unwrap_or_else(|_| {
+                Err(crate::Error::new(
+                    crate::ErrorKind::Io,
+                    "the site reader stopped unexpectedly",
+                ))
+            })
+        })?
+    } else {
+        read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
+            process(chunk);
+            Ok(())
+        })?
+    };
     let mut results: Vec<ScoredSite> = match top {
         Some(_) => {
             let mut kept = heap.into_vec();
