@@ -83,7 +83,15 @@ impl Region {
             )));
         }
         let x1u = if x1 < x0 { x1 + 360.0 } else { x1 };
-        let ring = vec![[x0, y0], [x1u, y0], [x1u, y1], [x0, y1], [x0, y0]];
+        // Edges split into steps of at most 90 degrees, so that ring repair never reads a
+        // long edge (the whole world is -180..180) as a jump across the antimeridian.
+        let steps = ((x1u - x0) / 90.0).ceil().max(1.0) as usize;
+        let xs: Vec<f64> = (0..=steps)
+            .map(|k| x0 + (x1u - x0) * k as f64 / steps as f64)
+            .collect();
+        let mut ring: Vec<[f64; 2]> = xs.iter().map(|&x| [x, y0]).collect();
+        ring.extend(xs.iter().rev().map(|&x| [x, y1]));
+        ring.push([x0, y0]);
         let poly = repair_polygon(&[ring], 0).ok_or_else(|| Error::usage("--bbox is empty"))?;
         Region::from_polygons(format!("bbox {x0},{y0},{x1},{y1}"), vec![poly])
     }
@@ -580,6 +588,13 @@ mod tests {
         let c = nice_cell_deg(290.0);
         let cells = 290.0 / (c * c);
         assert!((10_000.0..=100_000.0).contains(&cells), "{c} {cells}");
+    }
+
+    #[test]
+    fn whole_world_bbox() {
+        let r = Region::from_bbox([-180.0, -90.0, 180.0, 90.0]).unwrap();
+        assert!(r.contains(0.0, 0.0) && r.contains(179.9, 89.0) && r.contains(-179.9, -89.0));
+        assert_eq!(region_cells(&r, 10.0).len(), 36 * 18);
     }
 
     #[test]
