@@ -143,39 +143,22 @@ impl Raster {
         } else if x > b[2] {
             x -= 360.0;
         }
-        let col = ((x - self.origin_lon) / self.pixel_width_deg).floor();
-        let row = ((self.origin_lat - lat) / self.pixel_height_deg).floor();
-        let col = if col == self.width as f64 && x <= b[2] {
-            col - 1.0
+        // The east and south edges belong to the last column and row.
+        let x = if x == b[2] {
+            x - self.pixel_width_deg / 2.0
         } else {
-            col
+            x
         };
-        let row = if row == self.height as f64 && lat >= b[1] {
-            row - 1.0
+        let y = if lat == b[1] {
+            lat + self.pixel_height_deg / 2.0
         } else {
-            row
+            lat
         };
-        if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
-            return None;
-        }
-        let i = row as usize * self.width + col as usize;
-        let v = match &self.pixels {
-            Pixels::F32(p) => f64::from(p[i]),
-            Pixels::F64(p) => p[i],
-        };
-        if v.is_nan()
-            || self
-                .nodata
-                .is_some_and(|nd| v == nd || (nd as f32 as f64 == v))
-        {
-            None
-        } else {
-            Some(v)
-        }
+        self.pixel_at(x, y)
     }
 
-    /// The value at grid coordinates (x, y) in the raster's own units, without wrapping.
-    #[cfg(feature = "gdal")]
+    /// The value at grid coordinates (x, y) in the raster's own units, without wrapping:
+    /// `None` outside, on nodata or NaN.
     fn pixel_at(&self, x: f64, y: f64) -> Option<f64> {
         let col = ((x - self.origin_lon) / self.pixel_width_deg).floor();
         let row = ((self.origin_lat - y) / self.pixel_height_deg).floor();
@@ -187,11 +170,10 @@ impl Raster {
             Pixels::F32(p) => f64::from(p[i]),
             Pixels::F64(p) => p[i],
         };
-        if v.is_nan()
-            || self
-                .nodata
-                .is_some_and(|nd| v == nd || (nd as f32 as f64 == v))
-        {
+        let is_nodata = self
+            .nodata
+            .is_some_and(|nd| v == nd || (nd as f32 as f64 == v));
+        if v.is_nan() || is_nodata {
             None
         } else {
             Some(v)
