@@ -28,6 +28,18 @@ use serde_json::Value as Json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Maps a GDAL error while writing `path` to a one-line error naming the file.
+#[cfg(feature = "gdal")]
+pub(crate) fn gdal_error(path: &Path) -> impl Fn(gdal::errors::GdalError) -> Error + Copy + '_ {
+    move |e| {
+        Error::at(
+            ErrorKind::Io,
+            path.display().to_string(),
+            format!("GDAL: {e}"),
+        )
+    }
+}
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -64,13 +64,7 @@ pub fn write_layer(
     columns: &[String],
     rows: Vec<(Geometry, Vec<Json>)>,
 ) -> Result<()> {
-    let io = |e: gdal::errors::GdalError| {
-        Error::at(
-            ErrorKind::Io,
-            path.display().to_string(),
-            format!("GDAL: {e}"),
-        )
-    };
+    let io = super::gdal_error(path);
     let drv = DriverManager::get_driver_by_name(driver).map_err(io)?;
     // GDAL will not overwrite an existing (empty temporary) file for every driver.
     let _ = std::fs::remove_file(path);

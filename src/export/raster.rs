@@ -6,7 +6,7 @@
 //! 3 unknown; nodata outside the region) that tells excluded cells apart. Nodata is -9999.
 //! Written through GDAL's COG driver: tiled, deflate-compressed, with overviews.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::evaluate::{Engine, Status};
 use crate::region::{Cell, Region};
 use gdal::raster::{Buffer, RasterCreationOptions};
@@ -27,13 +27,7 @@ pub fn write_region_geotiff(
     cells: &[Cell],
     path: &Path,
 ) -> Result<()> {
-    let io = |e: gdal::errors::GdalError| {
-        Error::at(
-            ErrorKind::Io,
-            path.display().to_string(),
-            format!("GDAL: {e}"),
-        )
-    };
+    let io = super::gdal_error(path);
     let [x0, y0, x1, y1] = region.bbox;
     let c0 = (x0 / cell_deg).floor() as i64;
     let c1 = (x1 / cell_deg).ceil() as i64;

@@ -54,6 +54,30 @@ fn write_plants(path: &Path, driver: &str, epsg: u32) {
     }
 }
 
+/// `standort ARGS -q` on the fixture layers and profile, writing `out`; asserts success.
+fn run_on_fixtures(args: &[&str], out: &Path) {
+    let f = fixtures();
+    let res = Command::cargo_bin("standort")
+        .unwrap()
+        .env_remove("STANDORT_DATA_DIR")
+        .args(args)
+        .args(["-q", "--data-dir"])
+        .arg(&f)
+        .arg("--layers")
+        .arg(f.join("layers.toml"))
+        .arg("--profile")
+        .arg(f.join("profile.toml"))
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
+
 #[test]
 fn shapefile_geopackage_and_geojson_give_the_same_scores() {
     let dir = tempfile::tempdir().unwrap();
@@ -159,34 +183,8 @@ fn missing_gpkg_layer_is_a_clear_error() {
 #[test]
 fn region_geotiff_matches_the_geojson_cells() {
     let dir = tempfile::tempdir().unwrap();
-    let f = fixtures();
-    let region = |out: &Path| {
-        let res = Command::cargo_bin("standort")
-            .unwrap()
-            .env_remove("STANDORT_DATA_DIR")
-            .args([
-                "region",
-                "--bbox=9,-1,14,1",
-                "--cell",
-                "0.5",
-                "-q",
-                "--data-dir",
-            ])
-            .arg(&f)
-            .arg("--layers")
-            .arg(f.join("layers.toml"))
-            .arg("--profile")
-            .arg(f.join("profile.toml"))
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(
-            res.status.success(),
-            "{}",
-            String::from_utf8_lossy(&res.stderr)
-        );
-    };
+    let region =
+        |out: &Path| run_on_fixtures(&["region", "--bbox=9,-1,14,1", "--cell", "0.5"], out);
     let tif = dir.path().join("suit.tif");
     let gj = dir.path().join("suit.geojson");
     region(&tif);
@@ -303,27 +301,7 @@ fn region_geotiff_matches_the_geojson_cells() {
 fn score_and_region_write_geopackage_and_flatgeobuf() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixtures();
-    let run = |args: &[&str], out: &Path| {
-        let res = Command::cargo_bin("standort")
-            .unwrap()
-            .env_remove("STANDORT_DATA_DIR")
-            .args(args)
-            .args(["-q", "--data-dir"])
-            .arg(&f)
-            .arg("--layers")
-            .arg(f.join("layers.toml"))
-            .arg("--profile")
-            .arg(f.join("profile.toml"))
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert!(
-            res.status.success(),
-            "{}",
-            String::from_utf8_lossy(&res.stderr)
-        );
-    };
+    let run = run_on_fixtures;
     let gpkg = dir.path().join("ranked.gpkg");
     run(&["score", f.join("sites.csv").to_str().unwrap()], &gpkg);
     let ds = gdal::Dataset::open(&gpkg).unwrap();
