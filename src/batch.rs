@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::evaluate::{Engine, Evaluation, Status};
-use crate::sites::{Site, SiteHeader, SiteOptions, SiteSource, read_sites};
+use crate::sites::{Site, SiteChunk, SiteHeader, SiteOptions, SiteSource, read_site_blocks};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -97,27 +97,31 @@ fn morton(x: u32, y: u32) -> u32 {
 
 /// [`Engine::score_only`] for every site of a chunk, evaluated in Z-order so that
 /// neighbouring queries touch the same index pages (the results come back in input order).
-fn score_in_space_order(engine: &Engine, chunk: &[Site]) -> Vec<crate::evaluate::Quick> {
-    if chunk.is_empty() {
+fn score_in_space_order(engine: &Engine, lon: &[f64], lat: &[f64]) -> Vec<crate::evaluate::Quick> {
+    if lon.is_empty() {
         return Vec::new();
     }
-    let mut order: Vec<(u32, u32)> = chunk
-        .iter()
+    let mut order: Vec<u64> = lon
+        .par_iter()
+        .zip(lat.par_iter())
         .enumerate()
-        .map(|(i, s)| {
-            let x = ((s.lon + 180.0) / 360.0 * 65535.0) as u32;
-            let y = ((s.lat + 90.0) / 180.0 * 65535.0) as u32;
-            (morton(x, y), i as u32)
+        .map(|(i, (&lon, &lat))| {
+            let x = ((lon + 180.0) / 360.0 * 65535.0) as u32;
+            let y = ((lat + 90.0) / 180.0 * 65535.0) as u32;
+            ((morton(x, y) as u64) << 32) | i as u64
         })
         .collect();
-    order.sort_unstable();
+    order.par_sort_unstable();
     let sorted: Vec<crate::evaluate::Quick> = order
         .par_iter()
-        .map(|&(_, i)| engine.score_only(chunk[i as usize].lon, chunk[i as usize].lat))
+        .map(|&k| {
+            let i = (k & 0xFFFF_FFFF) as usize;
+            engine.score_only(lon[i], lat[i])
+        })
         .collect();
     let mut out = vec![sorted[0]; sorted.len()];
-    for (q, &(_, i)) in sorted.into_iter().zip(&order) {
-        out[i as usize] = q;
+    for (q, &k) in sorted.into_iter().zip(&order) {
+        out[(k & 0xFFFF_FFFF) as usize] = q;
     }
     out
 }
@@ -153,11 +157,11 @@ pub fn score_sites(
     let mut heap: BinaryHeap<Ranked<Site>> = BinaryHeap::new();
     let mut ok: Vec<Ranked<ScoredSite>> = Vec::new();
     let mut others: Vec<ScoredSite> = Vec::new();
-    let mut process = |chunk: Vec<Site>| {
+    let mut process = |chunk: SiteChunk| {
         match top {
             Some(n) => {
-                let quick = score_in_space_order(engine, &chunk);
-                for (site, q) in chunk.into_iter().zip(quick) {
+                let quick = score_in_space_order(engine, &chunk.lon, &chunk.lat);
+                for (i, q) in quick.into_iter().enumerate() {
                     summary.sites += 1;
                     for k in 0..n_constraints.min(64) {
                         if q.failed & (1 << k) != 0 {
@@ -174,9 +178,10 @@ pub fn score_sites(
                             summary.ok += 1;
                             let score = q.score.unwrap_or(f64::NEG_INFINITY);
                             let worst = heap.peek().map(|w| (w.score, w.index));
-                            // Only allocate a heap entry when the site can make the cut.
+                            // Only make the site (id, record) when it can make the cut.
                             let enters = heap.len() < n || worst.is_some_and(|(ws, _)| score > ws);
                             if enters {
+                                let site = chunk.site(i);
                                 heap.push(Ranked {
                                     score,
                                     index: site.index,
@@ -194,6 +199,7 @@ pub fn score_sites(
             }
             None => {
                 let scored: Vec<ScoredSite> = chunk
+                    .into_sites()
                     .into_par_iter()
                     .map(|site| {
                         let eval = engine.evaluate(site.lon, site.lat);
@@ -242,33 +248,47 @@ pub fn score_sites(
         }
         progress(summary.sites);
     };
-    // With more than one worker, sites are parsed on a reader thread while the previous
-    // chunk is scored; with one (`--threads 1`) everything runs on this thread.
+    // With more than one worker, the input is read on a reader thread while the previous
+    // block is parsed and scored; with one (`--threads 1`) everything runs on this thread.
+    let mut next_index = 0u64;
+    let mut parse_and_process = |block: crate::sites::SiteBlock| -> Result<()> {
+        let chunk = block.parse(next_index)?;
+        next_index += chunk.len() as u64;
+        process(chunk);
+        Ok(())
+    };
     let header = if rayon::current_num_threads() > 1 {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Site>>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<crate::sites::SiteBlock>(1);
         std::thread::scope(|scope| -> Result<SiteHeader> {
             let reader = scope.spawn(move || {
-                read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
-                    // The receiver only hangs up after an error of its own; stop quietly.
-                    let _ = tx.send(chunk);
-                    Ok(())
+                read_site_blocks(source, options, CHUNK_SIZE, &mut |block| {
+                    // The receiver only hangs up after an error of its own, which wins.
+                    tx.send(block).map_err(|_| {
+                        crate::Error::new(crate::ErrorKind::Io, "site scoring stopped")
+                    })
                 })
             });
-            for chunk in rx {
-                process(chunk);
+            let mut failed = None;
+            for block in rx.iter() {
+                if let Err(e) = parse_and_process(block) {
+                    failed = Some(e);
+                    break;
+                }
             }
-            reader.join().unwrap_or_else(|_| {
+            drop(rx);
+            let read = reader.join().unwrap_or_else(|_| {
                 Err(crate::Error::new(
                     crate::ErrorKind::Io,
                     "the site reader stopped unexpectedly",
                 ))
-            })
+            });
+            match failed {
+                Some(e) => Err(e),
+                None => read,
+            }
         })?
     } else {
-        read_sites(source, options, CHUNK_SIZE, &mut |chunk| {
-            process(chunk);
-            Ok(())
-        })?
+        read_site_blocks(source, options, CHUNK_SIZE, &mut parse_and_process)?
     };
     let mut results: Vec<ScoredSite> = match top {
         Some(_) => {

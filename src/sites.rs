@@ -7,8 +7,10 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::layers::{FeatureVisitor, detect_coordinate_columns, parse_coordinate, stream_features};
-use std::io::Read;
+use rayon::prelude::*;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where sites come from.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,22 +119,52 @@ fn detect_format(source: &SiteSource, first: Option<u8>) -> SiteFormat {
     }
 }
 
-/// Read sites from `source` and hand them to `on_chunk` in chunks of `chunk_size`, in input
-/// order. Returns the header. Errors name the source and the line or feature.
+/// Read sites from `source` and hand them to `on_chunk` in chunks of at most `chunk_size`,
+/// in input order. Returns the header. Errors name the source and the line or feature.
+///
+/// This materialises every site; [`read_site_blocks`] is the fast path used for scoring.
 pub fn read_sites(
     source: &SiteSource,
     options: &SiteOptions,
     chunk_size: usize,
     on_chunk: &mut dyn FnMut(Vec<Site>) -> Result<()>,
 ) -> Result<SiteHeader> {
+    let mut next = 0u64;
+    read_site_blocks(source, options, chunk_size, &mut |block| {
+        let chunk = block.parse(next)?;
+        next += chunk.len() as u64;
+        let mut sites = chunk.into_sites().into_iter();
+        loop {
+            let part: Vec<Site> = sites.by_ref().take(chunk_size.max(1)).collect();
+            if part.is_empty() {
+                return Ok(());
+            }
+            on_chunk(part)?;
+        }
+    })
+}
+
+/// Bytes of CSV text per block handed out by [`read_site_blocks`].
+pub const CSV_BLOCK_BYTES: usize = 1 << 20;
+
+/// Read sites from `source` as blocks, in input order, without parsing them: CSV text is cut
+/// at line ends into blocks of about [`CSV_BLOCK_BYTES`] that [`SiteBlock::parse`] parses in
+/// parallel. (Once a block holds a quote character, the rest of the file is parsed here, one
+/// record at a time, by the `csv` crate: quoted fields may span lines.) GeoJSON sites come in
+/// blocks of `chunk_size` features. Returns the header.
+pub fn read_site_blocks(
+    source: &SiteSource,
+    options: &SiteOptions,
+    chunk_size: usize,
+    on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
+) -> Result<SiteHeader> {
     let label = source.label();
-    let reader: Box<dyn Read> = match source {
+    let reader: Box<dyn Read + Send> = match source {
         SiteSource::File(p) => Box::new(std::fs::File::open(p).map_err(|e| Error::io(p, &e))?),
-        SiteSource::Stdin => Box::new(std::io::stdin().lock()),
+        SiteSource::Stdin => Box::new(std::io::stdin()),
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
     let first = {
-        use std::io::BufRead;
         let buf = reader
             .fill_buf()
             .map_err(|e| Error::io(Path::new(&label), &e))?;
@@ -151,31 +183,270 @@ pub fn read_sites(
         .format
         .unwrap_or_else(|| detect_format(source, first))
     {
-        SiteFormat::Csv => read_csv(reader, &label, source, options, chunk_size, on_chunk),
-        SiteFormat::GeoJson => read_geojson(reader, &label, options, chunk_size, on_chunk),
+        SiteFormat::Csv => read_csv(reader, &label, source, options, chunk_size, on_block),
+        SiteFormat::GeoJson => read_geojson(reader, &label, options, chunk_size, &mut |sites| {
+            on_block(SiteBlock(BlockKind::Sites {
+                sites,
+                number_ids: false,
+            }))
+        }),
+    }
+}
+
+/// Where the fields a site needs are in a CSV row.
+#[derive(Debug)]
+struct CsvLayout {
+    label: String,
+    delimiter: u8,
+    fields: usize,
+    lat: usize,
+    lon: usize,
+    id: Option<usize>,
+}
+
+/// A block of sites as read, not yet parsed (see [`read_site_blocks`]).
+pub struct SiteBlock(BlockKind);
+
+enum BlockKind {
+    /// Parsed already; with `number_ids`, ids are the 1-based input positions.
+    Sites { sites: Vec<Site>, number_ids: bool },
+    /// Whole lines of quote-free CSV text; `first_line` is the 1-based line number of the
+    /// first.
+    Text {
+        text: Vec<u8>,
+        first_line: u64,
+        layout: Arc<CsvLayout>,
+    },
+}
+
+/// Sites in input order: positions in columns, each site's record made only when asked for.
+pub struct SiteChunk {
+    /// Input position (from 0) of the first site.
+    pub first_index: u64,
+    /// Longitudes in degrees.
+    pub lon: Vec<f64>,
+    /// Latitudes in degrees.
+    pub lat: Vec<f64>,
+    rows: Rows,
+}
+
+enum Rows {
+    Sites(Vec<Site>),
+    Text {
+        text: Vec<u8>,
+        /// Byte range of each site's line (without the line end).
+        spans: Vec<(u32, u32)>,
+        layout: Arc<CsvLayout>,
+    },
+}
+
+/// Lines per parallel parsing task.
+const LINES_PER_TASK: usize = 4096;
+
+impl SiteBlock {
+    /// Parse the block (in parallel on the rayon pool); its first site gets input position
+    /// `first_index`. Errors name the source and line; the first error in input order wins.
+    pub fn parse(self, first_index: u64) -> Result<SiteChunk> {
+        match self.0 {
+            BlockKind::Sites {
+                mut sites,
+                number_ids,
+            } => {
+                for (k, s) in sites.iter_mut().enumerate() {
+                    s.index = first_index + k as u64;
+                    if number_ids {
+                        s.id = (s.index + 1).to_string();
+                    }
+                }
+                Ok(SiteChunk {
+                    first_index,
+                    lon: sites.iter().map(|s| s.lon).collect(),
+                    lat: sites.iter().map(|s| s.lat).collect(),
+                    rows: Rows::Sites(sites),
+                })
+            }
+            BlockKind::Text {
+                text,
+                first_line,
+                layout,
+            } => {
+                let mut starts: Vec<u32> = Vec::with_capacity(text.len() / 24 + 2);
+                starts.push(0);
+                starts.extend(memchr::memchr_iter(b'\n', &text).map(|i| i as u32 + 1));
+                if *starts.last().unwrap_or(&0) as usize != text.len() {
+                    starts.push(text.len() as u32);
+                }
+                let n_lines = starts.len() - 1;
+                let tasks: Vec<(usize, usize)> = (0..n_lines)
+                    .step_by(LINES_PER_TASK)
+                    .map(|a| (a, (a + LINES_PER_TASK).min(n_lines)))
+                    .collect();
+                type Parsed = (Vec<f64>, Vec<f64>, Vec<(u32, u32)>);
+                let parts: Vec<Result<Parsed>> = tasks
+                    .par_iter()
+                    .map(|&(a, b)| {
+                        let mut out: Parsed = (
+                            Vec::with_capacity(b - a),
+                            Vec::with_capacity(b - a),
+                            Vec::with_capacity(b - a),
+                        );
+                        for k in a..b {
+                            let (s, mut e) = (starts[k] as usize, starts[k + 1] as usize);
+                            if e > s && text[e - 1] == b'\n' {
+                                e -= 1;
+                            }
+                            if e > s && text[e - 1] == b'\r' {
+                                e -= 1;
+                            }
+                            if e == s {
+                                continue; // blank lines are skipped, as by the csv crate
+                            }
+                            let line_no = first_line + k as u64;
+                            let (lon, lat) = layout
+                                .position(&text[s..e])
+                                .map_err(|m| layout.error(line_no, m))?;
+                            out.0.push(lon);
+                            out.1.push(lat);
+                            out.2.push((s as u32, e as u32));
+                        }
+                        Ok(out)
+                    })
+                    .collect();
+                let mut lon = Vec::with_capacity(n_lines);
+                let mut lat = Vec::with_capacity(n_lines);
+                let mut spans = Vec::with_capacity(n_lines);
+                for part in parts {
+                    let (a, b, c) = part?;
+                    lon.extend(a);
+                    lat.extend(b);
+                    spans.extend(c);
+                }
+                Ok(SiteChunk {
+                    first_index,
+                    lon,
+                    lat,
+                    rows: Rows::Text {
+                        text,
+                        spans,
+                        layout,
+                    },
+                })
+            }
+        }
+    }
+}
+
+impl CsvLayout {
+    fn error(&self, line: u64, msg: String) -> Error {
+        Error::at(ErrorKind::Input, format!("{}:{line}", self.label), msg)
+    }
+
+    /// (lon, lat) of a quote-free CSV line, checking the field count and UTF-8 as the csv
+    /// crate does.
+    fn position(&self, line: &[u8]) -> std::result::Result<(f64, f64), String> {
+        let line = std::str::from_utf8(line)
+            .map_err(|_| "not valid UTF-8 (save the file as UTF-8)".to_string())?;
+        let (mut lat, mut lon) = ("", "");
+        let mut n = 0;
+        for (k, cell) in line.split(self.delimiter as char).enumerate() {
+            if k == self.lat {
+                lat = cell;
+            }
+            if k == self.lon {
+                lon = cell;
+            }
+            n += 1;
+        }
+        if n != self.fields {
+            return Err(format!(
+                "row has {n} fields, the header has {}",
+                self.fields
+            ));
+        }
+        let lat = parse_coordinate(lat, "latitude", 90.0)?;
+        let lon = parse_coordinate(lon, "longitude", 180.0)?;
+        Ok((lon, lat))
+    }
+}
+
+impl SiteChunk {
+    /// Number of sites.
+    pub fn len(&self) -> usize {
+        self.lon.len()
+    }
+
+    /// True when the chunk holds no site.
+    pub fn is_empty(&self) -> bool {
+        self.lon.is_empty()
+    }
+
+    /// Site `i` of the chunk, with its id and record.
+    pub fn site(&self, i: usize) -> Site {
+        match &self.rows {
+            Rows::Sites(sites) => sites[i].clone(),
+            Rows::Text {
+                text,
+                spans,
+                layout,
+            } => {
+                let (s, e) = spans[i];
+                // Checked as UTF-8 when parsed.
+                let line = std::str::from_utf8(&text[s as usize..e as usize]).unwrap_or("");
+                let record: csv::StringRecord = line.split(layout.delimiter as char).collect();
+                let index = self.first_index + i as u64;
+                let id = match layout.id {
+                    Some(c) => record[c].trim().to_string(),
+                    None => (index + 1).to_string(),
+                };
+                Site {
+                    index,
+                    id,
+                    lon: self.lon[i],
+                    lat: self.lat[i],
+                    record: Record::Csv(record),
+                }
+            }
+        }
+    }
+
+    /// All sites of the chunk.
+    pub fn into_sites(self) -> Vec<Site> {
+        match self.rows {
+            Rows::Sites(sites) => sites,
+            Rows::Text { .. } => (0..self.len())
+                .into_par_iter()
+                .map(|i| self.site(i))
+                .collect(),
+        }
     }
 }
 
 fn read_csv(
-    reader: impl Read,
+    mut reader: std::io::BufReader<Box<dyn Read + Send>>,
     label: &str,
     source: &SiteSource,
     options: &SiteOptions,
     chunk_size: usize,
-    on_chunk: &mut dyn FnMut(Vec<Site>) -> Result<()>,
+    on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
 ) -> Result<SiteHeader> {
     let tsv = matches!(source, SiteSource::File(p) if p.extension().is_some_and(|e| e == "tsv"));
     let delimiter = options.delimiter.unwrap_or(if tsv { b'\t' } else { b',' });
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(reader);
+    let io = |e: std::io::Error| Error::io(Path::new(label), &e);
     let err = |e: csv::Error| crate::layers::csv_error_label(label, &e);
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(err)?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
-        .collect();
+    // The header line, parsed by the csv crate (it may quote names).
+    let mut head = Vec::new();
+    reader.read_until(b'\n', &mut head).map_err(io)?;
+    let header: Vec<String> = {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .from_reader(head.as_slice());
+        let mut r = csv::StringRecord::new();
+        rdr.read_record(&mut r).map_err(err)?;
+        r.iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect()
+    };
     let cc = detect_coordinate_columns(
         &header,
         options.lat.as_deref(),
@@ -192,41 +463,159 @@ fn read_csv(
         })?),
         None => header.iter().position(|h| h.eq_ignore_ascii_case("id")),
     };
-    let mut chunk = Vec::with_capacity(chunk_size);
-    let mut record = csv::StringRecord::new();
-    let mut index = 0u64;
-    while rdr.read_record(&mut record).map_err(err)? {
-        let line = record.position().map_or(0, |p| p.line());
-        let at = |msg: String| Error::at(ErrorKind::Input, format!("{label}:{line}"), msg);
-        let lat = parse_coordinate(&record[cc.lat], "latitude", 90.0).map_err(at)?;
-        let lon = parse_coordinate(&record[cc.lon], "longitude", 180.0).map_err(at)?;
-        let id = match id_col {
-            Some(c) => record[c].trim().to_string(),
-            None => (index + 1).to_string(),
-        };
-        chunk.push(Site {
-            index,
-            id,
-            lon,
-            lat,
-            record: Record::Csv(record.clone()),
-        });
-        index += 1;
-        if chunk.len() >= chunk_size {
-            on_chunk(std::mem::replace(
-                &mut chunk,
-                Vec::with_capacity(chunk_size),
-            ))?;
+    let layout = Arc::new(CsvLayout {
+        label: label.to_string(),
+        delimiter,
+        fields: header.len(),
+        lat: cc.lat,
+        lon: cc.lon,
+        id: id_col,
+    });
+    let mut line = 2u64;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut want = CSV_BLOCK_BYTES;
+    loop {
+        // Fill a block, then cut it after its last line end.
+        let mut buf = std::mem::take(&mut carry);
+        buf.reserve(want.saturating_sub(buf.len()) + (1 << 16));
+        let mut eof = false;
+        while buf.len() < want {
+            let got = reader.fill_buf().map_err(io)?;
+            if got.is_empty() {
+                eof = true;
+                break;
+            }
+            let n = got.len();
+            buf.extend_from_slice(got);
+            reader.consume(n);
         }
-    }
-    if !chunk.is_empty() {
-        on_chunk(chunk)?;
+        let cut = match memchr::memrchr(b'\n', &buf) {
+            _ if eof => buf.len(),
+            Some(i) => i + 1,
+            None => {
+                // One very long line: read on until it ends.
+                want = buf.len() * 2;
+                carry = buf;
+                continue;
+            }
+        };
+        want = CSV_BLOCK_BYTES;
+        carry = buf.split_off(cut);
+        if memchr::memchr(b'"', &buf).is_some() {
+            // Quoted fields may hold line ends: the csv crate reads the rest.
+            buf.extend_from_slice(&carry);
+            let rest = std::io::Cursor::new(buf).chain(reader);
+            read_csv_records(rest, &layout, line - 1, chunk_size, on_block)?;
+            break;
+        }
+        if !buf.is_empty() {
+            let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+            on_block(SiteBlock(BlockKind::Text {
+                text: buf,
+                first_line: line,
+                layout: layout.clone(),
+            }))?;
+            line += lines;
+        }
+        if eof && carry.is_empty() {
+            break;
+        }
     }
     Ok(SiteHeader {
         format: SiteFormat::Csv,
         columns: header,
         source: label.to_string(),
     })
+}
+
+/// Read CSV records (no header) one by one with the csv crate; `line_offset` is added to the
+/// line numbers it reports.
+fn read_csv_records(
+    reader: impl Read,
+    layout: &CsvLayout,
+    line_offset: u64,
+    chunk_size: usize,
+    on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
+) -> Result<()> {
+    let label = layout.label.as_str();
+    // Records end at `\n` and a `\r` before it is stripped here: with its default CRLF
+    // terminator the csv crate reports the previous line for records after a `\r\n`
+    // (BurntSushi/rust-csv#395).
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(layout.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader);
+    let err = |e: csv::Error| {
+        let e = crate::layers::csv_error_label(label, &e);
+        match e.location().and_then(|l| l.rsplit_once(':')) {
+            Some((file, n)) if file == label => match n.parse::<u64>() {
+                Ok(n) => Error::at(
+                    ErrorKind::Input,
+                    format!("{label}:{}", n + line_offset),
+                    e.message().to_string(),
+                ),
+                Err(_) => e,
+            },
+            _ => e,
+        }
+    };
+    let mut chunk = Vec::with_capacity(chunk_size);
+    let mut record = csv::StringRecord::new();
+    while rdr.read_record(&mut record).map_err(err)? {
+        let line = record.position().map_or(0, |p| p.line()) + line_offset;
+        if record.iter().last().is_some_and(|f| f.ends_with('\r')) {
+            let n = record.len();
+            record = record
+                .iter()
+                .enumerate()
+                .map(|(k, f)| {
+                    if k + 1 == n {
+                        f.strip_suffix('\r').unwrap_or(f)
+                    } else {
+                        f
+                    }
+                })
+                .collect();
+        }
+        if record.len() == 1 && record[0].is_empty() {
+            continue; // a blank line
+        }
+        let at = |msg: String| layout.error(line, msg);
+        if record.len() != layout.fields {
+            return Err(at(format!(
+                "row has {} fields, the header has {}",
+                record.len(),
+                layout.fields
+            )));
+        }
+        let lat = parse_coordinate(&record[layout.lat], "latitude", 90.0).map_err(at)?;
+        let lon = parse_coordinate(&record[layout.lon], "longitude", 180.0).map_err(at)?;
+        chunk.push(Site {
+            index: 0, // set when the block is parsed
+            id: match layout.id {
+                Some(c) => record[c].trim().to_string(),
+                None => String::new(),
+            },
+            lon,
+            lat,
+            record: Record::Csv(record.clone()),
+        });
+        if chunk.len() >= chunk_size {
+            on_block(SiteBlock(BlockKind::Sites {
+                sites: std::mem::replace(&mut chunk, Vec::with_capacity(chunk_size)),
+                number_ids: layout.id.is_none(),
+            }))?;
+        }
+    }
+    if !chunk.is_empty() {
+        on_block(SiteBlock(BlockKind::Sites {
+            sites: chunk,
+            number_ids: layout.id.is_none(),
+        }))?;
+    }
+    Ok(())
 }
 
 struct GeoJsonSites<'a> {
@@ -406,6 +795,131 @@ mod tests {
         );
         let e = read("", "s.csv", SiteOptions::default()).unwrap_err();
         assert!(e.to_string().contains("is empty"), "{e}");
+    }
+
+    /// Sites (or the error) from CSV `body` after the header `id,lat,lon`, by the fast block
+    /// parser and by the csv crate's record reader.
+    fn both_ways(body: &str) -> (Result<Vec<Site>>, Result<Vec<Site>>) {
+        let (fast, _) = match read(
+            &format!("id,lat,lon\n{body}"),
+            "s.csv",
+            SiteOptions::default(),
+        ) {
+            Ok((h, s)) => (Ok(s), Some(h)),
+            Err(e) => (Err(e), None),
+        };
+        let layout = CsvLayout {
+            label: "s.csv".into(),
+            delimiter: b',',
+            fields: 3,
+            lat: 1,
+            lon: 2,
+            id: Some(0),
+        };
+        let mut slow = Vec::new();
+        let r = read_csv_records(body.as_bytes(), &layout, 1, 2, &mut |b| {
+            slow.extend(b.parse(slow.len() as u64)?.into_sites());
+            Ok(())
+        });
+        (fast, r.map(|_| slow))
+    }
+
+    fn outcome(r: &Result<Vec<Site>>) -> String {
+        match r {
+            Ok(sites) => format!("{sites:?}"),
+            // Without the line number: after a blank line the csv crate reports the blank
+            // line's number (the fast parser's line numbers are tested on their own).
+            Err(e) => e.message().to_string(),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+        /// The parallel quote-free parser reads exactly what the csv crate reads: the same
+        /// sites, ids and records, or the same error.
+        #[test]
+        fn fast_csv_matches_the_csv_crate(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[a-c]{0,2},-?[0-9]{1,2}(\\.[0-9]{1,3})?, ?-?[0-9]{1,3}",
+                    "[a-c ]{0,2},[0-9x ]{0,3},[0-9]{0,2}(,[0-9])?",
+                    proptest::strategy::Just(String::new()),
+                ],
+                0..12,
+            ),
+            crlf in proptest::bool::ANY,
+            final_newline in proptest::bool::ANY,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut body = lines.join(eol);
+            if final_newline && !body.is_empty() {
+                body.push_str(eol);
+            }
+            let (fast, slow) = both_ways(&body);
+            proptest::prop_assert_eq!(outcome(&fast), outcome(&slow), "body {:?}", body);
+        }
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_and_crlf() {
+        for eol in ["\n", "\r\n"] {
+            let text = ["id,lat,lon", "a,1,2", "", "b,3,4", "", "", "c,x,1", ""].join(eol);
+            let e = read(&text, "s.csv", SiteOptions::default()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .ends_with("s.csv:7: latitude \"x\" is not a number"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_fields_switch_to_the_csv_crate() {
+        let (h, s) = read(
+            "id,lat,lon\na,1,2\n\"b,\nc\",3,4\nd,5,6\n",
+            "s.csv",
+            SiteOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(h.columns.len(), 3);
+        let ids: Vec<&str> = s.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["a", "b,\nc", "d"]);
+        assert_eq!(s.iter().map(|s| s.index).collect::<Vec<_>>(), vec![0, 1, 2]);
+        let e = read(
+            "id,lat,lon\na,1,2\n\"b,\nc\",3,4\nd,x,6\n",
+            "s.csv",
+            SiteOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("s.csv:5: latitude \"x\" is not a number"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn blocks_cut_at_line_ends_keep_line_numbers() {
+        // More than one block of text, with an error far down.
+        let mut text = String::from("id,lat,lon\n");
+        let n = CSV_BLOCK_BYTES / 10 * 3;
+        for i in 0..n {
+            text.push_str(&format!("s{i},{}.5,{}.25\n", i % 80, i % 170));
+        }
+        let (_, s) = read(&text, "s.csv", SiteOptions::default()).unwrap();
+        assert_eq!(s.len(), n);
+        assert_eq!(s[n - 1].id, format!("s{}", n - 1));
+        assert_eq!(s[n - 1].index, n as u64 - 1);
+        assert_eq!(s[n - 1].lat, ((n - 1) % 80) as f64 + 0.5);
+        text.push_str("bad,91,0\n");
+        let e = read(&text, "s.csv", SiteOptions::default()).unwrap_err();
+        assert!(
+            e.to_string().ends_with(&format!(
+                "s.csv:{}: latitude 91 is out of range [-90, 90]",
+                n + 2
+            )),
+            "{e}"
+        );
     }
 
     #[test]
