@@ -554,7 +554,7 @@ fn read_csv_records(
                 Ok(n) => Error::at(
                     ErrorKind::Input,
                     format!("{label}:{}", n + line_offset),
-                    e.message().to_string(),
+                    e.message(),
                 ),
                 Err(_) => e,
             },
@@ -565,7 +565,7 @@ fn read_csv_records(
     let mut record = csv::StringRecord::new();
     while rdr.read_record(&mut record).map_err(err)? {
         let line = record.position().map_or(0, |p| p.line()) + line_offset;
-        if record.iter().last().is_some_and(|f| f.ends_with('\r')) {
+        if record.iter().next_back().is_some_and(|f| f.ends_with('\r')) {
             let n = record.len();
             record = record
                 .iter()
