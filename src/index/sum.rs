@@ -1,10 +1,12 @@
 //! Sums of a value over the points within a fixed great-circle radius, fast.
 //!
-//! Points are binned into a longitude/latitude grid whose cells are about half the
-//! radius high. For a query, each grid row the circle touches splits into cells wholly inside
-//! the circle — summed in O(1) from per-row prefix sums — and the cells on its rim, whose
-//! points are tested one by one with the exact great-circle distance. The result is exactly
-//! the sum over the points within the radius (inclusive), as a plain scan would give.
+//! Points are binned into a longitude/latitude grid whose cells are a quarter of the radius
+//! high, stored cell by cell as columns of unit-vector coordinates and values. A query scans,
+//! row by row, the contiguous run of cells under the circle's bounding box on the sphere (its
+//! latitude span and its exact widest longitude extent), with a branch-free chord test the
+//! compiler vectorises; points within a hair of the radius are decided by the exact
+//! great-circle distance. The result is exactly the sum over the points within the radius
+//! (inclusive), as a plain scan would give.
 //!
 //! ```
 //! use standort::index::RadiusSum;
@@ -12,7 +14,10 @@
 //! assert_eq!(s.sum(10.0, 0.0), 300.0); // 10.9E is 100.08 km away
 //! ```
 
-use crate::geodesy::{EARTH_RADIUS_KM, UnitVector, dot, km_to_chord, unit_vector, vector_km};
+use crate::geodesy::{EARTH_RADIUS_KM, UnitVector, km_to_chord, unit_vector, vector_km};
+
+/// Grid cells per radius, in latitude (measured fastest on clustered grid points).
+const CELLS_PER_RADIUS: f64 = 4.0;
 
 /// A fixed-radius sum index (see the module docs).
 #[derive(Debug, Clone)]
@@ -27,9 +32,13 @@ pub struct RadiusSum {
     cols: usize,
     /// Per cell: start offset into `points` (cells in row-major order), with a sentinel.
     start: Vec<u32>,
-    /// Per row: prefix sums over its cells (`cols + 1` entries per row).
-    prefix: Vec<f64>,
-    points: Vec<(UnitVector, f64)>,
+    /// Sine of the radius as a central angle.
+    sin_d: f64,
+    /// Point unit vectors (x, y, z) and values, in cell order, as separate columns.
+    xs: Vec<f64>,
+    ys: Vec<f64>,
+    zs: Vec<f64>,
+    ws: Vec<f64>,
     total: f64,
 }
 
@@ -40,7 +49,7 @@ impl RadiusSum {
         // About 2 cells per radius (measured fastest: rim cells are scanned in memory order,
         // and fewer rows mean fewer acos), between 0.01 and 1 degree; rows only over the points'
         // latitudes, all longitudes (so circles across the antimeridian need no special grid).
-        let mut cell_deg = (radius_deg / 2.0).clamp(0.01, 1.0);
+        let mut cell_deg = (radius_deg / CELLS_PER_RADIUS).clamp(0.01, 1.0);
         let (lat_min, lat_max) = points
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
@@ -84,20 +93,11 @@ impl RadiusSum {
             .iter()
             .map(|&(_, i)| (unit_vector(points[i].0, points[i].1), values[i]))
             .collect();
-        let mut prefix = vec![0.0; rows * (cols + 1)];
-        for r in 0..rows {
-            let base = r * (cols + 1);
-            for c in 0..cols {
-                let cell = r * cols + c;
-                let sum: f64 = pts[start[cell] as usize..start[cell + 1] as usize]
-                    .iter()
-                    .map(|p| p.1)
-                    .sum();
-                prefix[base + c + 1] = prefix[base + c] + sum;
-            }
-        }
         let chord = km_to_chord(radius_km);
         RadiusSum {
+            sin_d: (radius_km / EARTH_RADIUS_KM)
+                .min(std::f64::consts::PI)
+                .sin(),
             radius_km,
             chord2_lo: (chord * (1.0 - 1e-9)).powi(2),
             chord2_hi: (chord * (1.0 + 1e-9)).powi(2) + 1e-24,
@@ -106,30 +106,67 @@ impl RadiusSum {
             rows,
             cols,
             start,
-            prefix,
             total: values.iter().sum(),
-            points: pts,
+            xs: pts.iter().map(|p| p.0[0]).collect(),
+            ys: pts.iter().map(|p| p.0[1]).collect(),
+            zs: pts.iter().map(|p| p.0[2]).collect(),
+            ws: pts.iter().map(|p| p.1).collect(),
         }
     }
 
-    fn row_sum(&self, r: usize, c0: usize, c1: usize) -> f64 {
-        // Cells c0..c1 (exclusive) of row r.
-        let base = r * (self.cols + 1);
-        self.prefix[base + c1] - self.prefix[base + c0]
-    }
-
-    fn rim(&self, q: UnitVector, r: usize, c0: usize, c1: usize) -> f64 {
-        let mut sum = 0.0;
+    /// Sum over the points of cells `c0..c1` of row `r` within the radius: a branch-free
+    /// chord test over the columns (four lanes), then — only if a point lies within a hair
+    /// of the radius — the exact great-circle test.
+    fn scan(&self, q: UnitVector, r: usize, c0: usize, c1: usize) -> f64 {
         let a = self.start[r * self.cols + c0] as usize;
         let b = self.start[r * self.cols + c1] as usize;
-        for (v, w) in &self.points[a..b] {
-            let d2 = 2.0 - 2.0 * dot(q, *v);
-            if d2 <= self.chord2_lo || (d2 <= self.chord2_hi && vector_km(q, *v) <= self.radius_km)
-            {
-                sum += w;
+        let (xs, ys, zs, ws) = (
+            &self.xs[a..b],
+            &self.ys[a..b],
+            &self.zs[a..b],
+            &self.ws[a..b],
+        );
+        // Inside for sure: chord^2 <= lo, i.e. dot >= dot_lo; unsure within (lo, hi].
+        let dot_lo = 1.0 - self.chord2_lo / 2.0;
+        let dot_hi = 1.0 - self.chord2_hi / 2.0;
+        let (q0, q1, q2) = (q[0], q[1], q[2]);
+        // Branch-free lanes: a value counts where its point is surely inside; `near` keeps,
+        // per lane, the largest dot product of the points that are not (0 if none).
+        let lane = |x: f64, y: f64, z: f64, w: f64, acc: &mut f64, near: &mut f64| {
+            let d = q0 * x + q1 * y + q2 * z;
+            let inside = ((d >= dot_lo) as u64).wrapping_neg();
+            *acc += f64::from_bits(w.to_bits() & inside);
+            let other = f64::from_bits(d.to_bits() & !inside);
+            *near = if other > *near { other } else { *near };
+        };
+        let mut acc = [0.0f64; 4];
+        let mut near = [0.0f64; 4];
+        let lanes = xs
+            .chunks_exact(4)
+            .zip(ys.chunks_exact(4))
+            .zip(zs.chunks_exact(4).zip(ws.chunks_exact(4)));
+        for ((x, y), (z, w)) in lanes {
+            for l in 0..4 {
+                lane(x[l], y[l], z[l], w[l], &mut acc[l], &mut near[l]);
             }
         }
-        sum
+        for k in xs.len() / 4 * 4..xs.len() {
+            lane(xs[k], ys[k], zs[k], ws[k], &mut acc[0], &mut near[0]);
+        }
+        let unsure = near[0].max(near[1]).max(near[2].max(near[3])) >= dot_hi;
+        if unsure {
+            // Decide the borderline points exactly, in a second pass.
+            for k in 0..xs.len() {
+                let d = q[0] * xs[k] + q[1] * ys[k] + q[2] * zs[k];
+                if d < dot_lo
+                    && d >= dot_hi
+                    && vector_km(q, [xs[k], ys[k], zs[k]]) <= self.radius_km
+                {
+                    acc[0] += ws[k];
+                }
+            }
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 
     /// Sum of the values of the points within the radius of (lon, lat), inclusive.
@@ -138,132 +175,54 @@ impl RadiusSum {
         if d >= std::f64::consts::PI {
             return self.total;
         }
-        let phi0 = lat.to_radians();
+        let q = unit_vector(lon, lat);
         let lat_lo = lat - d.to_degrees();
         let lat_hi = lat + d.to_degrees();
-        let q = unit_vector(lon, lat);
-        if lat_lo <= -90.0 || lat_hi >= 90.0 {
-            // The circle holds a pole: test every row it touches across all longitudes.
-            let r0 = self.row_of(lat_lo.max(-90.0));
-            let r1 = self.row_of(lat_hi.min(90.0));
-            return (r0..=r1).map(|r| self.rim(q, r, 0, self.cols)).sum();
-        }
-        let cd = d.cos();
-        let (sp0, cp0) = phi0.sin_cos();
-        // Half-width in longitude of the circle at latitude phi (radians), or None if the
-        // parallel misses the circle.
-        let half = |phi: f64| -> Option<f64> {
-            let (sp, cp) = phi.sin_cos();
-            let denom = cp * cp0;
-            if denom <= 1e-15 {
-                return None;
-            }
-            let x = (cd - sp * sp0) / denom;
-            if x > 1.0 {
-                None
-            } else {
-                Some(x.max(-1.0).acos())
-            }
+        let r0 = self.row_of(lat_lo.max(-90.0));
+        let r1 = self.row_of(lat_hi.min(90.0));
+        // Widest longitude extent of the circle: asin(sin d / cos lat), unless it holds a pole.
+        let cos_lat = (q[0] * q[0] + q[1] * q[1]).sqrt();
+        let w = if lat_lo <= -90.0 || lat_hi >= 90.0 || self.sin_d >= cos_lat {
+            180.0
+        } else {
+            (self.sin_d / cos_lat).asin().to_degrees() + 1e-9
         };
-        // Latitude of the circle's widest point (where its extent in longitude peaks).
-        let phi_m = (sp0 / cd).clamp(-1.0, 1.0).asin();
-        let r0 = self.row_of(lat_lo);
-        let r1 = self.row_of(lat_hi);
         let mut sum = 0.0;
-        // Half-widths at the row boundaries, each computed once (shared by adjacent rows).
-        let mut h_below = half((self.min_lat + r0 as f64 * self.cell_deg).to_radians());
-        for r in r0..=r1 {
-            let y0 = (self.min_lat + r as f64 * self.cell_deg).to_radians();
-            let y1 = (self.min_lat + (r + 1) as f64 * self.cell_deg).to_radians();
-            let (h0, h1) = (h_below, half(y1));
-            h_below = h1;
-            // Widest extent within the band: at an end, or at phi_m when it lies inside.
-            let mut outer = h0.unwrap_or(0.0).max(h1.unwrap_or(0.0));
-            if phi_m > y0 && phi_m < y1 {
-                outer = outer.max(half(phi_m).unwrap_or(0.0));
+        if w >= 180.0 {
+            for r in r0..=r1 {
+                sum += self.scan(q, r, 0, self.cols);
             }
-            if outer <= 0.0 {
-                // The circle misses both edges of the band: it lies within it (or misses it).
-                let band_lo = y0.to_degrees().max(lat_lo);
-                let band_hi = y1.to_degrees().min(lat_hi);
-                if band_lo > band_hi {
-                    continue;
-                }
-                let widest = band_lo
-                    .abs()
-                    .max(band_hi.abs())
-                    .min(89.9)
-                    .to_radians()
-                    .cos();
-                outer = (d / widest).min(std::f64::consts::PI);
+            return sum;
+        }
+        // Column runs of [lon - w, lon + w], split at the antimeridian.
+        let (lo, hi) = (lon - w, lon + w);
+        let runs = if lo < -180.0 {
+            [(lo + 360.0, 180.0), (-180.0, hi)]
+        } else if hi > 180.0 {
+            [(lo, 180.0), (-180.0, hi - 360.0)]
+        } else {
+            [(lo, hi), (1.0, 0.0)]
+        };
+        for (a, b) in runs {
+            if a > b {
+                continue;
             }
-            // Cells wholly inside: within the narrower end extent (the extent is unimodal in
-            // latitude, so its minimum over the band is at an end).
-            let inner = match (h0, h1) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                _ => None,
-            };
-            let outer_deg = outer.to_degrees() + 1e-9;
-            sum += self.row_range(q, r, lon, outer_deg, inner.map(|x| x.to_degrees() - 1e-9));
+            let c0 = self.col_of(a);
+            let c1 = self.col_of(b) + 1;
+            for r in r0..=r1 {
+                sum += self.scan(q, r, c0, c1);
+            }
         }
         sum
     }
 
     fn row_of(&self, lat: f64) -> usize {
-        (((lat - self.min_lat) / self.cell_deg).floor().max(0.0) as usize).min(self.rows - 1)
+        // `as` truncates towards zero and saturates: the floor for x >= 0, and 0 below.
+        (((lat - self.min_lat) / self.cell_deg) as usize).min(self.rows - 1)
     }
 
-    /// Sum over row `r` for a circle centred at `lon` spanning `outer` degrees either side,
-    /// of which `inner` degrees either side are wholly inside.
-    fn row_range(&self, q: UnitVector, r: usize, lon: f64, outer: f64, inner: Option<f64>) -> f64 {
-        if outer >= 180.0 {
-            return self.rim(q, r, 0, self.cols);
-        }
-        let mut sum = 0.0;
-        // Column span of [lon - outer, lon + outer], split at the antimeridian.
-        let lo = lon - outer;
-        let hi = lon + outer;
-        let (spans, n_spans) = if lo < -180.0 {
-            ([(lo + 360.0, 180.0), (-180.0, hi)], 2)
-        } else if hi > 180.0 {
-            ([(lo, 180.0), (-180.0, hi - 360.0)], 2)
-        } else {
-            ([(lo, hi), (0.0, 0.0)], 1)
-        };
-        // Inner span in columns (wholly inside cells), as absolute longitudes.
-        let inner_span = inner.filter(|w| *w > 0.0).map(|w| (lon - w, lon + w));
-        for &(a, b) in &spans[..n_spans] {
-            let c0 = self.col_floor(a);
-            let c1 = (self.col_floor(b) + 1).min(self.cols);
-            // Wholly-inside columns: cells [x, x + cell] within the inner span (same frame).
-            let (mut i0, mut i1) = (c1, c1);
-            if let Some((ia, ib)) = inner_span {
-                for shift in [-360.0, 0.0, 360.0] {
-                    let (ia, ib) = (ia + shift, ib + shift);
-                    let first = ((ia + 180.0) / self.cell_deg).ceil().max(0.0) as usize;
-                    let last =
-                        (((ib + 180.0) / self.cell_deg).floor().max(0.0) as usize).min(self.cols);
-                    let (first, last) = (first.max(c0), last.min(c1));
-                    if first < last {
-                        i0 = first;
-                        i1 = last;
-                        break;
-                    }
-                }
-            }
-            if i0 < i1 {
-                sum += self.rim(q, r, c0, i0);
-                sum += self.row_sum(r, i0, i1);
-                sum += self.rim(q, r, i1, c1);
-            } else {
-                sum += self.rim(q, r, c0, c1);
-            }
-        }
-        sum
-    }
-
-    fn col_floor(&self, lon: f64) -> usize {
-        (((lon + 180.0) / self.cell_deg).floor().max(0.0) as usize).min(self.cols - 1)
+    fn col_of(&self, lon: f64) -> usize {
+        (((lon + 180.0) / self.cell_deg) as usize).min(self.cols - 1)
     }
 }
 

@@ -208,11 +208,10 @@ pub(crate) fn typed_attributes(fields: Vec<String>, cells: Vec<Vec<String>>) -> 
 
 /// The properties of a GeoJSON file's features as a text table (geometry ignored).
 fn read_geojson_properties(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
     let mut header: Vec<String> = Vec::new();
     let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    super::stream_features(
-        file,
+    super::geojson::stream_features_file(
+        path,
         &path.display().to_string(),
         &mut |_i, f: geojson::Feature| {
             let props = f.properties.unwrap_or_default();

@@ -118,7 +118,7 @@ pub fn stream_features<R: Read, V: FeatureVisitor>(
     source: &str,
     visitor: &mut V,
 ) -> Result<usize> {
-    let mut coll = Collection {
+    let coll = Collection {
         visitor,
         count: 0,
         stopped: None,
@@ -126,8 +126,44 @@ pub fn stream_features<R: Read, V: FeatureVisitor>(
         saw_features: false,
         in_features: false,
     };
-    let mut de =
+    let de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
+    stream_from(de, source, coll)
+}
+
+/// Files up to this size are read whole and parsed from memory (about twice as fast as
+/// from a reader); larger ones are streamed.
+const READ_WHOLE_BYTES: u64 = 256 << 20;
+
+/// [`stream_features`] over a file: read whole when it is small enough to parse from memory.
+pub(crate) fn stream_features_file<V: FeatureVisitor>(
+    path: &Path,
+    source: &str,
+    visitor: &mut V,
+) -> Result<usize> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    if len > READ_WHOLE_BYTES {
+        return stream_features(file, source, visitor);
+    }
+    let mut bytes = Vec::with_capacity(len as usize + 1);
+    std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(|e| Error::io(path, &e))?;
+    let coll = Collection {
+        visitor,
+        count: 0,
+        stopped: None,
+        saw_type: None,
+        saw_features: false,
+        in_features: false,
+    };
+    stream_from(serde_json::Deserializer::from_slice(&bytes), source, coll)
+}
+
+fn stream_from<'de, R: serde_json::de::Read<'de>, V: FeatureVisitor>(
+    mut de: serde_json::Deserializer<R>,
+    source: &str,
+    mut coll: Collection<'_, V>,
+) -> Result<usize> {
     let res = (&mut coll).deserialize(&mut de).and_then(|()| de.end());
     if let Some(e) = coll.stopped {
         return Err(e);
@@ -225,7 +261,6 @@ fn ring(coords: &[geojson::Position], label: &str) -> Result<Vec<[f64; 2]>> {
 
 /// Read a GeoJSON layer of the declared kind.
 pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
     let source = path.display().to_string();
     let mut fields: Vec<String> = spec.fields.clone().unwrap_or_default();
     let fixed_fields = spec.fields.is_some();
@@ -330,7 +365,7 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
         rows.push(cells);
         Ok(())
     };
-    stream_features(file, &source, &mut visit)?;
+    stream_features_file(path, &source, &mut visit)?;
     if fixed_fields {
         if let Some(missing) = fields
             .iter()
