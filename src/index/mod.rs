@@ -13,12 +13,14 @@
 //! assert!((km - 22.239).abs() < 0.001); // 0.2 degrees across the antimeridian
 //! ```
 
+mod grid;
 mod sum;
 
 pub use sum::RadiusSum;
 
 use crate::geodesy::{
-    self, UnitVector, arc_distance_km, arc_sagitta, km_to_chord, unit_vector, vector_km,
+    self, UnitVector, arc_distance_km, arc_sagitta, chord_to_km, km_to_chord, unit_vector,
+    vector_km,
 };
 use crate::layers::Polygon;
 use geo::coordinate_position::CoordPos;
@@ -55,7 +57,16 @@ pub struct PointIndex {
     tree: RTree<PointEntry>,
     kd: kiddo::ImmutableKdTree<f64, 3>,
     vectors: Vec<UnitVector>,
+    /// The same points in a grid, for [`PointIndex::nearest_km`]: the first search radius
+    /// (radians) and the radius beyond which the k-d tree answers instead.
+    grid: grid::PointGrid,
+    first_angle: f64,
+    last_angle: f64,
 }
+
+/// Grid searches for the nearest point double their radius this many times at most before
+/// the k-d tree takes over (a query far from every point).
+const NEAREST_GRID_DOUBLINGS: u32 = 4;
 
 impl PointIndex {
     /// Index points given as (lon, lat) in degrees; queries return positions in this slice.
@@ -73,10 +84,25 @@ impl PointIndex {
                 item: i as u32,
             })
             .collect();
+        // Grid cells sized for a few points each were the points spread evenly over their
+        // bounding box; the first search radius is one cell.
+        let (mut lo, mut hi) = ([180.0f64, 90.0f64], [-180.0f64, -90.0f64]);
+        for &(lon, lat) in points {
+            lo = [lo[0].min(lon), lo[1].min(lat)];
+            hi = [hi[0].max(lon), hi[1].max(lat)];
+        }
+        let area_deg2 = ((hi[0] - lo[0]).max(1.0)) * ((hi[1] - lo[1]).max(1.0));
+        let cell_deg = (2.0 * (area_deg2 / points.len().max(1) as f64).sqrt()).clamp(0.01, 1.0);
+        let zeros = vec![0.0; points.len()];
+        let grid = grid::PointGrid::new(points, &zeros, cell_deg);
+        let first_angle = grid.cell_deg().to_radians();
         PointIndex {
             tree: RTree::bulk_load(entries),
             kd,
             vectors,
+            grid,
+            first_angle,
+            last_angle: first_angle * f64::from(1u32 << NEAREST_GRID_DOUBLINGS),
         }
     }
 
@@ -115,8 +141,48 @@ impl PointIndex {
             return None;
         }
         let p = unit_vector(lon, lat);
+        // Scan the grid cells within a radius; if the nearest point found lies within that
+        // radius, no point outside the scanned cells can be nearer. Else double the radius.
+        let mut angle = self.first_angle;
+        while angle <= self.last_angle {
+            let mut best = f64::INFINITY;
+            self.grid.runs(lon, lat, p, angle, |a, b| {
+                best = best.min(self.min_chord2(p, a, b))
+            });
+            let reach = 2.0 * (angle / 2.0).sin();
+            if best <= reach * reach {
+                return Some(chord_to_km(best.sqrt()));
+            }
+            angle *= 2.0;
+        }
         let hit = self.kd.nearest_one::<kiddo::SquaredEuclidean>(&p);
         Some(vector_km(p, self.vectors[hit.item as usize]))
+    }
+
+    /// The smallest squared chord from `q` to the grid's points `a..b` (branch-free, four
+    /// lanes: the compiler vectorises it).
+    fn min_chord2(&self, q: UnitVector, a: usize, b: usize) -> f64 {
+        let g = &self.grid;
+        let (xs, ys, zs) = (&g.xs[a..b], &g.ys[a..b], &g.zs[a..b]);
+        let lane = |x: f64, y: f64, z: f64, m: &mut f64| {
+            let (dx, dy, dz) = (x - q[0], y - q[1], z - q[2]);
+            let c2 = dx * dx + dy * dy + dz * dz;
+            *m = if c2 < *m { c2 } else { *m };
+        };
+        let mut m = [f64::INFINITY; 4];
+        let lanes = xs
+            .chunks_exact(4)
+            .zip(ys.chunks_exact(4))
+            .zip(zs.chunks_exact(4));
+        for ((x, y), z) in lanes {
+            for l in 0..4 {
+                lane(x[l], y[l], z[l], &mut m[l]);
+            }
+        }
+        for k in xs.len() / 4 * 4..xs.len() {
+            lane(xs[k], ys[k], zs[k], &mut m[0]);
+        }
+        m[0].min(m[1]).min(m[2].min(m[3]))
     }
 
     /// Visit every point within `radius_km` (great-circle, inclusive) with its distance in km.
@@ -618,6 +684,44 @@ mod nearest_tests {
             let got = idx.nearest_km(lon, lat).unwrap();
             prop_assert!((got - want).abs() < 1e-6, "{} vs {}", got, want);
             prop_assert!((idx.nearest(lon, lat).unwrap().1 - want).abs() < 1e-6);
+        }
+
+        /// Clustered points (small grid cells, so the grid search expands or falls back to
+        /// the k-d tree), clusters across the antimeridian and at the poles, queries near and
+        /// far.
+        #[test]
+        fn nearest_km_in_clusters_is_the_brute_force_minimum(
+            centres in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (-180.0f64..=180.0, -90.0f64..=90.0),
+                    (179.0f64..=180.0, -10.0f64..=10.0),
+                    (-180.0f64..=180.0, 88.0f64..=90.0),
+                ],
+                1..6,
+            ),
+            offsets in proptest::collection::vec((-0.3f64..=0.3, -0.3f64..=0.3), 1..300),
+            query in (-1.0f64..=1.0, -1.0f64..=1.0, 0usize..6, proptest::bool::ANY),
+            far in (-180.0f64..=180.0, -90.0f64..=90.0),
+        ) {
+            let wrap = |lon: f64| if lon > 180.0 { lon - 360.0 } else if lon < -180.0 { lon + 360.0 } else { lon };
+            let pts: Vec<(f64, f64)> = offsets
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let c = centres[i % centres.len()];
+                    (wrap(c.0 + o.0), (c.1 + o.1).clamp(-90.0, 90.0))
+                })
+                .collect();
+            let (lon, lat) = if query.3 {
+                far
+            } else {
+                let c = centres[query.2 % centres.len()];
+                (wrap(c.0 + query.0), (c.1 + query.1).clamp(-90.0, 90.0))
+            };
+            let idx = PointIndex::new(&pts);
+            let want = pts.iter().map(|p| geodesy::great_circle_km(lon, lat, p.0, p.1)).fold(f64::INFINITY, f64::min);
+            let got = idx.nearest_km(lon, lat).unwrap();
+            prop_assert!((got - want).abs() < 1e-6, "{} vs {}", got, want);
         }
     }
 }

@@ -14,7 +14,8 @@
 //! assert_eq!(s.sum(10.0, 0.0), 300.0); // 10.9E is 100.08 km away
 //! ```
 
-use crate::geodesy::{EARTH_RADIUS_KM, UnitVector, km_to_chord, unit_vector, vector_km};
+use super::grid::PointGrid;
+use crate::geodesy::{EARTH_RADIUS_KM, UnitVector, km_to_chord, vector_km};
 
 /// Grid cells per radius, in latitude (measured fastest on clustered grid points).
 const CELLS_PER_RADIUS: f64 = 4.0;
@@ -23,22 +24,12 @@ const CELLS_PER_RADIUS: f64 = 4.0;
 #[derive(Debug, Clone)]
 pub struct RadiusSum {
     radius_km: f64,
-    /// Cosine of the radius as a central angle, and chord thresholds for quick decisions.
+    /// The radius as a central angle in radians.
+    angle: f64,
+    /// Chord thresholds for quick decisions: surely inside at or below `lo`, unsure up to `hi`.
     chord2_lo: f64,
     chord2_hi: f64,
-    cell_deg: f64,
-    min_lat: f64,
-    rows: usize,
-    cols: usize,
-    /// Per cell: start offset into `points` (cells in row-major order), with a sentinel.
-    start: Vec<u32>,
-    /// Sine of the radius as a central angle.
-    sin_d: f64,
-    /// Point unit vectors (x, y, z) and values, in cell order, as separate columns.
-    xs: Vec<f64>,
-    ys: Vec<f64>,
-    zs: Vec<f64>,
-    ws: Vec<f64>,
+    grid: PointGrid,
     total: f64,
 }
 
@@ -46,86 +37,24 @@ impl RadiusSum {
     /// Index `points` (lon, lat in degrees) with their `values` for sums within `radius_km`.
     pub fn new(points: &[(f64, f64)], values: &[f64], radius_km: f64) -> Self {
         let radius_deg = (radius_km / EARTH_RADIUS_KM).to_degrees();
-        // About 2 cells per radius (measured fastest: rim cells are scanned in memory order,
-        // and fewer rows mean fewer acos), between 0.01 and 1 degree; rows only over the points'
-        // latitudes, all longitudes (so circles across the antimeridian need no special grid).
-        let mut cell_deg = (radius_deg / CELLS_PER_RADIUS).clamp(0.01, 1.0);
-        let (lat_min, lat_max) = points
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
-                (a.min(p.1), b.max(p.1))
-            });
-        let (lat_min, lat_max) = if points.is_empty() {
-            (0.0, 0.0)
-        } else {
-            (lat_min, lat_max)
-        };
-        let dims = |cell: f64| {
-            let min_lat = ((lat_min / cell).floor() * cell).max(-90.0);
-            let rows = (((lat_max - min_lat) / cell).floor() as usize + 1).max(1);
-            let cols = (360.0 / cell).ceil() as usize;
-            (min_lat, rows, cols)
-        };
-        let (mut min_lat, mut rows, mut cols) = dims(cell_deg);
-        while rows * cols > 4_000_000 {
-            cell_deg *= 1.25;
-            (min_lat, rows, cols) = dims(cell_deg);
-        }
-        let cell_of = |lon: f64, lat: f64| -> usize {
-            let r = (((lat - min_lat) / cell_deg).floor().max(0.0) as usize).min(rows - 1);
-            let c = (((lon + 180.0) / cell_deg).floor().max(0.0) as usize).min(cols - 1);
-            r * cols + c
-        };
-        let mut order: Vec<(usize, usize)> = points
-            .iter()
-            .enumerate()
-            .map(|(i, &(lon, lat))| (cell_of(lon, lat), i))
-            .collect();
-        order.sort_unstable();
-        let mut start = vec![0u32; rows * cols + 1];
-        for &(cell, _) in &order {
-            start[cell + 1] += 1;
-        }
-        for k in 1..start.len() {
-            start[k] += start[k - 1];
-        }
-        let pts: Vec<(UnitVector, f64)> = order
-            .iter()
-            .map(|&(_, i)| (unit_vector(points[i].0, points[i].1), values[i]))
-            .collect();
+        let grid = PointGrid::new(points, values, radius_deg / CELLS_PER_RADIUS);
         let chord = km_to_chord(radius_km);
         RadiusSum {
-            sin_d: (radius_km / EARTH_RADIUS_KM)
-                .min(std::f64::consts::PI)
-                .sin(),
             radius_km,
+            angle: (radius_km / EARTH_RADIUS_KM).min(std::f64::consts::PI),
             chord2_lo: (chord * (1.0 - 1e-9)).powi(2),
             chord2_hi: (chord * (1.0 + 1e-9)).powi(2) + 1e-24,
-            cell_deg,
-            min_lat,
-            rows,
-            cols,
-            start,
+            grid,
             total: values.iter().sum(),
-            xs: pts.iter().map(|p| p.0[0]).collect(),
-            ys: pts.iter().map(|p| p.0[1]).collect(),
-            zs: pts.iter().map(|p| p.0[2]).collect(),
-            ws: pts.iter().map(|p| p.1).collect(),
         }
     }
 
-    /// Sum over the points of cells `c0..c1` of row `r` within the radius: a branch-free
-    /// chord test over the columns (four lanes), then — only if a point lies within a hair
-    /// of the radius — the exact great-circle test.
-    fn scan(&self, q: UnitVector, r: usize, c0: usize, c1: usize) -> f64 {
-        let a = self.start[r * self.cols + c0] as usize;
-        let b = self.start[r * self.cols + c1] as usize;
-        let (xs, ys, zs, ws) = (
-            &self.xs[a..b],
-            &self.ys[a..b],
-            &self.zs[a..b],
-            &self.ws[a..b],
-        );
+    /// Sum over the grid's points `a..b` within the radius: a branch-free chord test over the
+    /// columns (four lanes), then — only if a point lies within a hair of the radius — the
+    /// exact great-circle test.
+    fn scan(&self, q: UnitVector, a: usize, b: usize) -> f64 {
+        let g = &self.grid;
+        let (xs, ys, zs, ws) = (&g.xs[a..b], &g.ys[a..b], &g.zs[a..b], &g.ws[a..b]);
         // Inside for sure: chord^2 <= lo, i.e. dot >= dot_lo; unsure within (lo, hi].
         let dot_lo = 1.0 - self.chord2_lo / 2.0;
         let dot_hi = 1.0 - self.chord2_hi / 2.0;
@@ -157,7 +86,7 @@ impl RadiusSum {
         if unsure {
             // Decide the borderline points exactly, in a second pass.
             for k in 0..xs.len() {
-                let d = q[0] * xs[k] + q[1] * ys[k] + q[2] * zs[k];
+                let d = q0 * xs[k] + q1 * ys[k] + q2 * zs[k];
                 if d < dot_lo
                     && d >= dot_hi
                     && vector_km(q, [xs[k], ys[k], zs[k]]) <= self.radius_km
@@ -171,58 +100,14 @@ impl RadiusSum {
 
     /// Sum of the values of the points within the radius of (lon, lat), inclusive.
     pub fn sum(&self, lon: f64, lat: f64) -> f64 {
-        let d = self.radius_km / EARTH_RADIUS_KM; // radians
-        if d >= std::f64::consts::PI {
+        if self.angle >= std::f64::consts::PI {
             return self.total;
         }
-        let q = unit_vector(lon, lat);
-        let lat_lo = lat - d.to_degrees();
-        let lat_hi = lat + d.to_degrees();
-        let r0 = self.row_of(lat_lo.max(-90.0));
-        let r1 = self.row_of(lat_hi.min(90.0));
-        // Widest longitude extent of the circle: asin(sin d / cos lat), unless it holds a pole.
-        let cos_lat = (q[0] * q[0] + q[1] * q[1]).sqrt();
-        let w = if lat_lo <= -90.0 || lat_hi >= 90.0 || self.sin_d >= cos_lat {
-            180.0
-        } else {
-            (self.sin_d / cos_lat).asin().to_degrees() + 1e-9
-        };
+        let q = crate::geodesy::unit_vector(lon, lat);
         let mut sum = 0.0;
-        if w >= 180.0 {
-            for r in r0..=r1 {
-                sum += self.scan(q, r, 0, self.cols);
-            }
-            return sum;
-        }
-        // Column runs of [lon - w, lon + w], split at the antimeridian.
-        let (lo, hi) = (lon - w, lon + w);
-        let runs = if lo < -180.0 {
-            [(lo + 360.0, 180.0), (-180.0, hi)]
-        } else if hi > 180.0 {
-            [(lo, 180.0), (-180.0, hi - 360.0)]
-        } else {
-            [(lo, hi), (1.0, 0.0)]
-        };
-        for (a, b) in runs {
-            if a > b {
-                continue;
-            }
-            let c0 = self.col_of(a);
-            let c1 = self.col_of(b) + 1;
-            for r in r0..=r1 {
-                sum += self.scan(q, r, c0, c1);
-            }
-        }
+        self.grid
+            .runs(lon, lat, q, self.angle, |a, b| sum += self.scan(q, a, b));
         sum
-    }
-
-    fn row_of(&self, lat: f64) -> usize {
-        // `as` truncates towards zero and saturates: the floor for x >= 0, and 0 below.
-        (((lat - self.min_lat) / self.cell_deg) as usize).min(self.rows - 1)
-    }
-
-    fn col_of(&self, lon: f64) -> usize {
-        (((lon + 180.0) / self.cell_deg) as usize).min(self.cols - 1)
     }
 }
 
