@@ -113,7 +113,7 @@ struct AttributeSource {
 }
 
 enum Probe {
-    NearestPoint(PointIndex),
+    NearestPoint(Box<PointIndex>),
     NearestLine(LineIndex),
     SumWithin {
         index: crate::index::RadiusSum,
@@ -690,7 +690,7 @@ fn compile(c: &Criterion, layers: &[Arc<Layer>]) -> std::result::Result<Probe, S
                 if pts.is_empty() {
                     return Ok(Probe::Empty(empty_msg(first, &spec.filter)));
                 }
-                Ok(Probe::NearestPoint(PointIndex::new(&pts)))
+                Ok(Probe::NearestPoint(Box::new(PointIndex::new(&pts))))
             }
             Geometry::Lines(lines) => {
                 let keep = select(first, &spec.filter)?;
