@@ -145,7 +145,7 @@ pub fn read_sites(
 }
 
 /// Bytes of CSV text per block handed out by [`read_site_blocks`].
-pub const CSV_BLOCK_BYTES: usize = 1 << 20;
+pub const CSV_BLOCK_BYTES: usize = 4 << 20;
 
 /// Read sites from `source` as blocks, in input order, without parsing them: CSV text is cut
 /// at line ends into blocks of about [`CSV_BLOCK_BYTES`] that [`SiteBlock::parse`] parses in

@@ -350,6 +350,15 @@ pub struct PolygonIndex {
     /// Per cell: the entry that holds the whole cell, [`EMPTY`] when no polygon touches it,
     /// or [`MIXED`] when a boundary crosses it (then the entries are tested one by one).
     cell_owner: Vec<u32>,
+    /// Prepared edges for the mixed cells: every polygon's ring vertices, flattened.
+    verts: Vec<geo::Coord<f64>>,
+    /// Per entry: its first grid row, number of rows, and where its rows' edge lists start
+    /// in `band_start`.
+    entry_rows: Vec<(u32, u32, u32)>,
+    /// Edge list `k` is `band_edges[band_start[k]..band_start[k + 1]]`: the edges (index `i`
+    /// = segment `verts[i]`-`verts[i + 1]`) of one entry that reach into one grid row.
+    band_start: Vec<u32>,
+    band_edges: Vec<u32>,
 }
 
 /// Grid cells per polygon entry: finer grids resolve more cells to a single polygon.
@@ -500,6 +509,52 @@ impl PolygonIndex {
                 EMPTY
             })
             .collect();
+        // Prepared edges: for each entry and each grid row its box spans, the edges that
+        // reach into the row (with a hair of margin), so that a point-in-polygon test in a
+        // mixed cell reads only the edges its horizontal ray can meet.
+        let mut verts = Vec::new();
+        let mut poly_base = Vec::with_capacity(polygons.len());
+        for p in &polygons {
+            poly_base.push(verts.len() as u32);
+            for ring in &p.rings {
+                verts.extend(ring.exterior().0.iter().copied());
+            }
+        }
+        let margin = cell_deg * 1e-6;
+        let bands: Vec<(u32, Vec<Vec<u32>>)> = entries
+            .par_iter()
+            .map(|e| {
+                let (_, _, r0, r1) = span(e);
+                let mut lists = vec![Vec::new(); r1 - r0 + 1];
+                let poly = &polygons[e.polygon as usize];
+                let mut i = poly_base[e.polygon as usize] as usize;
+                for ring in &poly.rings {
+                    let n = ring.exterior().0.len();
+                    for k in 0..n.saturating_sub(1) {
+                        let (a, b) = (verts[i + k], verts[i + k + 1]);
+                        let (y_lo, y_hi) = (a.y.min(b.y) - margin, a.y.max(b.y) + margin);
+                        for (r, list) in lists.iter_mut().enumerate() {
+                            let y0 = ext[1] + (r0 + r) as f64 * cell_deg;
+                            if y_hi >= y0 && y_lo <= y0 + cell_deg {
+                                list.push((i + k) as u32);
+                            }
+                        }
+                    }
+                    i += n;
+                }
+                (r0 as u32, lists)
+            })
+            .collect();
+        let mut entry_rows = Vec::with_capacity(entries.len());
+        let mut band_start = vec![0u32];
+        let mut band_edges = Vec::new();
+        for (r0, lists) in bands {
+            entry_rows.push((r0, lists.len() as u32, band_start.len() as u32 - 1));
+            for list in lists {
+                band_edges.extend(list);
+                band_start.push(band_edges.len() as u32);
+            }
+        }
         PolygonIndex {
             polygons,
             entries,
@@ -510,7 +565,45 @@ impl PolygonIndex {
             cell_start: counts,
             cell_entries,
             cell_owner,
+            verts,
+            entry_rows,
+            band_start,
+            band_edges,
         }
+    }
+
+    /// Whether (x, y) — in the entry's unshifted frame — lies inside or on the polygon of
+    /// entry `j`, from the edges reaching into grid row `r` (the point's row): on an edge, or
+    /// an odd number of edges crossing the ray from the point towards +x (even-odd over all
+    /// rings, as [`Polygon::position`]; exact orientation predicates).
+    fn prepared_contains(&self, j: usize, r: usize, x: f64, y: f64) -> bool {
+        use geo::kernels::{Kernel, Orientation, RobustKernel};
+        let (r0, n, base) = self.entry_rows[j];
+        let Some(d) = r.checked_sub(r0 as usize).filter(|d| *d < n as usize) else {
+            return false;
+        };
+        let k = base as usize + d;
+        let q = geo::Coord { x, y };
+        let mut inside = false;
+        let edges = &self.band_edges[self.band_start[k] as usize..self.band_start[k + 1] as usize];
+        for &i in edges {
+            let (a, b) = (self.verts[i as usize], self.verts[i as usize + 1]);
+            let up = a.y <= y && y < b.y;
+            let down = b.y <= y && y < a.y;
+            let in_box =
+                y >= a.y.min(b.y) && y <= a.y.max(b.y) && x >= a.x.min(b.x) && x <= a.x.max(b.x);
+            if !(up || down || in_box) {
+                continue;
+            }
+            let o = RobustKernel::orient2d(a, b, q);
+            if in_box && o == Orientation::Collinear {
+                return true; // on the boundary
+            }
+            if (up && o == Orientation::CounterClockwise) || (down && o == Orientation::Clockwise) {
+                inside = !inside;
+            }
+        }
+        inside
     }
 
     /// True when there is no polygon.
@@ -546,9 +639,8 @@ impl PolygonIndex {
             if lon < e.bbox[0] || lon > e.bbox[2] || lat < e.bbox[1] || lat > e.bbox[3] {
                 continue;
             }
-            let poly = &self.polygons[e.polygon as usize];
-            if poly.position(lon - e.shift, lat) != CoordPos::Outside {
-                return Some(poly.row);
+            if self.prepared_contains(j as usize, r, lon - e.shift, lat) {
+                return Some(self.polygons[e.polygon as usize].row);
             }
         }
         None
@@ -673,7 +765,74 @@ mod nearest_tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A jagged star-shaped ring around (cx, cy) with `radii.len()` vertices on a 1/64 degree
+    /// lattice (so vertices and axis-aligned edges are exact), closed.
+    fn star(cx: f64, cy: f64, radii: &[f64]) -> Vec<[f64; 2]> {
+        let n = radii.len();
+        let snap = |v: f64| (v * 64.0).round() / 64.0;
+        let mut ring: Vec<[f64; 2]> = radii
+            .iter()
+            .enumerate()
+            .map(|(k, r)| {
+                let a = k as f64 / n as f64 * std::f64::consts::TAU;
+                [snap(cx + r * a.cos()), snap(cy + r * a.sin())]
+            })
+            .collect();
+        ring.push(ring[0]);
+        ring
+    }
+
     proptest! {
+        /// The grid with prepared edges answers exactly what testing every polygon in layer
+        /// order with `Polygon::position` answers: for random points, for every vertex and
+        /// for points on the lattice the vertices lie on (many on edges).
+        #[test]
+        fn containing_matches_testing_every_polygon(
+            shapes in proptest::collection::vec(
+                (-3.0f64..3.0, -3.0f64..3.0, proptest::collection::vec(0.2f64..2.0, 3..60), proptest::bool::ANY),
+                1..25,
+            ),
+            shift in proptest::prop_oneof![Just(0.0f64), Just(178.0f64)],
+            queries in proptest::collection::vec((-5.0f64..5.0, -5.0f64..5.0), 50),
+        ) {
+            let wrap = |x: f64| if x > 180.0 { x - 360.0 } else if x < -180.0 { x + 360.0 } else { x };
+            let polys: Vec<Polygon> = shapes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (cx, cy, radii, hole))| {
+                    let mut rings = vec![star(cx + shift, *cy, radii)];
+                    if *hole {
+                        let inner: Vec<f64> = radii.iter().map(|r| r * 0.3).collect();
+                        rings.push(star(cx + shift, *cy, &inner));
+                    }
+                    let rings: Vec<Vec<[f64; 2]>> = rings
+                        .into_iter()
+                        .map(|r| r.into_iter().map(|p| [wrap(p[0]), p[1]]).collect())
+                        .collect();
+                    crate::layers::repair_polygon(&rings, i)
+                })
+                .collect();
+            let idx = PolygonIndex::new(polys.clone());
+            let brute = |x: f64, y: f64| {
+                polys.iter().find(|p| {
+                    [0.0, 360.0, -360.0].iter().any(|s| p.position(x + s, y) != CoordPos::Outside)
+                }).map(|p| p.row)
+            };
+            let mut points: Vec<(f64, f64)> = queries.iter().map(|q| (q.0 + shift, q.1)).collect();
+            for p in &polys {
+                for ring in &p.rings {
+                    points.extend(ring.exterior().0.iter().map(|c| (c.x, c.y)));
+                }
+            }
+            for q in &queries {
+                points.push((((q.0 + shift) * 64.0).round() / 64.0, (q.1 * 64.0).round() / 64.0));
+            }
+            for (x, y) in points {
+                let x = wrap(x);
+                prop_assert_eq!(idx.containing(x, y), brute(x, y), "at ({}, {})", x, y);
+            }
+        }
+
         #[test]
         fn nearest_km_is_the_brute_force_minimum(
             pts in proptest::collection::vec((-180.0f64..=180.0, -90.0f64..=90.0), 1..200),
