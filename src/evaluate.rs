@@ -11,6 +11,7 @@ use crate::layers::{Geometry, Layer, LayerKind, LayerSet, Raster, Value, did_you
 use crate::profile::{
     Aggregation, Criterion, Filter, Measure, Profile, Standardise, UnknownPolicy, aggregation_for,
 };
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
@@ -184,6 +185,26 @@ impl Engine {
             set: layers,
             loaded: HashMap::new(),
         };
+        // Read every layer the profile names (and their coverage layers) in parallel first;
+        // a layer that fails is read again below, in profile order, so the first error wins.
+        let mut names: Vec<&str> = Vec::new();
+        for c in &profile.criteria {
+            for name in c.layer_names() {
+                let cov = layers.spec(name).and_then(|s| s.coverage.as_ref());
+                for n in std::iter::once(name).chain(cov.map(|c| c.layer.as_str())) {
+                    if layers.spec(n).is_some() && !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        let preloaded: Vec<(&str, Result<Layer>)> =
+            names.par_iter().map(|n| (*n, layers.load(n))).collect();
+        for (name, layer) in preloaded {
+            if let Ok(l) = layer {
+                loader.loaded.insert(name.to_string(), Arc::new(l));
+            }
+        }
         let mut compiled = Vec::new();
         let profile_err = |c: &Criterion, msg: String| {
             Error::new(
