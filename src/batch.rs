@@ -80,7 +80,8 @@ impl<T> Ord for Ranked<T> {
     }
 }
 
-/// Sites per parallel chunk.
+/// Sites per chunk for inputs read record by record (GeoJSON, CSV with quotes); quote-free
+/// CSV comes in blocks of [`crate::sites::CSV_BLOCK_BYTES`].
 pub const CHUNK_SIZE: usize = 49_152;
 
 /// Interleave the bits of two 16-bit grid coordinates (a Z-order / Morton key).
