@@ -118,17 +118,9 @@ pub fn stream_features<R: Read, V: FeatureVisitor>(
     source: &str,
     visitor: &mut V,
 ) -> Result<usize> {
-    let coll = Collection {
-        visitor,
-        count: 0,
-        stopped: None,
-        saw_type: None,
-        saw_features: false,
-        in_features: false,
-    };
     let de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
-    stream_from(de, source, coll)
+    stream_from(de, source, visitor)
 }
 
 /// Files up to this size are read whole and parsed from memory (about twice as fast as
@@ -148,7 +140,19 @@ pub(crate) fn stream_features_file<V: FeatureVisitor>(
     }
     let mut bytes = Vec::with_capacity(len as usize + 1);
     std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(|e| Error::io(path, &e))?;
-    let coll = Collection {
+    stream_from(
+        serde_json::Deserializer::from_slice(&bytes),
+        source,
+        visitor,
+    )
+}
+
+fn stream_from<'de, R: serde_json::de::Read<'de>, V: FeatureVisitor>(
+    mut de: serde_json::Deserializer<R>,
+    source: &str,
+    visitor: &mut V,
+) -> Result<usize> {
+    let mut coll = Collection {
         visitor,
         count: 0,
         stopped: None,
@@ -156,14 +160,6 @@ pub(crate) fn stream_features_file<V: FeatureVisitor>(
         saw_features: false,
         in_features: false,
     };
-    stream_from(serde_json::Deserializer::from_slice(&bytes), source, coll)
-}
-
-fn stream_from<'de, R: serde_json::de::Read<'de>, V: FeatureVisitor>(
-    mut de: serde_json::Deserializer<R>,
-    source: &str,
-    mut coll: Collection<'_, V>,
-) -> Result<usize> {
     let res = (&mut coll).deserialize(&mut de).and_then(|()| de.end());
     if let Some(e) = coll.stopped {
         return Err(e);
