@@ -1,8 +1,10 @@
 //! Batch scoring: a stream of sites through the engine into a ranking.
 //!
-//! Sites are read in chunks; each chunk is evaluated in parallel (rayon) and folded, in input
-//! order, into either the full result list or — with a top-N limit — a bounded heap, so
-//! memory does not grow with the number of sites. The ranking is by score, descending, ties
+//! Sites are read in chunks. Without a limit each chunk is evaluated in parallel (rayon) and
+//! kept in input order. With a top-N limit, chunks are gathered into batches of
+//! [`SPATIAL_BATCH_SITES`], each batch is evaluated in Z-order of the sites' positions (in
+//! parallel) and only the best N of it are kept, so memory does not grow with the number of
+//! sites. The ranking is by score, descending, ties
 //! broken by input order: the same for any thread count.
 
 use crate::error::Result;
@@ -71,6 +73,17 @@ impl<T> PartialOrd for Ranked<T> {
         Some(self.cmp(other))
     }
 }
+impl<T> Ranked<T> {
+    /// Whether `self` ranks before `other` (of any item type).
+    fn ranks_before<U>(&self, other: &Ranked<U>) -> bool {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.index.cmp(&other.index))
+            == Ordering::Less
+    }
+}
+
 impl<T> Ord for Ranked<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         other
@@ -96,35 +109,211 @@ fn morton(x: u32, y: u32) -> u32 {
     spread(x) | (spread(y) << 1)
 }
 
-/// [`Engine::score_only`] for every site of a chunk, evaluated in Z-order so that
-/// neighbouring queries touch the same index pages (the results come back in input order).
-fn score_in_space_order(engine: &Engine, lon: &[f64], lat: &[f64]) -> Vec<crate::evaluate::Quick> {
-    if lon.is_empty() {
-        return Vec::new();
+/// Sites gathered before they are scored together in one spatial order (with a top-N
+/// limit). Larger batches put more sites next to each other on the way through the indexes
+/// (fewer cache misses), at about 90 bytes of memory per site in flight: on the benchmark,
+/// 1,000,000 sites take 0.77 s in batches of 2^18 (169 MB peak) and 0.75 s in batches of
+/// 2^19 (192 MB), against 0.94 s for blocks of 4 MB scored one by one.
+pub const SPATIAL_BATCH_SITES: usize = 1 << 18;
+
+/// Sites per parallel task when a batch is scored.
+const SITES_PER_TASK: usize = 4096;
+
+/// Counts of one part of a batch, added up in any order.
+#[derive(Default)]
+struct Tally {
+    sites: u64,
+    ok: u64,
+    excluded: u64,
+    unknown: u64,
+    by_constraint: Vec<u64>,
+    unknown_by_criterion: Vec<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.sites += other.sites;
+        self.ok += other.ok;
+        self.excluded += other.excluded;
+        self.unknown += other.unknown;
+        if self.by_constraint.len() < other.by_constraint.len() {
+            self.by_constraint.resize(other.by_constraint.len(), 0);
+            self.unknown_by_criterion
+                .resize(other.unknown_by_criterion.len(), 0);
+        }
+        for (a, b) in self.by_constraint.iter_mut().zip(&other.by_constraint) {
+            *a += b;
+        }
+        for (a, b) in self
+            .unknown_by_criterion
+            .iter_mut()
+            .zip(&other.unknown_by_criterion)
+        {
+            *a += b;
+        }
     }
-    let mut order: Vec<u64> = lon
+}
+
+/// Push into a heap that keeps the `n` best.
+fn push_bounded<T>(heap: &mut BinaryHeap<Ranked<T>>, n: usize, r: Ranked<T>) {
+    if heap.len() < n {
+        heap.push(r);
+    } else if heap.peek().is_some_and(|worst| r < *worst) {
+        heap.pop();
+        heap.push(r);
+    }
+}
+
+/// Score a batch of chunks with a top-`n` limit: every site is evaluated in Z-order of its
+/// position (so that neighbouring queries touch the same index pages and raster rows), in
+/// parallel; the best `n` of the batch and the counts are then merged into `heap` and
+/// `summary`. The outcome does not depend on the order of evaluation: the ranking is a total
+/// order (score, then input position).
+fn score_batch_top(
+    engine: &Engine,
+    chunks: &[SiteChunk],
+    n: usize,
+    heap: &mut BinaryHeap<Ranked<Site>>,
+    summary: &mut Summary,
+) {
+    let mut offsets = Vec::with_capacity(chunks.len() + 1);
+    offsets.push(0usize);
+    for c in chunks {
+        offsets.push(offsets[offsets.len() - 1] + c.len());
+    }
+    if offsets[chunks.len()] == 0 {
+        return;
+    }
+    let mut keys: Vec<u64> = chunks
         .par_iter()
-        .zip(lat.par_iter())
-        .enumerate()
-        .map(|(i, (&lon, &lat))| {
-            let x = ((lon + 180.0) / 360.0 * 65535.0) as u32;
-            let y = ((lat + 90.0) / 180.0 * 65535.0) as u32;
-            ((morton(x, y) as u64) << 32) | i as u64
+        .zip(offsets.par_iter())
+        .flat_map_iter(|(c, &off)| {
+            c.lon
+                .iter()
+                .zip(&c.lat)
+                .enumerate()
+                .map(move |(i, (&lon, &lat))| {
+                    let x = ((lon + 180.0) / 360.0 * 65535.0) as u32;
+                    let y = ((lat + 90.0) / 180.0 * 65535.0) as u32;
+                    ((morton(x, y) as u64) << 32) | (off + i) as u64
+                })
         })
         .collect();
-    order.par_sort_unstable();
-    let sorted: Vec<crate::evaluate::Quick> = order
+    keys.par_sort_unstable();
+    let locate = |pos: usize| {
+        let c = offsets.partition_point(|&o| o <= pos) - 1;
+        (c, pos - offsets[c])
+    };
+    let n_constraints = engine.profile().constraints.len().min(64);
+    let n_criteria = engine.profile().criteria.len().min(64);
+    // Gather the positions in evaluation order first: a tight loop keeps many memory reads
+    // in flight, where reading them between evaluations would wait for each one.
+    let points: Vec<(f64, f64, u32)> = keys
         .par_iter()
         .map(|&k| {
-            let i = (k & 0xFFFF_FFFF) as usize;
-            engine.score_only(lon[i], lat[i])
+            let pos = (k & 0xFFFF_FFFF) as u32;
+            let (c, i) = locate(pos as usize);
+            (chunks[c].lon[i], chunks[c].lat[i], pos)
         })
         .collect();
-    let mut out = vec![sorted[0]; sorted.len()];
-    for (q, &k) in sorted.into_iter().zip(&order) {
-        out[(k & 0xFFFF_FFFF) as usize] = q;
+    drop(keys);
+    let (best, tally) = points
+        .par_chunks(SITES_PER_TASK)
+        .map(|ps| {
+            let mut best: Vec<Ranked<u32>> = Vec::new();
+            let mut t = Tally {
+                by_constraint: vec![0; n_constraints],
+                unknown_by_criterion: vec![0; n_criteria],
+                ..Tally::default()
+            };
+            for &(lon, lat, pos) in ps {
+                let q = engine.score_only(lon, lat);
+                count(&mut t, &q);
+                if q.status == Status::Ok {
+                    let (c, i) = locate(pos as usize);
+                    best.push(Ranked {
+                        score: q.score.unwrap_or(f64::NEG_INFINITY),
+                        index: chunks[c].first_index + i as u64,
+                        item: pos,
+                    });
+                }
+            }
+            keep_best(&mut best, n);
+            (best, t)
+        })
+        .reduce(
+            || (Vec::new(), Tally::default()),
+            |(mut a, mut ta), (b, tb)| {
+                a.extend(b);
+                keep_best(&mut a, n);
+                ta.add(&tb);
+                (a, ta)
+            },
+        );
+    apply_tally(summary, &tally);
+    // Only the sites that make the overall cut get their id and record made.
+    for r in best {
+        let enters = heap.len() < n || heap.peek().is_some_and(|w| r.ranks_before(w));
+        if enters {
+            let (c, i) = locate(r.item as usize);
+            push_bounded(
+                heap,
+                n,
+                Ranked {
+                    score: r.score,
+                    index: r.index,
+                    item: chunks[c].site(i),
+                },
+            );
+        }
     }
-    out
+}
+
+/// Keep the `n` best of `v` (in no particular order).
+fn keep_best<T>(v: &mut Vec<Ranked<T>>, n: usize) {
+    if v.len() > n {
+        if n > 0 {
+            v.select_nth_unstable(n - 1);
+        }
+        v.truncate(n);
+    }
+}
+
+/// Count one evaluation.
+fn count(t: &mut Tally, q: &crate::evaluate::Quick) {
+    t.sites += 1;
+    for (k, c) in t.by_constraint.iter_mut().enumerate() {
+        if q.failed & (1 << k) != 0 {
+            *c += 1;
+        }
+    }
+    for (i, c) in t.unknown_by_criterion.iter_mut().enumerate() {
+        if q.unknown & (1 << i) != 0 {
+            *c += 1;
+        }
+    }
+    match q.status {
+        Status::Ok => t.ok += 1,
+        Status::Excluded => t.excluded += 1,
+        Status::Unknown => t.unknown += 1,
+    }
+}
+
+fn apply_tally(summary: &mut Summary, t: &Tally) {
+    summary.sites += t.sites;
+    summary.ok += t.ok;
+    summary.excluded += t.excluded;
+    summary.unknown += t.unknown;
+    for (a, b) in summary.by_constraint.iter_mut().zip(&t.by_constraint) {
+        a.1 += b;
+    }
+    for (a, b) in summary
+        .unknown_by_criterion
+        .iter_mut()
+        .zip(&t.unknown_by_criterion)
+    {
+        a.1 += b;
+    }
 }
 
 /// Score every site from `source`. With `top = Some(n)` only the best `n` `ok` sites are
@@ -153,50 +342,23 @@ pub fn score_sites(
             .collect(),
         ..Summary::default()
     };
-    let n_constraints = profile.constraints.len();
-    let n_criteria = profile.criteria.len();
     let mut heap: BinaryHeap<Ranked<Site>> = BinaryHeap::new();
     let mut ok: Vec<Ranked<ScoredSite>> = Vec::new();
     let mut others: Vec<ScoredSite> = Vec::new();
+    let mut pending: Vec<SiteChunk> = Vec::new();
+    let mut pending_sites = 0usize;
     let mut process = |chunk: SiteChunk| {
         match top {
             Some(n) => {
-                let quick = score_in_space_order(engine, &chunk.lon, &chunk.lat);
-                for (i, q) in quick.into_iter().enumerate() {
-                    summary.sites += 1;
-                    for k in 0..n_constraints.min(64) {
-                        if q.failed & (1 << k) != 0 {
-                            summary.by_constraint[k].1 += 1;
-                        }
-                    }
-                    for i in 0..n_criteria.min(64) {
-                        if q.unknown & (1 << i) != 0 {
-                            summary.unknown_by_criterion[i].1 += 1;
-                        }
-                    }
-                    match q.status {
-                        Status::Ok => {
-                            summary.ok += 1;
-                            let score = q.score.unwrap_or(f64::NEG_INFINITY);
-                            let worst = heap.peek().map(|w| (w.score, w.index));
-                            // Only make the site (id, record) when it can make the cut.
-                            let enters = heap.len() < n || worst.is_some_and(|(ws, _)| score > ws);
-                            if enters {
-                                let site = chunk.site(i);
-                                heap.push(Ranked {
-                                    score,
-                                    index: site.index,
-                                    item: site,
-                                });
-                                if heap.len() > n {
-                                    heap.pop();
-                                }
-                            }
-                        }
-                        Status::Excluded => summary.excluded += 1,
-                        Status::Unknown => summary.unknown += 1,
-                    }
+                pending_sites += chunk.len();
+                pending.push(chunk);
+                if pending_sites >= SPATIAL_BATCH_SITES {
+                    score_batch_top(engine, &pending, n, &mut heap, &mut summary);
+                    pending.clear();
+                    pending_sites = 0;
+                    progress(summary.sites);
                 }
+                return;
             }
             None => {
                 let scored: Vec<ScoredSite> = chunk
@@ -291,6 +453,13 @@ pub fn score_sites(
     } else {
         read_site_blocks(source, options, CHUNK_SIZE, &mut parse_and_process)?
     };
+    if let Some(n) = top {
+        if !pending.is_empty() {
+            score_batch_top(engine, &pending, n, &mut heap, &mut summary);
+            drop(pending);
+            progress(summary.sites);
+        }
+    }
     let mut results: Vec<ScoredSite> = match top {
         Some(_) => {
             let mut kept = heap.into_vec();
@@ -320,4 +489,113 @@ pub fn score_sites(
         results,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::LayerSet;
+    use crate::profile::Profile;
+    use crate::sites::Record;
+    use std::path::Path;
+
+    fn engine() -> Engine {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let layers = LayerSet::from_file(&dir.join("layers.toml"), Some(&dir)).unwrap();
+        let profile = Profile::from_file(&dir.join("profile.toml")).unwrap();
+        Engine::new(profile, &layers).unwrap()
+    }
+
+    /// Sites around the fixture layers (and across the antimeridian), with repeated
+    /// positions so that scores tie.
+    fn sites(n: usize) -> Vec<Site> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut out: Vec<Site> = Vec::with_capacity(n);
+        for index in 0..n {
+            let (lon, lat) = if index % 5 == 4 {
+                (out[index / 2].lon, out[index / 2].lat)
+            } else if index % 7 == 0 {
+                (179.5 + next(), next() - 0.5)
+            } else {
+                (9.0 + 5.0 * next(), 3.0 * next() - 1.5)
+            };
+            let lon = if lon > 180.0 { lon - 360.0 } else { lon };
+            out.push(Site {
+                index: index as u64,
+                id: format!("s{index}"),
+                lon,
+                lat,
+                record: Record::Csv(csv::StringRecord::new()),
+            });
+        }
+        out
+    }
+
+    /// Batches of any size, made of chunks of any size, keep exactly the first N of the full
+    /// ranking (score descending, then input order) and count every site.
+    #[test]
+    fn batched_top_n_is_the_head_of_the_full_ranking() {
+        let engine = engine();
+        let all = sites(3000);
+        let mut full: Vec<(f64, u64)> = Vec::new();
+        let (mut ok, mut excluded, mut unknown) = (0, 0, 0);
+        for s in &all {
+            let q = engine.score_only(s.lon, s.lat);
+            match q.status {
+                Status::Ok => {
+                    ok += 1;
+                    full.push((q.score.unwrap(), s.index));
+                }
+                Status::Excluded => excluded += 1,
+                Status::Unknown => unknown += 1,
+            }
+        }
+        full.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        assert!(
+            ok > 100 && excluded + unknown > 0,
+            "{ok} {excluded} {unknown}"
+        );
+        assert!(
+            full.windows(2).any(|w| w[0].0 == w[1].0),
+            "the sites should produce ties"
+        );
+        for (chunk_size, chunks_per_batch) in [(1, 1), (7, 3), (100, 1), (1000, 2), (3000, 1)] {
+            for n in [0, 1, 5, 50, 5000] {
+                let mut heap = BinaryHeap::new();
+                let mut summary = Summary {
+                    by_constraint: vec![(String::new(), 0); engine.profile().constraints.len()],
+                    unknown_by_criterion: vec![(String::new(), 0); engine.profile().criteria.len()],
+                    ..Summary::default()
+                };
+                let chunks: Vec<SiteChunk> = all
+                    .chunks(chunk_size)
+                    .map(|c| SiteChunk::from_sites(c.to_vec()))
+                    .collect();
+                for batch in chunks.chunks(chunks_per_batch) {
+                    score_batch_top(&engine, batch, n, &mut heap, &mut summary);
+                }
+                let mut kept = heap.into_vec();
+                kept.sort_unstable();
+                let got: Vec<(f64, u64)> = kept.iter().map(|r| (r.score, r.item.index)).collect();
+                let want = &full[..n.min(full.len())];
+                assert_eq!(
+                    got, want,
+                    "chunks of {chunk_size}, {chunks_per_batch} per batch, top {n}"
+                );
+                for r in &kept {
+                    assert_eq!(r.item.id, format!("s{}", r.index));
+                }
+                assert_eq!(
+                    (summary.sites, summary.ok, summary.excluded, summary.unknown),
+                    (3000, ok, excluded, unknown)
+                );
+            }
+        }
+    }
 }

@@ -370,6 +370,17 @@ impl CsvLayout {
 }
 
 impl SiteChunk {
+    /// A chunk of sites already read; their input positions are kept.
+    #[cfg(test)]
+    pub(crate) fn from_sites(sites: Vec<Site>) -> SiteChunk {
+        SiteChunk {
+            first_index: sites.first().map_or(0, |s| s.index),
+            lon: sites.iter().map(|s| s.lon).collect(),
+            lat: sites.iter().map(|s| s.lat).collect(),
+            rows: Rows::Sites(sites),
+        }
+    }
+
     /// Number of sites.
     pub fn len(&self) -> usize {
         self.lon.len()
