@@ -320,11 +320,110 @@ fn apply_tally(summary: &mut Summary, t: &Tally) {
 /// kept (a bounded heap) and only they are explained; otherwise all sites are returned.
 /// `progress` is called after each chunk with the number of sites read so far.
 ///
-/// Sites are parsed on a reader thread while the previous chunk is scored on the rayon pool.
+/// Sites are read and parsed on a reader thread while earlier ones are scored on the rayon
+/// pool (see [`SiteStream`]).
 pub fn score_sites(
     engine: &Engine,
     source: &SiteSource,
     options: &SiteOptions,
+    top: Option<usize>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Batch> {
+    score_stream(engine, SiteStream::open(source, options), top, progress)
+}
+
+/// Parsed site chunks the reader thread may hold ready ahead of scoring: enough for a first
+/// batch of [`SPATIAL_BATCH_SITES`] while the engine is being built.
+const PREFETCH_CHUNKS: usize = 2;
+
+/// Sites read and parsed ahead of scoring. Open the stream before building the [`Engine`]
+/// and the first sites are parsed while the layers load; then pass it to [`score_stream`].
+///
+/// With more than one rayon worker the sites are read and parsed on a thread of their own
+/// (parsing itself runs on the rayon pool); with one (`--threads 1`) they are read on the
+/// scoring thread, as they are needed. Errors (a missing file, a bad line) are reported by
+/// [`score_stream`], after any error of the engine.
+pub struct SiteStream {
+    rx: Option<std::sync::mpsc::Receiver<SiteChunk>>,
+    reader: Option<std::thread::JoinHandle<Result<SiteHeader>>>,
+    inline: Option<(SiteSource, SiteOptions)>,
+}
+
+impl SiteStream {
+    /// Start reading `source`.
+    pub fn open(source: &SiteSource, options: &SiteOptions) -> SiteStream {
+        let inline = SiteStream {
+            rx: None,
+            reader: None,
+            inline: Some((source.clone(), options.clone())),
+        };
+        if rayon::current_num_threads() <= 1 {
+            return inline;
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<SiteChunk>(PREFETCH_CHUNKS);
+        let (source, options) = (source.clone(), options.clone());
+        let reader = std::thread::Builder::new()
+            .name("standort-sites".into())
+            .spawn(move || {
+                let mut next_index = 0u64;
+                read_site_blocks(&source, &options, CHUNK_SIZE, &mut |block| {
+                    let chunk = block.parse(next_index)?;
+                    next_index += chunk.len() as u64;
+                    // The receiver only hangs up when scoring is abandoned.
+                    tx.send(chunk).map_err(|_| {
+                        crate::Error::new(crate::ErrorKind::Io, "site scoring stopped")
+                    })
+                })
+            });
+        match reader {
+            Ok(reader) => SiteStream {
+                rx: Some(rx),
+                reader: Some(reader),
+                inline: None,
+            },
+            Err(_) => inline,
+        }
+    }
+
+    /// Hand every chunk, in input order, to `f`; then the header, or the first error.
+    fn for_each(mut self, f: &mut dyn FnMut(SiteChunk)) -> Result<SiteHeader> {
+        if let Some((source, options)) = self.inline.take() {
+            let mut next_index = 0u64;
+            return read_site_blocks(&source, &options, CHUNK_SIZE, &mut |block| {
+                let chunk = block.parse(next_index)?;
+                next_index += chunk.len() as u64;
+                f(chunk);
+                Ok(())
+            });
+        }
+        if let Some(rx) = self.rx.take() {
+            for chunk in rx.iter() {
+                f(chunk);
+            }
+        }
+        match self.reader.take().map(|r| r.join()) {
+            Some(Ok(read)) => read,
+            _ => Err(crate::Error::new(
+                crate::ErrorKind::Io,
+                "the site reader stopped unexpectedly",
+            )),
+        }
+    }
+}
+
+impl Drop for SiteStream {
+    fn drop(&mut self) {
+        // An unused stream (the engine failed): hang up, so that the reader stops at its next
+        // chunk. It is not waited for: it may be blocked reading a terminal.
+        self.rx.take();
+        self.reader.take();
+    }
+}
+
+/// [`score_sites`] over a stream opened earlier.
+pub fn score_stream(
+    engine: &Engine,
+    sites: SiteStream,
     top: Option<usize>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Batch> {
@@ -411,48 +510,7 @@ pub fn score_sites(
         }
         progress(summary.sites);
     };
-    // With more than one worker, the input is read on a reader thread while the previous
-    // block is parsed and scored; with one (`--threads 1`) everything runs on this thread.
-    let mut next_index = 0u64;
-    let mut parse_and_process = |block: crate::sites::SiteBlock| -> Result<()> {
-        let chunk = block.parse(next_index)?;
-        next_index += chunk.len() as u64;
-        process(chunk);
-        Ok(())
-    };
-    let header = if rayon::current_num_threads() > 1 {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<crate::sites::SiteBlock>(1);
-        std::thread::scope(|scope| -> Result<SiteHeader> {
-            let reader = scope.spawn(move || {
-                read_site_blocks(source, options, CHUNK_SIZE, &mut |block| {
-                    // The receiver only hangs up after an error of its own, which wins.
-                    tx.send(block).map_err(|_| {
-                        crate::Error::new(crate::ErrorKind::Io, "site scoring stopped")
-                    })
-                })
-            });
-            let mut failed = None;
-            for block in rx.iter() {
-                if let Err(e) = parse_and_process(block) {
-                    failed = Some(e);
-                    break;
-                }
-            }
-            drop(rx);
-            let read = reader.join().unwrap_or_else(|_| {
-                Err(crate::Error::new(
-                    crate::ErrorKind::Io,
-                    "the site reader stopped unexpectedly",
-                ))
-            });
-            match failed {
-                Some(e) => Err(e),
-                None => read,
-            }
-        })?
-    } else {
-        read_site_blocks(source, options, CHUNK_SIZE, &mut parse_and_process)?
-    };
+    let header = sites.for_each(&mut process)?;
     if let Some(n) = top {
         if !pending.is_empty() {
             score_batch_top(engine, &pending, n, &mut heap, &mut summary);

@@ -2,9 +2,10 @@
 
 use super::{Failure, Globals, write_failure};
 use clap::ValueEnum;
+use standort::batch::{SiteStream, score_stream};
 use standort::export::{self, AtomicFile, Context, Format};
 use standort::sites::SiteFormat;
-use standort::{Engine, Error, LayerSet, Profile, SiteOptions, SiteSource, score_sites};
+use standort::{Engine, Error, LayerSet, Profile, SiteOptions, SiteSource};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -194,6 +195,8 @@ fn finish_plan(args: ScoreArgs, g: &Globals, format: Format) -> Result<Plan, Err
 pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     let started = Instant::now();
     let plan = plan(args, g)?;
+    // Sites are read and parsed while the layers load.
+    let sites = SiteStream::open(&plan.source, &plan.options);
     let engine = Engine::new(plan.profile, &plan.layers)?;
     let mut inputs: Vec<PathBuf> = engine.layers().iter().map(|l| l.path.clone()).collect();
     inputs.extend(plan.profile_path.clone());
@@ -213,13 +216,7 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
             let _ = write!(std::io::stderr(), "\rscored {n} sites");
         }
     };
-    let batch = score_sites(
-        &engine,
-        &plan.source,
-        &plan.options,
-        plan.top,
-        &mut progress,
-    )?;
+    let batch = score_stream(&engine, sites, plan.top, &mut progress)?;
     if show_progress {
         let _ = write!(std::io::stderr(), "\r\x1b[K");
     }
