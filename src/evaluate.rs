@@ -266,7 +266,7 @@ impl Engine {
                         .cloned()
                         .collect();
                     Some((
-                        PolygonIndex::new(kept),
+                        PolygonIndex::new(&kept),
                         format!("outside the coverage of layer {}", layer_refs[0].name),
                     ))
                 }
@@ -770,7 +770,7 @@ fn compile(c: &Criterion, layers: &[Arc<Layer>]) -> std::result::Result<Probe, S
                     .map(|r| layer.attributes.get(r, col).clone())
                     .collect();
                 sources.push(AttributeSource {
-                    index: PolygonIndex::new(polys.clone()),
+                    index: PolygonIndex::new(polys),
                     column,
                     standardise,
                 });
@@ -784,9 +784,8 @@ fn compile(c: &Criterion, layers: &[Arc<Layer>]) -> std::result::Result<Probe, S
                     return Err(kind_err(layer, "polygons"));
                 };
                 let keep = select(layer, &spec.filter)?;
-                indexes.push(PolygonIndex::new(
-                    polys.iter().filter(|p| keep[p.row]).cloned().collect(),
-                ));
+                let kept: Vec<_> = polys.iter().filter(|p| keep[p.row]).cloned().collect();
+                indexes.push(PolygonIndex::new(&kept));
             }
             Ok(Probe::Inside(indexes))
         }

@@ -61,7 +61,7 @@ impl Region {
         let area_deg2 = polygons.iter().map(Polygon::area_deg2).sum();
         Ok(Region {
             name,
-            index: PolygonIndex::new(polygons),
+            index: PolygonIndex::new(&polygons),
             bbox,
             area_deg2,
         })
@@ -178,7 +178,7 @@ impl Region {
                         parent
                             .into_iter()
                             .filter(|p| {
-                                PolygonIndex::new(vec![p.clone()])
+                                PolygonIndex::new(std::slice::from_ref(p))
                                     .containing(*lon, *lat)
                                     .is_some()
                             })

@@ -23,7 +23,6 @@ use crate::geodesy::{
     vector_km,
 };
 use crate::layers::Polygon;
-use geo::coordinate_position::CoordPos;
 use rayon::prelude::*;
 use rstar::{AABB, PointDistance, RTree, RTreeObject};
 
@@ -338,7 +337,8 @@ struct PolygonEntry {
 /// contains the point. Polygons that pass ±180° are entered again shifted by ∓360°.
 #[derive(Debug, Clone)]
 pub struct PolygonIndex {
-    polygons: Vec<Polygon>,
+    /// Attribute row of each polygon.
+    rows_of: Vec<usize>,
     entries: Vec<PolygonEntry>,
     origin: [f64; 2],
     cell_deg: f64,
@@ -386,9 +386,37 @@ fn segment_meets_rect(a: geo::Coord<f64>, b: geo::Coord<f64>, r: [f64; 4]) -> bo
     !(s.iter().all(|v| *v > 0.0) || s.iter().all(|v| *v < 0.0))
 }
 
+/// Whether (x, y) lies on one of `edges` (index `i` = segment `verts[i]`-`verts[i + 1]`) or
+/// an odd number of them cross the ray from it towards +x — inside, by the even-odd rule, when
+/// `edges` holds every edge of a polygon that reaches the point's latitude. Exact orientation
+/// predicates.
+fn band_contains(verts: &[geo::Coord<f64>], edges: &[u32], x: f64, y: f64) -> bool {
+    use geo::kernels::{Kernel, Orientation, RobustKernel};
+    let q = geo::Coord { x, y };
+    let mut inside = false;
+    for &i in edges {
+        let (a, b) = (verts[i as usize], verts[i as usize + 1]);
+        let up = a.y <= y && y < b.y;
+        let down = b.y <= y && y < a.y;
+        let in_box =
+            y >= a.y.min(b.y) && y <= a.y.max(b.y) && x >= a.x.min(b.x) && x <= a.x.max(b.x);
+        if !(up || down || in_box) {
+            continue;
+        }
+        let o = RobustKernel::orient2d(a, b, q);
+        if in_box && o == Orientation::Collinear {
+            return true; // on the boundary
+        }
+        if (up && o == Orientation::CounterClockwise) || (down && o == Orientation::Clockwise) {
+            inside = !inside;
+        }
+    }
+    inside
+}
+
 impl PolygonIndex {
-    /// Index polygons.
-    pub fn new(polygons: Vec<Polygon>) -> Self {
+    /// Index polygons (what the index keeps of them: their edges and attribute rows).
+    pub fn new(polygons: &[Polygon]) -> Self {
         let mut entries = Vec::with_capacity(polygons.len());
         for (i, p) in polygons.iter().enumerate() {
             for shift in [-360.0, 0.0, 360.0] {
@@ -442,8 +470,9 @@ impl PolygonIndex {
             cell_deg *= 1.25;
             (cols, rows) = dims(cell_deg);
         }
-        let col_of = |x: f64| (((x - ext[0]) / cell_deg).floor().max(0.0) as usize).min(cols - 1);
-        let row_of = |y: f64| (((y - ext[1]) / cell_deg).floor().max(0.0) as usize).min(rows - 1);
+        // Truncating a non-negative value is its floor (and cheaper without SSE4.1).
+        let col_of = |x: f64| (((x - ext[0]) / cell_deg).max(0.0) as usize).min(cols - 1);
+        let row_of = |y: f64| (((y - ext[1]) / cell_deg).max(0.0) as usize).min(rows - 1);
         let mut counts = vec![0u32; cols * rows + 1];
         let span = |e: &PolygonEntry| {
             (
@@ -477,7 +506,78 @@ impl PolygonIndex {
                 }
             }
         }
+        // Prepared edges: for each entry and each grid row its box spans, the edges that
+        // reach into the row (with a hair of margin), so that a point-in-polygon test in a
+        // mixed cell reads only the edges its horizontal ray can meet.
+        let mut verts = Vec::new();
+        let mut poly_base = Vec::with_capacity(polygons.len());
+        for p in polygons {
+            poly_base.push(verts.len() as u32);
+            for ring in &p.rings {
+                verts.extend(ring.exterior().0.iter().copied());
+            }
+        }
+        let margin = cell_deg * 1e-6;
+        let bands: Vec<(u32, Vec<u32>, Vec<u32>)> = entries
+            .par_iter()
+            .map(|e| {
+                let (_, _, r0, r1) = span(e);
+                let n_rows = r1 - r0 + 1;
+                let poly = &polygons[e.polygon as usize];
+                let base = poly_base[e.polygon as usize] as usize;
+                // Each edge's rows (its latitude range with the margin, within the entry's).
+                let row_range = |k: usize| {
+                    let (a, b) = (verts[k], verts[k + 1]);
+                    let lo = row_of(a.y.min(b.y) - margin).max(r0);
+                    let hi = row_of(a.y.max(b.y) + margin).min(r1);
+                    (lo - r0, hi.saturating_sub(r0))
+                };
+                let mut ranges: Vec<(u32, usize, usize)> = Vec::new();
+                let mut i = base;
+                for ring in &poly.rings {
+                    let n = ring.exterior().0.len();
+                    for k in i..i + n.saturating_sub(1) {
+                        let (lo, hi) = row_range(k);
+                        ranges.push((k as u32, lo, hi));
+                    }
+                    i += n;
+                }
+                let mut start = vec![0u32; n_rows + 1];
+                for &(_, lo, hi) in &ranges {
+                    for r in lo..=hi {
+                        start[r + 1] += 1;
+                    }
+                }
+                for r in 0..n_rows {
+                    start[r + 1] += start[r];
+                }
+                let mut fill = start.clone();
+                let mut list = vec![0u32; start[n_rows] as usize];
+                for &(k, lo, hi) in &ranges {
+                    for r in lo..=hi {
+                        list[fill[r] as usize] = k;
+                        fill[r] += 1;
+                    }
+                }
+                (r0 as u32, start, list)
+            })
+            .collect();
+        let mut entry_rows = Vec::with_capacity(entries.len());
+        let mut band_start = vec![0u32];
+        let mut band_edges = Vec::new();
+        for (r0, start, list) in bands {
+            entry_rows.push((r0, start.len() as u32 - 1, band_start.len() as u32 - 1));
+            let offset = band_edges.len() as u32;
+            band_start.extend(start[1..].iter().map(|s| s + offset));
+            band_edges.extend(list);
+        }
         // Resolve cells no boundary crosses: they belong wholly to one polygon, or to none.
+        // Only the entry's edges that reach into the cell's row can cross the cell.
+        let band = |j: usize, r: usize| -> &[u32] {
+            let (r0, _, base) = entry_rows[j];
+            let k = base as usize + (r - r0 as usize);
+            &band_edges[band_start[k] as usize..band_start[k + 1] as usize]
+        };
         let cell_owner: Vec<u32> = (0..cols * rows)
             .into_par_iter()
             .map(|k| {
@@ -490,73 +590,25 @@ impl PolygonIndex {
                 ];
                 for &j in &cell_entries[counts[k] as usize..counts[k + 1] as usize] {
                     let e = &entries[j as usize];
-                    let poly = &polygons[e.polygon as usize];
                     let local = [rect[0] - e.shift, rect[1], rect[2] - e.shift, rect[3]];
-                    let crossed = poly.rings.iter().any(|ring| {
-                        ring.exterior()
-                            .lines()
-                            .any(|l| segment_meets_rect(l.start, l.end, local))
+                    let edges = band(j as usize, r);
+                    let crossed = edges.iter().any(|&i| {
+                        segment_meets_rect(verts[i as usize], verts[i as usize + 1], local)
                     });
                     if crossed {
                         return MIXED;
                     }
                     let cx = (local[0] + local[2]) / 2.0;
                     let cy = (local[1] + local[3]) / 2.0;
-                    if poly.position(cx, cy) != CoordPos::Outside {
+                    if band_contains(&verts, edges, cx, cy) {
                         return j;
                     }
                 }
                 EMPTY
             })
             .collect();
-        // Prepared edges: for each entry and each grid row its box spans, the edges that
-        // reach into the row (with a hair of margin), so that a point-in-polygon test in a
-        // mixed cell reads only the edges its horizontal ray can meet.
-        let mut verts = Vec::new();
-        let mut poly_base = Vec::with_capacity(polygons.len());
-        for p in &polygons {
-            poly_base.push(verts.len() as u32);
-            for ring in &p.rings {
-                verts.extend(ring.exterior().0.iter().copied());
-            }
-        }
-        let margin = cell_deg * 1e-6;
-        let bands: Vec<(u32, Vec<Vec<u32>>)> = entries
-            .par_iter()
-            .map(|e| {
-                let (_, _, r0, r1) = span(e);
-                let mut lists = vec![Vec::new(); r1 - r0 + 1];
-                let poly = &polygons[e.polygon as usize];
-                let mut i = poly_base[e.polygon as usize] as usize;
-                for ring in &poly.rings {
-                    let n = ring.exterior().0.len();
-                    for k in 0..n.saturating_sub(1) {
-                        let (a, b) = (verts[i + k], verts[i + k + 1]);
-                        let (y_lo, y_hi) = (a.y.min(b.y) - margin, a.y.max(b.y) + margin);
-                        for (r, list) in lists.iter_mut().enumerate() {
-                            let y0 = ext[1] + (r0 + r) as f64 * cell_deg;
-                            if y_hi >= y0 && y_lo <= y0 + cell_deg {
-                                list.push((i + k) as u32);
-                            }
-                        }
-                    }
-                    i += n;
-                }
-                (r0 as u32, lists)
-            })
-            .collect();
-        let mut entry_rows = Vec::with_capacity(entries.len());
-        let mut band_start = vec![0u32];
-        let mut band_edges = Vec::new();
-        for (r0, lists) in bands {
-            entry_rows.push((r0, lists.len() as u32, band_start.len() as u32 - 1));
-            for list in lists {
-                band_edges.extend(list);
-                band_start.push(band_edges.len() as u32);
-            }
-        }
         PolygonIndex {
-            polygons,
+            rows_of: polygons.iter().map(|p| p.row).collect(),
             entries,
             origin: [ext[0], ext[1]],
             cell_deg,
@@ -577,38 +629,18 @@ impl PolygonIndex {
     /// an odd number of edges crossing the ray from the point towards +x (even-odd over all
     /// rings, as [`Polygon::position`]; exact orientation predicates).
     fn prepared_contains(&self, j: usize, r: usize, x: f64, y: f64) -> bool {
-        use geo::kernels::{Kernel, Orientation, RobustKernel};
         let (r0, n, base) = self.entry_rows[j];
         let Some(d) = r.checked_sub(r0 as usize).filter(|d| *d < n as usize) else {
             return false;
         };
         let k = base as usize + d;
-        let q = geo::Coord { x, y };
-        let mut inside = false;
         let edges = &self.band_edges[self.band_start[k] as usize..self.band_start[k + 1] as usize];
-        for &i in edges {
-            let (a, b) = (self.verts[i as usize], self.verts[i as usize + 1]);
-            let up = a.y <= y && y < b.y;
-            let down = b.y <= y && y < a.y;
-            let in_box =
-                y >= a.y.min(b.y) && y <= a.y.max(b.y) && x >= a.x.min(b.x) && x <= a.x.max(b.x);
-            if !(up || down || in_box) {
-                continue;
-            }
-            let o = RobustKernel::orient2d(a, b, q);
-            if in_box && o == Orientation::Collinear {
-                return true; // on the boundary
-            }
-            if (up && o == Orientation::CounterClockwise) || (down && o == Orientation::Clockwise) {
-                inside = !inside;
-            }
-        }
-        inside
+        band_contains(&self.verts, edges, x, y)
     }
 
     /// True when there is no polygon.
     pub fn is_empty(&self) -> bool {
-        self.polygons.is_empty()
+        self.rows_of.is_empty()
     }
 
     /// The attribute row of the first polygon (in layer order) that contains (lon, lat) or
@@ -631,7 +663,7 @@ impl PolygonIndex {
         match self.cell_owner[k] {
             EMPTY => return None,
             MIXED => {}
-            j => return Some(self.polygons[self.entries[j as usize].polygon as usize].row),
+            j => return Some(self.rows_of[self.entries[j as usize].polygon as usize]),
         }
         let list = &self.cell_entries[self.cell_start[k] as usize..self.cell_start[k + 1] as usize];
         for &j in list {
@@ -640,7 +672,7 @@ impl PolygonIndex {
                 continue;
             }
             if self.prepared_contains(j as usize, r, lon - e.shift, lat) {
-                return Some(self.polygons[e.polygon as usize].row);
+                return Some(self.rows_of[e.polygon as usize]);
             }
         }
         None
@@ -669,7 +701,7 @@ mod tests {
     fn empty_indexes_answer_none() {
         assert!(PointIndex::new(&[]).nearest(0.0, 0.0).is_none());
         assert!(LineIndex::new(&[]).nearest(0.0, 0.0).is_none());
-        assert!(PolygonIndex::new(vec![]).containing(0.0, 0.0).is_none());
+        assert!(PolygonIndex::new(&[]).containing(0.0, 0.0).is_none());
         let mut n = 0;
         PointIndex::new(&[]).for_each_within(0.0, 0.0, 100.0, |_, _| n += 1);
         assert_eq!(n, 0);
@@ -732,7 +764,7 @@ mod tests {
             )
             .unwrap()
         };
-        let idx = PolygonIndex::new(vec![sq(9.0, 12.0, 0), sq(12.0, 14.0, 1)]);
+        let idx = PolygonIndex::new(&[sq(9.0, 12.0, 0), sq(12.0, 14.0, 1)]);
         assert_eq!(idx.containing(10.0, 0.0), Some(0));
         assert_eq!(idx.containing(13.0, 0.0), Some(1));
         // On the shared edge: the first polygon in layer order.
@@ -752,7 +784,7 @@ mod tests {
             [179.0, 1.0],
             [179.0, -1.0],
         ];
-        let idx = PolygonIndex::new(vec![repair_polygon(&[ring], 7).unwrap()]);
+        let idx = PolygonIndex::new(&[repair_polygon(&[ring], 7).unwrap()]);
         assert_eq!(idx.containing(-179.9, 0.0), Some(7));
         assert_eq!(idx.containing(179.5, 0.5), Some(7));
         assert_eq!(idx.containing(-180.0, 0.0), Some(7));
@@ -763,6 +795,7 @@ mod tests {
 #[cfg(test)]
 mod nearest_tests {
     use super::*;
+    use geo::coordinate_position::CoordPos;
     use proptest::prelude::*;
 
     /// A jagged star-shaped ring around (cx, cy) with `radii.len()` vertices on a 1/64 degree
@@ -812,7 +845,7 @@ mod nearest_tests {
                     crate::layers::repair_polygon(&rings, i)
                 })
                 .collect();
-            let idx = PolygonIndex::new(polys.clone());
+            let idx = PolygonIndex::new(&polys);
             let brute = |x: f64, y: f64| {
                 polys.iter().find(|p| {
                     [0.0, 360.0, -360.0].iter().any(|s| p.position(x + s, y) != CoordPos::Outside)
