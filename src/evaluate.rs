@@ -420,6 +420,25 @@ impl Engine {
         }
     }
 
+    /// Read the index memory the measures at (lon, lat) will read first (raster pixels,
+    /// polygon grid cells), without evaluating anything. Touching a group of sites before
+    /// scoring them lets their cache misses overlap. Returns a value only to keep the reads.
+    pub fn touch(&self, lon: f64, lat: f64) -> f64 {
+        let mut t = 0.0;
+        for c in &self.compiled {
+            match &c.probe {
+                Probe::Raster(r) => t += r.sample(lon, lat).unwrap_or(0.0),
+                Probe::Attribute(sources) => {
+                    if let Some(s) = sources.first() {
+                        t += f64::from(s.index.touch(lon, lat));
+                    }
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+
     /// Status and total score of a site without explanations: no allocation for up to 16
     /// criteria. Also returns bit masks of the failed constraints and the UNKNOWN criteria
     /// (first 64). [`Engine::evaluate`] gives the same status and score, explained.

@@ -643,6 +643,16 @@ impl PolygonIndex {
         self.rows_of.is_empty()
     }
 
+    /// Read the grid cell of (lon, lat), so that a [`PolygonIndex::containing`] query that
+    /// follows soon finds it in cache; returns a value only to keep the read.
+    pub(crate) fn touch(&self, lon: f64, lat: f64) -> u32 {
+        let fx = (lon - self.origin[0]) / self.cell_deg;
+        let fy = (lat - self.origin[1]) / self.cell_deg;
+        let c = (fx.max(0.0) as usize).min(self.cols - 1);
+        let r = (fy.max(0.0) as usize).min(self.rows - 1);
+        self.cell_owner[r * self.cols + c]
+    }
+
     /// The attribute row of the first polygon (in layer order) that contains (lon, lat) or
     /// has it on its boundary.
     pub fn containing(&self, lon: f64, lat: f64) -> Option<usize> {
