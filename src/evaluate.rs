@@ -14,7 +14,7 @@ use crate::profile::{
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// How a site came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,52 +160,11 @@ pub struct LayerInfo {
     pub attribution: Option<String>,
 }
 
-struct Loader<'a> {
-    set: &'a LayerSet,
-    loaded: HashMap<String, Arc<Layer>>,
-}
-
-impl Loader<'_> {
-    fn get(&mut self, name: &str) -> Result<Arc<Layer>> {
-        if let Some(l) = self.loaded.get(name) {
-            return Ok(l.clone());
-        }
-        let l = Arc::new(self.set.load(name)?);
-        self.loaded.insert(name.to_string(), l.clone());
-        Ok(l)
-    }
-}
-
 impl Engine {
     /// Check `profile` against `layers`, load what it uses and build the indexes.
     pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
         let aggregation =
             aggregation_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
-        let mut loader = Loader {
-            set: layers,
-            loaded: HashMap::new(),
-        };
-        // Read every layer the profile names (and their coverage layers) in parallel first;
-        // a layer that fails is read again below, in profile order, so the first error wins.
-        let mut names: Vec<&str> = Vec::new();
-        for c in &profile.criteria {
-            for name in c.layer_names() {
-                let cov = layers.spec(name).and_then(|s| s.coverage.as_ref());
-                for n in std::iter::once(name).chain(cov.map(|c| c.layer.as_str())) {
-                    if layers.spec(n).is_some() && !names.contains(&n) {
-                        names.push(n);
-                    }
-                }
-            }
-        }
-        let preloaded: Vec<(&str, Result<Layer>)> =
-            names.par_iter().map(|n| (*n, layers.load(n))).collect();
-        for (name, layer) in preloaded {
-            if let Ok(l) = layer {
-                loader.loaded.insert(name.to_string(), Arc::new(l));
-            }
-        }
-        let mut compiled = Vec::new();
         let profile_err = |c: &Criterion, msg: String| {
             Error::new(
                 ErrorKind::Config,
@@ -216,8 +175,8 @@ impl Engine {
                 ),
             )
         };
+        // Every layer named must exist (checked before anything is read).
         for c in &profile.criteria {
-            let mut layer_refs = Vec::new();
             for name in c.layer_names() {
                 if layers.spec(name).is_none() {
                     let names = layers.specs().iter().map(|s| s.name.as_str());
@@ -233,55 +192,91 @@ impl Engine {
                         ),
                     ));
                 }
-                layer_refs.push(loader.get(name)?);
             }
-            let probe = compile(c, &layer_refs).map_err(|m| profile_err(c, m))?;
-            let coverage = match &layer_refs[0].spec.coverage {
-                Some(cov) if layer_refs.len() == 1 => {
-                    let cov_layer = loader.get(&cov.layer)?;
-                    let Geometry::Polygons(polys) = &cov_layer.geometry else {
-                        return Err(profile_err(
-                            c,
-                            format!("coverage layer \"{}\" must be polygons", cov.layer),
-                        ));
-                    };
-                    let col = cov_layer
-                        .attributes
-                        .field_index(&cov.field)
-                        .ok_or_else(|| {
-                            profile_err(
-                                c,
-                                format!(
-                                    "coverage layer \"{}\" has no field \"{}\"",
-                                    cov.layer, cov.field
-                                ),
-                            )
-                        })?;
-                    let kept: Vec<_> = polys
-                        .iter()
-                        .filter(|p| {
-                            let v = cov_layer.attributes.get(p.row, col).to_string();
-                            cov.values.contains(&v)
-                        })
-                        .cloned()
-                        .collect();
-                    Some((
-                        PolygonIndex::new(&kept),
-                        format!("outside the coverage of layer {}", layer_refs[0].name),
-                    ))
-                }
-                _ => None,
-            };
-            compiled.push(Compiled {
-                probe,
-                layer_names: layer_refs.iter().map(|l| l.name.clone()).collect(),
-                coverage,
-                policy: c.unknown.unwrap_or(profile.unknown),
-            });
         }
-        let mut infos: Vec<LayerInfo> = loader
-            .loaded
-            .values()
+        // The layers the profile reads (and their coverage layers), each read once.
+        let mut names: Vec<&str> = Vec::new();
+        for c in &profile.criteria {
+            for name in c.layer_names() {
+                let cov = layers.spec(name).and_then(|s| s.coverage.as_ref());
+                for n in std::iter::once(name).chain(cov.map(|c| c.layer.as_str())) {
+                    if layers.spec(n).is_some() && !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        let cells: HashMap<&str, OnceLock<Result<Arc<Layer>>>> =
+            names.iter().map(|n| (*n, OnceLock::new())).collect();
+        let get = |name: &str| -> Result<Arc<Layer>> {
+            match cells.get(name) {
+                Some(cell) => cell
+                    .get_or_init(|| layers.load(name).map(Arc::new))
+                    .clone(),
+                None => layers.load(name).map(Arc::new),
+            }
+        };
+        // Criteria are built in parallel, each as soon as its layers are read (a layer two
+        // criteria share is read once; the second waits for it). The first error in profile
+        // order wins.
+        let built: Vec<Result<Compiled>> = profile
+            .criteria
+            .par_iter()
+            .map(|c| -> Result<Compiled> {
+                let layer_refs = c
+                    .layer_names()
+                    .iter()
+                    .map(|n| get(n))
+                    .collect::<Result<Vec<_>>>()?;
+                let probe = compile(c, &layer_refs).map_err(|m| profile_err(c, m))?;
+                let coverage = match &layer_refs[0].spec.coverage {
+                    Some(cov) if layer_refs.len() == 1 => {
+                        let cov_layer = get(&cov.layer)?;
+                        let Geometry::Polygons(polys) = &cov_layer.geometry else {
+                            return Err(profile_err(
+                                c,
+                                format!("coverage layer \"{}\" must be polygons", cov.layer),
+                            ));
+                        };
+                        let col = cov_layer
+                            .attributes
+                            .field_index(&cov.field)
+                            .ok_or_else(|| {
+                                profile_err(
+                                    c,
+                                    format!(
+                                        "coverage layer \"{}\" has no field \"{}\"",
+                                        cov.layer, cov.field
+                                    ),
+                                )
+                            })?;
+                        let kept: Vec<_> = polys
+                            .iter()
+                            .filter(|p| {
+                                let v = cov_layer.attributes.get(p.row, col).to_string();
+                                cov.values.contains(&v)
+                            })
+                            .cloned()
+                            .collect();
+                        Some((
+                            PolygonIndex::new(&kept),
+                            format!("outside the coverage of layer {}", layer_refs[0].name),
+                        ))
+                    }
+                    _ => None,
+                };
+                Ok(Compiled {
+                    probe,
+                    layer_names: layer_refs.iter().map(|l| l.name.clone()).collect(),
+                    coverage,
+                    policy: c.unknown.unwrap_or(profile.unknown),
+                })
+            })
+            .collect();
+        let compiled = built.into_iter().collect::<Result<Vec<_>>>()?;
+        let loaded: Vec<Arc<Layer>> = names.iter().map(|n| get(n)).collect::<Result<_>>()?;
+        let mut infos: Vec<LayerInfo> = loaded
+            .iter()
             .map(|l| LayerInfo {
                 name: l.name.clone(),
                 path: l.path.clone(),
