@@ -111,10 +111,10 @@ fn morton(x: u32, y: u32) -> u32 {
 
 /// Sites gathered before they are scored together in one spatial order (with a top-N
 /// limit). Larger batches put more sites next to each other on the way through the indexes
-/// (fewer cache misses), at about 90 bytes of memory per site in flight: on the benchmark,
-/// 1,000,000 sites take 0.77 s in batches of 2^18 (169 MB peak) and 0.75 s in batches of
-/// 2^19 (192 MB), against 0.94 s for blocks of 4 MB scored one by one.
-pub const SPATIAL_BATCH_SITES: usize = 1 << 18;
+/// (fewer cache misses), at about 90 bytes of memory per site in flight: on the benchmark
+/// (1,000,000 sites, 2 threads) batches of 2^19 take 0.69 s at 181 MB peak, batches of 2^18
+/// 0.72 s at 167 MB, and 4 MB blocks scored one by one 0.94 s.
+pub const SPATIAL_BATCH_SITES: usize = 1 << 19;
 
 /// Sites whose index memory is touched together before they are scored (see
 /// [`Engine::touch`]).
@@ -343,9 +343,9 @@ pub fn score_sites(
     score_stream(engine, SiteStream::open(source, options), top, progress)
 }
 
-/// Parsed site chunks the reader thread may hold ready ahead of scoring: enough for a first
-/// batch of [`SPATIAL_BATCH_SITES`] while the engine is being built.
-const PREFETCH_CHUNKS: usize = 2;
+/// Parsed site chunks the reader thread may hold ready ahead of scoring (besides the one it
+/// is parsing and those of the batch being gathered); more costs memory and gained nothing.
+const PREFETCH_CHUNKS: usize = 1;
 
 /// Sites read and parsed ahead of scoring. Open the stream before building the [`Engine`]
 /// and the first sites are parsed while the layers load; then pass it to [`score_stream`].
