@@ -210,9 +210,7 @@ impl Engine {
             names.iter().map(|n| (*n, OnceLock::new())).collect();
         let get = |name: &str| -> Result<Arc<Layer>> {
             match cells.get(name) {
-                Some(cell) => cell
-                    .get_or_init(|| layers.load(name).map(Arc::new))
-                    .clone(),
+                Some(cell) => cell.get_or_init(|| layers.load(name).map(Arc::new)).clone(),
                 None => layers.load(name).map(Arc::new),
             }
         };
@@ -238,18 +236,19 @@ impl Engine {
                                 format!("coverage layer \"{}\" must be polygons", cov.layer),
                             ));
                         };
-                        let col = cov_layer
-                            .attributes
-                            .field_index(&cov.field)
-                            .ok_or_else(|| {
-                                profile_err(
-                                    c,
-                                    format!(
-                                        "coverage layer \"{}\" has no field \"{}\"",
-                                        cov.layer, cov.field
-                                    ),
-                                )
-                            })?;
+                        let col =
+                            cov_layer
+                                .attributes
+                                .field_index(&cov.field)
+                                .ok_or_else(|| {
+                                    profile_err(
+                                        c,
+                                        format!(
+                                            "coverage layer \"{}\" has no field \"{}\"",
+                                            cov.layer, cov.field
+                                        ),
+                                    )
+                                })?;
                         let kept: Vec<_> = polys
                             .iter()
                             .filter(|p| {

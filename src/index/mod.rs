@@ -403,6 +403,14 @@ fn band_contains(verts: &[geo::Coord<f64>], edges: &[u32], x: f64, y: f64) -> bo
         if !(up || down || in_box) {
             continue;
         }
+        if !in_box {
+            // The edge crosses the point's latitude wholly to one side of it: no predicate
+            // needed (the crossing lies between the edge's end longitudes).
+            if a.x.min(b.x) > x {
+                inside = !inside;
+            }
+            continue;
+        }
         let o = RobustKernel::orient2d(a, b, q);
         if in_box && o == Orientation::Collinear {
             return true; // on the boundary
