@@ -675,8 +675,9 @@ impl PolygonIndex {
         {
             return None;
         }
-        let c = (fx.floor().max(0.0) as usize).min(self.cols - 1);
-        let r = (fy.floor().max(0.0) as usize).min(self.rows - 1);
+        // Truncating a non-negative value is its floor (and cheaper without SSE4.1).
+        let c = (fx.max(0.0) as usize).min(self.cols - 1);
+        let r = (fy.max(0.0) as usize).min(self.rows - 1);
         let k = r * self.cols + c;
         match self.cell_owner[k] {
             EMPTY => return None,

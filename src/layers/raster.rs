@@ -160,8 +160,9 @@ impl Raster {
     /// The value at grid coordinates (x, y) in the raster's own units, without wrapping:
     /// `None` outside, on nodata or NaN.
     fn pixel_at(&self, x: f64, y: f64) -> Option<f64> {
-        let col = ((x - self.origin_lon) / self.pixel_width_deg).floor();
-        let row = ((self.origin_lat - y) / self.pixel_height_deg).floor();
+        // Grid coordinates; truncation below is their floor, as they are checked >= 0.
+        let col = (x - self.origin_lon) / self.pixel_width_deg;
+        let row = (self.origin_lat - y) / self.pixel_height_deg;
         if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
             return None;
         }
