@@ -142,6 +142,8 @@ impl PointIndex {
         let p = unit_vector(lon, lat);
         // Scan the grid cells within a radius; if the nearest point found lies within that
         // radius, no point outside the scanned cells can be nearer. Else double the radius.
+        // A point found beyond the radius bounds the answer: the next radius reaches just
+        // past it (then the search ends), or doubles if that is larger.
         let mut angle = self.first_angle;
         while angle <= self.last_angle {
             let mut best = f64::INFINITY;
@@ -152,7 +154,12 @@ impl PointIndex {
             if best <= reach * reach {
                 return Some(chord_to_km(best.sqrt()));
             }
-            angle *= 2.0;
+            angle = if best.is_finite() {
+                let to_best = 2.0 * (best.sqrt() / 2.0).min(1.0).asin();
+                (to_best * (1.0 + 1e-9) + 1e-12).min(angle * 2.0)
+            } else {
+                angle * 2.0
+            };
         }
         let hit = self.kd.nearest_one::<kiddo::SquaredEuclidean>(&p);
         Some(vector_km(p, self.vectors[hit.item as usize]))
