@@ -175,25 +175,6 @@ impl Engine {
                 ),
             )
         };
-        // Every layer named must exist (checked before anything is read).
-        for c in &profile.criteria {
-            for name in c.layer_names() {
-                if layers.spec(name).is_none() {
-                    let names = layers.specs().iter().map(|s| s.name.as_str());
-                    let hint = did_you_mean(name, names.clone())
-                        .map(|s| format!("; did you mean \"{s}\"?"))
-                        .unwrap_or_default();
-                    return Err(profile_err(
-                        c,
-                        format!(
-                            "unknown layer \"{name}\" (layers in {}: {}){hint}",
-                            layers.source(),
-                            names.collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
         // The layers the profile reads (and their coverage layers), each read once.
         let mut names: Vec<&str> = Vec::new();
         for c in &profile.criteria {
@@ -221,6 +202,22 @@ impl Engine {
             .criteria
             .par_iter()
             .map(|c| -> Result<Compiled> {
+                for name in c.layer_names() {
+                    if layers.spec(name).is_none() {
+                        let names = layers.specs().iter().map(|s| s.name.as_str());
+                        let hint = did_you_mean(name, names.clone())
+                            .map(|s| format!("; did you mean \"{s}\"?"))
+                            .unwrap_or_default();
+                        return Err(profile_err(
+                            c,
+                            format!(
+                                "unknown layer \"{name}\" (layers in {}: {}){hint}",
+                                layers.source(),
+                                names.collect::<Vec<_>>().join(", ")
+                            ),
+                        ));
+                    }
+                }
                 let layer_refs = c
                     .layer_names()
                     .iter()

@@ -677,6 +677,30 @@ fn bad_profiles() {
     }
 }
 
+/// Criteria are built in parallel, but the first error in profile order is the one reported.
+#[test]
+fn first_error_in_profile_order_wins() {
+    let (_d, p) = with_profile(|t| {
+        t.replace("capacity_mw >= 100", "capacity >= 100")
+            .replace("layer = \"lines\"", "layer = \"line\"")
+    });
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .arg("--profile")
+        .arg(&p);
+    fails(cmd, 1, "criterion \"grid_distance\"");
+    let (_d, p) = with_profile(|t| t.replace("layer = \"lines\"", "layer = \"line\""));
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .arg("--profile")
+        .arg(&p);
+    fails(
+        cmd,
+        1,
+        "criterion \"line_distance\": unknown layer \"line\"",
+    );
+}
+
 #[test]
 fn bad_layers() {
     let dir = tempfile::tempdir().unwrap();
