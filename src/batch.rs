@@ -4,8 +4,8 @@
 //! kept in input order. With a top-N limit, chunks are gathered into batches of
 //! [`SPATIAL_BATCH_SITES`], each batch is evaluated in Z-order of the sites' positions (in
 //! parallel) and only the best N of it are kept, so memory does not grow with the number of
-//! sites. The ranking is by score, descending, ties
-//! broken by input order: the same for any thread count.
+//! sites. The ranking is by score, descending, ties broken by input order: the same for any
+//! thread count.
 
 use crate::error::Result;
 use crate::evaluate::{Engine, Evaluation, Status};

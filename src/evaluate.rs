@@ -187,6 +187,9 @@ impl Engine {
                 }
             }
         }
+        // Note: `LayerSet::load` runs inside a `OnceLock` initialisation on a rayon worker, so
+        // it must not use rayon itself: while waiting for nested jobs the worker could steal
+        // another criterion's task, which would wait on the same initialisation: a deadlock.
         let cells: HashMap<&str, OnceLock<Result<Arc<Layer>>>> =
             names.iter().map(|n| (*n, OnceLock::new())).collect();
         let get = |name: &str| -> Result<Arc<Layer>> {

@@ -141,9 +141,9 @@ impl PointIndex {
         }
         let p = unit_vector(lon, lat);
         // Scan the grid cells within a radius; if the nearest point found lies within that
-        // radius, no point outside the scanned cells can be nearer. Else double the radius.
-        // A point found beyond the radius bounds the answer: the next radius reaches just
-        // past it (then the search ends), or doubles if that is larger.
+        // radius, no point outside the scanned cells can be nearer. Else widen the radius:
+        // to just past the nearest point found beyond it (the next scan then ends the
+        // search), at most doubling it; doubling it if none was found.
         let mut angle = self.first_angle;
         while angle <= self.last_angle {
             let mut best = f64::INFINITY;

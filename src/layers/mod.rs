@@ -394,6 +394,9 @@ impl LayerSet {
     }
 
     /// Read one layer from disk.
+    ///
+    /// Runs sequentially (no rayon): [`crate::Engine::new`] calls it inside a once-only
+    /// initialisation on a rayon worker, where a nested parallel job could deadlock.
     pub fn load(&self, name: &str) -> Result<Layer> {
         let spec = self.spec(name).ok_or_else(|| {
             Error::new(
