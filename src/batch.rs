@@ -329,7 +329,8 @@ fn apply_tally(summary: &mut Summary, t: &Tally) {
 
 /// Score every site from `source`. With `top = Some(n)` only the best `n` `ok` sites are
 /// kept (a bounded heap) and only they are explained; otherwise all sites are returned.
-/// `progress` is called after each chunk with the number of sites read so far.
+/// `progress` is called with the number of sites scored so far after each chunk (with a
+/// limit, after each batch of [`SPATIAL_BATCH_SITES`]).
 ///
 /// Sites are read and parsed on a reader thread while earlier ones are scored on the rayon
 /// pool (see [`SiteStream`]).
