@@ -45,13 +45,19 @@ fn haversine_km(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     2.0 * 6371.0088 * h.sqrt().asin()
 }
 
-fn run_csv(cmd: &mut Command) -> Vec<std::collections::HashMap<String, String>> {
+/// Run `cmd`, asserting that it succeeds (showing its stderr if not); its output.
+fn run_ok(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+fn run_csv(cmd: &mut Command) -> Vec<std::collections::HashMap<String, String>> {
+    let out = run_ok(cmd);
     let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
     rdr.records()
@@ -470,20 +476,15 @@ fn empty_layer_makes_its_criterion_unknown() {
         "name,capacity_mw,primary_fuel,latitude,longitude\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("standort")
-        .unwrap()
-        .env_remove("STANDORT_DATA_DIR")
-        .args(["score", "--format", "csv", "--layers"])
-        .arg(dir.path().join("layers.toml"))
-        .arg("--profile")
-        .arg(dir.path().join("profile.toml"))
-        .arg(fixtures().join("sites.csv"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::cargo_bin("standort")
+            .unwrap()
+            .env_remove("STANDORT_DATA_DIR")
+            .args(["score", "--format", "csv", "--layers"])
+            .arg(dir.path().join("layers.toml"))
+            .arg("--profile")
+            .arg(dir.path().join("profile.toml"))
+            .arg(fixtures().join("sites.csv")),
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(

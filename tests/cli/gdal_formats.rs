@@ -1,7 +1,7 @@
 //! The `gdal` feature: the same layer as a Shapefile in EPSG:3857, a GeoPackage in UTM zone
 //! 32N and GeoJSON in WGS84 gives the same scores (distances within 1 m).
 
-use super::{by_id, fixtures, num, run_csv};
+use super::{by_id, fixtures, num, run_csv, run_ok};
 use assert_cmd::Command;
 use gdal::DriverManager;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
@@ -57,24 +57,19 @@ fn write_plants(path: &Path, driver: &str, epsg: u32) {
 /// `standort ARGS -q` on the fixture layers and profile, writing `out`; asserts success.
 fn run_on_fixtures(args: &[&str], out: &Path) {
     let f = fixtures();
-    let res = Command::cargo_bin("standort")
-        .unwrap()
-        .env_remove("STANDORT_DATA_DIR")
-        .args(args)
-        .args(["-q", "--data-dir"])
-        .arg(&f)
-        .arg("--layers")
-        .arg(f.join("layers.toml"))
-        .arg("--profile")
-        .arg(f.join("profile.toml"))
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
+    run_ok(
+        Command::cargo_bin("standort")
+            .unwrap()
+            .env_remove("STANDORT_DATA_DIR")
+            .args(args)
+            .args(["-q", "--data-dir"])
+            .arg(&f)
+            .arg("--layers")
+            .arg(f.join("layers.toml"))
+            .arg("--profile")
+            .arg(f.join("profile.toml"))
+            .arg("--out")
+            .arg(out),
     );
 }
 

@@ -2,7 +2,7 @@
 //! (`STANDORT_DATA_DIR`, which `.ci/run` points at the shared mirror). They fail — loudly,
 //! never skip — when the data is not there.
 
-use super::haversine_km;
+use super::{haversine_km, run_ok};
 use assert_cmd::Command;
 use standort::region::{Region, region_cells};
 use standort::{Engine, LayerSet, Profile};
@@ -252,18 +252,13 @@ fn region_deu_and_arizona_write_valid_geojson() {
     let dir = tempfile::tempdir().unwrap();
     for (region, file) in [("DEU", "deu.geojson"), ("Arizona", "az.geojson")] {
         let out = dir.path().join(file);
-        let res = Command::cargo_bin("standort")
-            .unwrap()
-            .args(["region", region, "--cell", "0.1", "--data-dir"])
-            .arg(data_dir())
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            res.status.success(),
-            "{}",
-            String::from_utf8_lossy(&res.stderr)
+        let res = run_ok(
+            Command::cargo_bin("standort")
+                .unwrap()
+                .args(["region", region, "--cell", "0.1", "--data-dir"])
+                .arg(data_dir())
+                .arg("--out")
+                .arg(&out),
         );
         let v = check_rfc7946(&out);
         let features = v["features"].as_array().unwrap();
