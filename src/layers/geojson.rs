@@ -2,10 +2,12 @@
 
 use super::{Attributes, Geometry, LayerKind, LayerSpec, PointFeature, Value, repair_polygon};
 use crate::error::{Error, ErrorKind, Result};
-use geojson::{Feature, GeometryValue};
+use geojson::Feature;
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::HashMap;
 use std::io::Read;
+use std::marker::PhantomData;
 use std::path::Path;
 
 /// Receives the features of a GeoJSON FeatureCollection one at a time.
@@ -20,23 +22,33 @@ impl<F: FnMut(usize, Feature) -> Result<()>> FeatureVisitor for F {
     }
 }
 
-struct Collection<'a, V> {
-    visitor: &'a mut V,
+/// Reads a FeatureCollection object, handing its features (deserialized as `T`) to `sink`.
+struct Collection<'a, T, S> {
+    sink: &'a mut S,
     count: usize,
     stopped: Option<Error>,
     saw_type: Option<String>,
     saw_features: bool,
     in_features: bool,
+    item: PhantomData<T>,
 }
 
-impl<'de, V: FeatureVisitor> DeserializeSeed<'de> for &mut Collection<'_, V> {
+impl<'de, T, S> DeserializeSeed<'de> for &mut Collection<'_, T, S>
+where
+    T: Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de, V: FeatureVisitor> Visitor<'de> for &mut Collection<'_, V> {
+impl<'de, T, S> Visitor<'de> for &mut Collection<'_, T, S>
+where
+    T: Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a GeoJSON FeatureCollection object")
@@ -66,31 +78,34 @@ impl<'de, V: FeatureVisitor> Visitor<'de> for &mut Collection<'_, V> {
     }
 }
 
-struct Features<'a, 'b, V>(&'a mut Collection<'b, V>);
+struct Features<'a, 'b, T, S>(&'a mut Collection<'b, T, S>);
 
-impl<'de, V: FeatureVisitor> DeserializeSeed<'de> for Features<'_, '_, V> {
+impl<'de, T, S> DeserializeSeed<'de> for Features<'_, '_, T, S>
+where
+    T: Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, V: FeatureVisitor> Visitor<'de> for Features<'_, '_, V> {
+impl<'de, T, S> Visitor<'de> for Features<'_, '_, T, S>
+where
+    T: Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an array of GeoJSON features")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
         self.0.in_features = true;
-        loop {
+        while let Some(feature) = seq.next_element::<T>()? {
             let index = self.0.count;
-            let feature = match seq.next_element::<Feature>() {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) => return Err(e),
-            };
             self.0.count += 1;
-            if let Err(e) = self.0.visitor.feature(index, feature) {
+            if let Err(e) = (self.0.sink)(index, feature) {
                 self.0.stopped = Some(e);
                 return Err(de::Error::custom("stopped"));
             }
@@ -120,45 +135,50 @@ pub fn stream_features<R: Read, V: FeatureVisitor>(
 ) -> Result<usize> {
     let de =
         serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, reader));
-    stream_from(de, source, visitor)
+    stream_from(de, source, &mut |i, f: Feature| visitor.feature(i, f))
 }
 
 /// Files up to this size are read whole and parsed from memory (about twice as fast as
 /// from a reader); larger ones are streamed.
 const READ_WHOLE_BYTES: u64 = 256 << 20;
 
-/// [`stream_features`] over a file: read whole when it is small enough to parse from memory.
-pub(crate) fn stream_features_file<V: FeatureVisitor>(
-    path: &Path,
-    source: &str,
-    visitor: &mut V,
-) -> Result<usize> {
+/// [`stream_features`] over a file, each feature deserialized as `T`: read whole when it is
+/// small enough to parse from memory.
+pub(crate) fn stream_features_file<T, S>(path: &Path, source: &str, sink: &mut S) -> Result<usize>
+where
+    T: for<'de> Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     if len > READ_WHOLE_BYTES {
-        return stream_features(file, source, visitor);
+        let de =
+            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
+        return stream_from(de, source, sink);
     }
     let mut bytes = Vec::with_capacity(len as usize + 1);
     std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(|e| Error::io(path, &e))?;
-    stream_from(
-        serde_json::Deserializer::from_slice(&bytes),
-        source,
-        visitor,
-    )
+    stream_from(serde_json::Deserializer::from_slice(&bytes), source, sink)
 }
 
-fn stream_from<'de, R: serde_json::de::Read<'de>, V: FeatureVisitor>(
+fn stream_from<'de, R, T, S>(
     mut de: serde_json::Deserializer<R>,
     source: &str,
-    visitor: &mut V,
-) -> Result<usize> {
+    sink: &mut S,
+) -> Result<usize>
+where
+    R: serde_json::de::Read<'de>,
+    T: Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
     let mut coll = Collection {
-        visitor,
+        sink,
         count: 0,
         stopped: None,
         saw_type: None,
         saw_features: false,
         in_features: false,
+        item: PhantomData,
     };
     let res = (&mut coll).deserialize(&mut de).and_then(|()| de.end());
     if let Some(e) = coll.stopped {
@@ -185,6 +205,253 @@ fn stream_from<'de, R: serde_json::de::Read<'de>, V: FeatureVisitor>(
         ));
     }
     Ok(coll.count)
+}
+
+/// A feature as a layer reads it: the geometry's positions go straight into one flat list
+/// (no tree of coordinate arrays is built), the properties into a JSON map.
+struct LayerFeature {
+    id: Option<geojson::feature::Id>,
+    geometry: Option<FlatGeometry>,
+    properties: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A geometry's positions (longitude, latitude; further coordinates are dropped) in order,
+/// with the ends of its lines or rings and of its polygons.
+#[derive(Debug, Default)]
+struct FlatGeometry {
+    type_name: String,
+    coords: Vec<[f64; 2]>,
+    /// End (exclusive, in `coords`) of every innermost array of positions (line or ring).
+    line_ends: Vec<usize>,
+    /// End (exclusive, in `line_ends`) of every array of rings (polygon).
+    polygon_ends: Vec<usize>,
+}
+
+impl FlatGeometry {
+    /// The lines (or rings) `a..b` as slices of positions.
+    fn lines(&self, a: usize, b: usize) -> Vec<&[[f64; 2]]> {
+        (a..b)
+            .map(|k| {
+                let start = if k == 0 { 0 } else { self.line_ends[k - 1] };
+                &self.coords[start..self.line_ends[k]]
+            })
+            .collect()
+    }
+}
+
+/// How deep the coordinate arrays of a geometry type nest (0: one position).
+fn coordinate_depth(type_name: &str) -> Option<usize> {
+    match type_name {
+        "Point" => Some(0),
+        "MultiPoint" | "LineString" => Some(1),
+        "Polygon" | "MultiLineString" => Some(2),
+        "MultiPolygon" => Some(3),
+        _ => None,
+    }
+}
+
+const GEOMETRY_TYPES: &[&str] = &[
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+];
+
+/// Coordinates nested `depth` deep, appended to a [`FlatGeometry`].
+struct Coords<'a> {
+    g: &'a mut FlatGeometry,
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Coords<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Coords<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self.depth {
+            0 => "a position [longitude, latitude]",
+            1 => "an array of positions",
+            2 => "an array of arrays of positions",
+            _ => "an array of polygons",
+        })
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        if self.depth == 0 {
+            let (Some(x), Some(y)) = (seq.next_element::<f64>()?, seq.next_element::<f64>()?)
+            else {
+                return Err(de::Error::custom("a position needs two coordinates"));
+            };
+            while seq.next_element::<f64>()?.is_some() {}
+            self.g.coords.push([x, y]);
+            return Ok(());
+        }
+        let inner = self.depth - 1;
+        while seq
+            .next_element_seed(Coords {
+                g: &mut *self.g,
+                depth: inner,
+            })?
+            .is_some()
+        {}
+        match self.depth {
+            1 => self.g.line_ends.push(self.g.coords.len()),
+            2 => self.g.polygon_ends.push(self.g.line_ends.len()),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum GeometryKey {
+    Type,
+    Coordinates,
+    Geometries,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for FlatGeometry {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FlatGeometry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a GeoJSON geometry object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<FlatGeometry, A::Error> {
+                let mut g = FlatGeometry::default();
+                let mut type_name: Option<String> = None;
+                // Coordinates that come before the type are kept as JSON until it is known.
+                let mut early: Option<serde_json::Value> = None;
+                let (mut coordinates, mut geometries) = (false, false);
+                while let Some(key) = map.next_key::<GeometryKey>()? {
+                    match key {
+                        GeometryKey::Type => type_name = Some(map.next_value()?),
+                        GeometryKey::Coordinates => {
+                            coordinates = true;
+                            match type_name.as_deref().and_then(coordinate_depth) {
+                                Some(depth) => map.next_value_seed(Coords { g: &mut g, depth })?,
+                                None => early = Some(map.next_value()?),
+                            }
+                        }
+                        GeometryKey::Geometries => {
+                            geometries = true;
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        GeometryKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let type_name = type_name.ok_or_else(|| de::Error::missing_field("type"))?;
+                match coordinate_depth(&type_name) {
+                    Some(_) if !coordinates => return Err(de::Error::missing_field("coordinates")),
+                    Some(depth) => {
+                        if let Some(v) = early {
+                            Coords { g: &mut g, depth }
+                                .deserialize(v)
+                                .map_err(de::Error::custom)?;
+                        }
+                    }
+                    None if type_name == "GeometryCollection" => {
+                        if !geometries {
+                            return Err(de::Error::missing_field("geometries"));
+                        }
+                    }
+                    None => return Err(de::Error::unknown_variant(&type_name, GEOMETRY_TYPES)),
+                }
+                g.type_name = type_name;
+                Ok(g)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum FeatureKey {
+    Type,
+    Id,
+    Geometry,
+    Properties,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for LayerFeature {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LayerFeature;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a GeoJSON Feature object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<LayerFeature, A::Error> {
+                let mut f = LayerFeature {
+                    id: None,
+                    geometry: None,
+                    properties: None,
+                };
+                let mut typed = false;
+                while let Some(key) = map.next_key::<FeatureKey>()? {
+                    match key {
+                        FeatureKey::Type => {
+                            let t: String = map.next_value()?;
+                            if t != "Feature" {
+                                return Err(de::Error::custom(format!(
+                                    "expected a Feature, found type \"{t}\""
+                                )));
+                            }
+                            typed = true;
+                        }
+                        FeatureKey::Id => {
+                            f.id = match map.next_value::<serde_json::Value>()? {
+                                serde_json::Value::Null => None,
+                                serde_json::Value::String(s) => {
+                                    Some(geojson::feature::Id::String(s))
+                                }
+                                serde_json::Value::Number(n) => {
+                                    Some(geojson::feature::Id::Number(n))
+                                }
+                                _ => {
+                                    return Err(de::Error::custom(
+                                        "a feature id must be a string or a number",
+                                    ));
+                                }
+                            }
+                        }
+                        FeatureKey::Geometry => f.geometry = map.next_value()?,
+                        FeatureKey::Properties => f.properties = map.next_value()?,
+                        FeatureKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                if !typed {
+                    return Err(de::Error::missing_field("type"));
+                }
+                Ok(f)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A serde_json error as `source:line: message`.
@@ -241,18 +508,15 @@ pub(crate) fn check_position(p: &[f64], feature: &str) -> Result<[f64; 2]> {
 
 /// Describe a feature for messages: `feature 3` or `feature 3 (id "Z3")`.
 pub(crate) fn feature_label(index: usize, feature: &Feature) -> String {
-    match &feature.id {
+    label_with_id(index, feature.id.as_ref())
+}
+
+fn label_with_id(index: usize, id: Option<&geojson::feature::Id>) -> String {
+    match id {
         Some(geojson::feature::Id::String(s)) => format!("feature {} (id \"{s}\")", index + 1),
         Some(geojson::feature::Id::Number(n)) => format!("feature {} (id {n})", index + 1),
         None => format!("feature {}", index + 1),
     }
-}
-
-fn ring(coords: &[geojson::Position], label: &str) -> Result<Vec<[f64; 2]>> {
-    coords
-        .iter()
-        .map(|p| check_position(p.as_slice(), label))
-        .collect()
 }
 
 /// Read a GeoJSON layer of the declared kind.
@@ -271,52 +535,40 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
     let mut lines = Vec::new();
     let mut polygons = Vec::new();
     let kind = spec.kind;
-    let mut visit = |index: usize, feature: Feature| -> Result<()> {
-        let label = feature_label(index, &feature);
-        let at = |e: Error| Error::at(ErrorKind::Input, source.clone(), e.message());
-        let Some(geometry) = &feature.geometry else {
+    let mut visit = |index: usize, feature: LayerFeature| -> Result<()> {
+        let Some(g) = &feature.geometry else {
             return Ok(());
         };
+        let label = || label_with_id(index, feature.id.as_ref());
+        let at = |e: Error| Error::at(ErrorKind::Input, source.clone(), e.message());
+        if let Some(bad) = g
+            .coords
+            .iter()
+            .find(|p| check_position(p.as_slice(), "").is_err())
+        {
+            return Err(at(check_position(bad, &label()).unwrap_err()));
+        }
         let row = rows.len();
-        match (&geometry.value, kind) {
-            (GeometryValue::Point { coordinates }, LayerKind::Points) => {
-                let [lon, lat] = check_position(coordinates.as_slice(), &label).map_err(at)?;
-                points.push(PointFeature { lon, lat, row });
-            }
-            (GeometryValue::MultiPoint { coordinates }, LayerKind::Points) => {
-                for p in coordinates {
-                    let [lon, lat] = check_position(p.as_slice(), &label).map_err(at)?;
-                    points.push(PointFeature { lon, lat, row });
-                }
-            }
-            (GeometryValue::LineString { coordinates }, LayerKind::Lines) => {
-                lines.push(vec![ring(coordinates, &label).map_err(at)?]);
-            }
-            (GeometryValue::MultiLineString { coordinates }, LayerKind::Lines) => {
-                lines.push(
-                    coordinates
+        match (g.type_name.as_str(), kind) {
+            ("Point" | "MultiPoint", LayerKind::Points) => {
+                points.extend(
+                    g.coords
                         .iter()
-                        .map(|l| ring(l, &label))
-                        .collect::<Result<_>>()
-                        .map_err(at)?,
+                        .map(|&[lon, lat]| PointFeature { lon, lat, row }),
                 );
             }
-            (GeometryValue::Polygon { coordinates }, LayerKind::Polygons) => {
-                let rings: Vec<_> = coordinates
-                    .iter()
-                    .map(|r| ring(r, &label))
-                    .collect::<Result<_>>()
-                    .map_err(at)?;
-                polygons.extend(repair_polygon(&rings, row));
+            ("LineString" | "MultiLineString", LayerKind::Lines) => {
+                let parts = g.lines(0, g.line_ends.len());
+                lines.push(parts.into_iter().map(<[[f64; 2]]>::to_vec).collect());
             }
-            (GeometryValue::MultiPolygon { coordinates }, LayerKind::Polygons) => {
-                for poly in coordinates {
-                    let rings: Vec<_> = poly
-                        .iter()
-                        .map(|r| ring(r, &label))
-                        .collect::<Result<_>>()
-                        .map_err(at)?;
-                    polygons.extend(repair_polygon(&rings, row));
+            ("Polygon", LayerKind::Polygons) => {
+                polygons.extend(repair_polygon(&g.lines(0, g.line_ends.len()), row));
+            }
+            ("MultiPolygon", LayerKind::Polygons) => {
+                let mut a = 0;
+                for &b in &g.polygon_ends {
+                    polygons.extend(repair_polygon(&g.lines(a, b), row));
+                    a = b;
                 }
             }
             (other, kind) => {
@@ -330,9 +582,9 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
                     ErrorKind::Input,
                     source.clone(),
                     format!(
-                        "{label}: layer \"{}\" is {kind}, expected {expected}, found {}",
+                        "{}: layer \"{}\" is {kind}, expected {expected}, found {other}",
+                        label(),
                         spec.name,
-                        other.type_name()
                     ),
                 ));
             }
@@ -409,6 +661,163 @@ mod tests {
 
     fn count(text: &str) -> Result<usize> {
         stream_features(text.as_bytes(), "t.geojson", &mut |_i, _f| Ok(()))
+    }
+
+    /// Read `features` (JSON feature objects) as a layer of `kind`.
+    fn layer(kind: &str, features: &[&str]) -> Result<(Geometry, Attributes)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.geojson");
+        let text = format!(
+            "{{\"type\": \"FeatureCollection\", \"features\": [\n{}\n]}}",
+            features.join(",\n")
+        );
+        std::fs::write(&path, text).unwrap();
+        let spec: LayerSpec = toml::from_str(&format!(
+            "name = \"t\"\npath = \"t.geojson\"\nkind = \"{kind}\""
+        ))
+        .unwrap();
+        read_layer(&path, &spec)
+    }
+
+    fn polygons(features: &[&str]) -> Vec<crate::layers::Polygon> {
+        match layer("polygons", features).unwrap().0 {
+            Geometry::Polygons(p) => p,
+            _ => panic!("not polygons"),
+        }
+    }
+
+    #[test]
+    fn layer_geometry_in_any_key_order_with_holes_and_heights() {
+        let square = |x: f64, y: f64, d: f64| {
+            format!(
+                "[[{x}, {y}, 5], [{}, {y}, 5], [{}, {}, 5], [{x}, {}, 5], [{x}, {y}, 5]]",
+                x + d,
+                x + d,
+                y + d,
+                y + d
+            )
+        };
+        let multi = format!(
+            r#"{{"properties": {{"n": 1}}, "geometry": {{"coordinates": [[{}, {}], [{}]], "bbox": [0, 0, 9, 9], "type": "MultiPolygon"}}, "type": "Feature", "id": 4}}"#,
+            square(0.0, 0.0, 4.0),
+            square(1.0, 1.0, 1.0),
+            square(6.0, 6.0, 3.0)
+        );
+        let single = format!(
+            r#"{{"type": "Feature", "geometry": {{"type": "Polygon", "coordinates": [{}]}}, "properties": {{"n": 2}}}}"#,
+            square(10.0, 0.0, 1.0)
+        );
+        let empty = r#"{"type": "Feature", "geometry": {"type": "Polygon", "coordinates": []}, "properties": {"n": 3}}"#;
+        let no_geometry = r#"{"type": "Feature", "geometry": null, "properties": {"n": 4}}"#;
+        let p = polygons(&[&multi, &single, empty, no_geometry, &single]);
+        // The MultiPolygon gives two polygons (the first with a hole), both of row 0.
+        let summary: Vec<(usize, usize, [f64; 4])> =
+            p.iter().map(|p| (p.row, p.rings.len(), p.bbox)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                (0, 2, [0.0, 0.0, 4.0, 4.0]),
+                (0, 1, [6.0, 6.0, 9.0, 9.0]),
+                (1, 1, [10.0, 0.0, 11.0, 1.0]),
+                (3, 1, [10.0, 0.0, 11.0, 1.0]),
+            ]
+        );
+        use geo::coordinate_position::CoordPos;
+        assert_eq!(p[0].position(0.5, 0.5), CoordPos::Inside);
+        assert_eq!(p[0].position(1.5, 1.5), CoordPos::Outside); // in the hole
+        assert_eq!(p[0].position(2.0, 1.0), CoordPos::OnBoundary);
+        // Rows for every feature with a geometry, in order.
+        let (_, attrs) = layer("polygons", &[&multi, &single, empty, no_geometry]).unwrap();
+        assert_eq!(attrs.len(), 3);
+    }
+
+    #[test]
+    fn layer_points_and_lines() {
+        let (g, _) = layer(
+            "points",
+            &[
+                r#"{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}}"#,
+                r#"{"type": "Feature", "geometry": {"coordinates": [[3, 4, 9], [5.5, -6]], "type": "MultiPoint"}, "properties": {}}"#,
+            ],
+        )
+        .unwrap();
+        let Geometry::Points(p) = g else { panic!() };
+        let got: Vec<(f64, f64, usize)> = p.iter().map(|p| (p.lon, p.lat, p.row)).collect();
+        assert_eq!(got, vec![(1.0, 2.0, 0), (3.0, 4.0, 1), (5.5, -6.0, 1)]);
+        let (g, _) = layer(
+            "lines",
+            &[
+                r#"{"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}, "properties": {}}"#,
+                r#"{"type": "Feature", "geometry": {"type": "MultiLineString", "coordinates": [[[0, 0], [1, 1]], [[2, 2], [3, 3], [4, 4]]]}, "properties": {}}"#,
+            ],
+        )
+        .unwrap();
+        let Geometry::Lines(l) = g else { panic!() };
+        assert_eq!(
+            l,
+            vec![
+                vec![vec![[0.0, 0.0], [1.0, 1.0]]],
+                vec![
+                    vec![[0.0, 0.0], [1.0, 1.0]],
+                    vec![[2.0, 2.0], [3.0, 3.0], [4.0, 4.0]]
+                ],
+            ]
+        );
+    }
+
+    #[test]
+    fn layer_feature_errors_name_the_feature() {
+        let ok = r#"{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}}"#;
+        let err = |kind: &str, bad: &str| layer(kind, &[ok, bad]).unwrap_err().to_string();
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "geometry": {"type": "Point", "coordinates": [1]}, "properties": {}}"#,
+        );
+        assert!(
+            e.contains(":3: feature 2: a position needs two coordinates"),
+            "{e}"
+        );
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "id": 7, "geometry": {"type": "Point", "coordinates": [200, 1]}, "properties": {}}"#,
+        );
+        assert!(
+            e.ends_with("t.geojson: feature 2 (id 7): longitude 200 is out of range [-180, 180]"),
+            "{e}"
+        );
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "geometry": {"type": "Pointy", "coordinates": [1, 2]}, "properties": {}}"#,
+        );
+        assert!(e.contains("feature 2: unknown variant `Pointy`"), "{e}");
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "geometry": {"coordinates": [[1, 2]], "type": "Point"}, "properties": {}}"#,
+        );
+        assert!(e.contains("feature 2: invalid type"), "{e}");
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "geometry": {"type": "Point"}, "properties": {}}"#,
+        );
+        assert!(e.contains("feature 2: missing field `coordinates`"), "{e}");
+        let e = err(
+            "points",
+            r#"{"type": "Feature", "id": "g", "geometry": {"type": "GeometryCollection", "geometries": []}, "properties": {}}"#,
+        );
+        assert!(e.contains("feature 2 (id \"g\"): layer \"t\" is points, expected Point or MultiPoint, found GeometryCollection"), "{e}");
+        let e = err(
+            "points",
+            r#"{"type": "Feat", "geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}}"#,
+        );
+        assert!(
+            e.contains("feature 2: expected a Feature, found type \"Feat\""),
+            "{e}"
+        );
+        let e = err(
+            "points",
+            r#"{"geometry": {"type": "Point", "coordinates": [1, 2]}, "properties": {}}"#,
+        );
+        assert!(e.contains("feature 2: missing field `type`"), "{e}");
     }
 
     #[test]

@@ -128,8 +128,8 @@ fn line_string(points: Vec<[f64; 2]>) -> LineString<f64> {
 /// let p = repair_polygon(&[ring], 0).unwrap();
 /// assert_eq!(p.bbox, [179.0, -1.0, 181.0, 1.0]);
 /// ```
-pub fn repair_polygon(rings_src: &[Vec<[f64; 2]>], row: usize) -> Option<Polygon> {
-    let exterior = rings_src.first()?;
+pub fn repair_polygon<R: AsRef<[[f64; 2]]>>(rings_src: &[R], row: usize) -> Option<Polygon> {
+    let exterior = rings_src.first()?.as_ref();
     if exterior.len() < 3 {
         return None;
     }
@@ -138,7 +138,11 @@ pub fn repair_polygon(rings_src: &[Vec<[f64; 2]>], row: usize) -> Option<Polygon
     let ext_mid = (ext_box[0] + ext_box[2]) / 2.0;
     let mut all_box = ext_box;
     let mut rings = vec![geo::Polygon::new(line_string(ext), vec![])];
-    for r in rings_src[1..].iter().filter(|r| r.len() >= 3) {
+    for r in rings_src[1..]
+        .iter()
+        .map(|r| r.as_ref())
+        .filter(|r| r.len() >= 3)
+    {
         let mut hole = repair_ring(r);
         // Put the hole in the exterior's longitude frame.
         let hb = bbox(&hole);
@@ -267,6 +271,6 @@ mod tests {
     #[test]
     fn degenerate_polygons_are_dropped() {
         assert!(repair_polygon(&[vec![[0.0, 0.0], [1.0, 1.0]]], 0).is_none());
-        assert!(repair_polygon(&[], 0).is_none());
+        assert!(repair_polygon::<Vec<[f64; 2]>>(&[], 0).is_none());
     }
 }
