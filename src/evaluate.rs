@@ -6,6 +6,7 @@
 //! from many threads.
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::geodesy::UnitVector;
 use crate::index::{LineIndex, PointIndex, PolygonIndex};
 use crate::layers::{Geometry, Layer, LayerKind, LayerSet, Raster, Value, did_you_mean};
 use crate::profile::{
@@ -63,6 +64,30 @@ pub struct Evaluation {
     pub status: Status,
     /// Constraint failures first, then UNKNOWN notes, for people.
     pub reasons: Vec<String>,
+}
+
+/// A site being measured: its position and, computed once when a measure first needs it,
+/// its unit vector (shared by the geodesic measures).
+struct At {
+    lon: f64,
+    lat: f64,
+    vector: std::cell::OnceCell<UnitVector>,
+}
+
+impl At {
+    fn new(lon: f64, lat: f64) -> Self {
+        At {
+            lon,
+            lat,
+            vector: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn vector(&self) -> UnitVector {
+        *self
+            .vector
+            .get_or_init(|| crate::geodesy::unit_vector(self.lon, self.lat))
+    }
 }
 
 /// A raw value: a number, or an attribute borrowed from its layer.
@@ -336,12 +361,8 @@ impl Engine {
 
     /// The raw value of criterion `i` at a site, borrowed where it is an attribute; the error
     /// says why it is UNKNOWN (formatted only when asked, see [`Why`]).
-    fn measure(
-        &self,
-        i: usize,
-        lon: f64,
-        lat: f64,
-    ) -> std::result::Result<(Raw<'_>, Option<u16>), Why> {
+    fn measure(&self, i: usize, at: &At) -> std::result::Result<(Raw<'_>, Option<u16>), Why> {
+        let (lon, lat) = (at.lon, at.lat);
         let c = &self.compiled[i];
         if let Some((cov, _)) = &c.coverage {
             if cov.containing(lon, lat).is_none() {
@@ -351,14 +372,16 @@ impl Engine {
         match &c.probe {
             Probe::Empty(_) => Err(Why::Empty),
             Probe::NearestPoint(idx) => idx
-                .nearest_km(lon, lat)
+                .nearest_km_from(lon, lat, at.vector())
                 .map(|km| (Raw::Num(km), None))
                 .ok_or(Why::Empty),
             Probe::NearestLine(idx) => idx
                 .nearest(lon, lat)
                 .map(|(_, km)| (Raw::Num(km), None))
                 .ok_or(Why::Empty),
-            Probe::SumWithin { index, .. } => Ok((Raw::Num(index.sum(lon, lat)), None)),
+            Probe::SumWithin { index, .. } => {
+                Ok((Raw::Num(index.sum_from(lon, lat, at.vector())), None))
+            }
             Probe::Attribute(sources) => {
                 for (k, s) in sources.iter().enumerate() {
                     if let Some(row) = s.index.containing(lon, lat) {
@@ -474,8 +497,9 @@ impl Engine {
         };
         let mut exclude_unknown = false;
         let mut weight_left = 0.0;
+        let at = At::new(lon, lat);
         for i in 0..n {
-            let (raw_num, score) = match self.measure(i, lon, lat) {
+            let (raw_num, score) = match self.measure(i, &at) {
                 Ok((raw, src)) => (raw.as_f64(), self.standardise(i, &raw, src)),
                 Err(_) => (None, None),
             };
@@ -536,8 +560,9 @@ impl Engine {
         let mut notes = Vec::new();
         let mut exclude_unknown = false;
         let mut ignored = vec![false; n];
+        let at = At::new(lon, lat);
         for (i, c) in criteria.iter().enumerate() {
-            let (raw, source, score, unknown) = match self.measure(i, lon, lat) {
+            let (raw, source, score, unknown) = match self.measure(i, &at) {
                 Ok((r, src)) => match self.standardise(i, &r, src) {
                     Some(sc) => (r.to_value(), src, Some(sc), None),
                     None => {

@@ -110,17 +110,16 @@ impl PointGrid {
         if lat_lo > self.max_lat() || lat_hi < self.min_lat {
             return;
         }
-        // Widest longitude extent of the circle: asin(sin d / cos lat), unless it holds a pole.
-        let cos_lat = (q[0] * q[0] + q[1] * q[1]).sqrt();
-        let sin_d = angle.min(std::f64::consts::FRAC_PI_2).sin();
-        let w = if lat_lo <= -90.0
-            || lat_hi >= 90.0
-            || angle >= std::f64::consts::FRAC_PI_2
-            || sin_d >= cos_lat
-        {
+        // Widest longitude extent of the circle, asin(sin d / cos lat), unless it holds a
+        // pole; bounded from above without libm calls (they cost more than the scan saves):
+        // sin d <= d, and asin x <= x / sqrt(1 - x^2) (tan t >= t), so
+        // asin(sin d / cos lat) <= d / sqrt(cos^2 lat - d^2) when d < cos lat.
+        let cos2_lat = q[0] * q[0] + q[1] * q[1];
+        let d2 = angle * angle;
+        let w = if lat_lo <= -90.0 || lat_hi >= 90.0 || d2 >= cos2_lat * 0.25 {
             180.0
         } else {
-            (sin_d / cos_lat).asin().to_degrees() + 1e-9
+            (angle / (cos2_lat - d2).sqrt()).to_degrees() * (1.0 + 1e-12) + 1e-9
         };
         let mut run = |c0: usize, c1: usize| {
             for r in r0..=r1 {

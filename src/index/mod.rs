@@ -136,26 +136,32 @@ impl PointIndex {
     /// The great-circle distance in km to the nearest point (faster than [`Self::nearest`]:
     /// which of several equidistant points is nearest does not matter here).
     pub fn nearest_km(&self, lon: f64, lat: f64) -> Option<f64> {
+        self.nearest_km_from(lon, lat, unit_vector(lon, lat))
+    }
+
+    /// [`Self::nearest_km`] with the query's unit vector `p` already computed.
+    pub(crate) fn nearest_km_from(&self, lon: f64, lat: f64, p: UnitVector) -> Option<f64> {
         if self.vectors.is_empty() {
             return None;
         }
-        let p = unit_vector(lon, lat);
         // Scan the grid cells within a radius; if the nearest point found lies within that
         // radius, no point outside the scanned cells can be nearer. Else widen the radius:
         // to just past the nearest point found beyond it (the next scan then ends the
         // search), at most doubling it; doubling it if none was found.
+        // The bounds below stand in for libm calls: the chord of an angle t is 2 sin(t/2)
+        // >= t - t^3/24, and the angle of a chord c is 2 asin(c/2) <= c / sqrt(1 - c^2/4).
         let mut angle = self.first_angle;
         while angle <= self.last_angle {
             let mut best = f64::INFINITY;
             self.grid.runs(lon, lat, p, angle, |a, b| {
                 best = best.min(self.min_chord2(p, a, b))
             });
-            let reach = 2.0 * (angle / 2.0).sin();
-            if best <= reach * reach {
+            let reach = angle - angle * angle * angle / 24.0;
+            if best <= reach * reach * (1.0 - 1e-12) {
                 return Some(chord_to_km(best.sqrt()));
             }
-            angle = if best.is_finite() {
-                let to_best = 2.0 * (best.sqrt() / 2.0).min(1.0).asin();
+            angle = if best.is_finite() && best < 2.0 {
+                let to_best = (best / (1.0 - best / 4.0)).sqrt();
                 (to_best * (1.0 + 1e-9) + 1e-12).min(angle * 2.0)
             } else {
                 angle * 2.0

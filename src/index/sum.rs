@@ -100,10 +100,14 @@ impl RadiusSum {
 
     /// Sum of the values of the points within the radius of (lon, lat), inclusive.
     pub fn sum(&self, lon: f64, lat: f64) -> f64 {
+        self.sum_from(lon, lat, crate::geodesy::unit_vector(lon, lat))
+    }
+
+    /// [`Self::sum`] with the query's unit vector `q` already computed.
+    pub(crate) fn sum_from(&self, lon: f64, lat: f64, q: UnitVector) -> f64 {
         if self.angle >= std::f64::consts::PI {
             return self.total;
         }
-        let q = crate::geodesy::unit_vector(lon, lat);
         let mut sum = 0.0;
         self.grid
             .runs(lon, lat, q, self.angle, |a, b| sum += self.scan(q, a, b));
