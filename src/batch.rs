@@ -564,7 +564,7 @@ pub fn score_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::LayerSet;
+    use crate::layers::{LayerSet, Value};
     use crate::profile::Profile;
     use crate::sites::Record;
     use std::path::Path;
@@ -605,6 +605,42 @@ mod tests {
             });
         }
         out
+    }
+
+    /// The quick path (criteria with constraints first; an excluded site skips the measures
+    /// that are always known) reports what the explained evaluation does: status, score,
+    /// failed constraints and UNKNOWN criteria.
+    #[test]
+    fn quick_scores_agree_with_explained_evaluations() {
+        let engine = engine();
+        let profile = engine.profile();
+        let (mut excluded, mut excluded_unknown) = (0, 0);
+        for s in sites(3000) {
+            let q = engine.score_only(s.lon, s.lat);
+            let e = engine.evaluate(s.lon, s.lat);
+            assert_eq!(q.status, e.status, "{s:?}");
+            assert_eq!(q.score.map(f64::to_bits), e.score.map(f64::to_bits));
+            let unknown = (0..e.values.len())
+                .filter(|&i| e.values[i].unknown.is_some())
+                .fold(0u64, |m, i| m | 1 << i);
+            assert_eq!(q.unknown, unknown, "{s:?}");
+            let failed = (0..profile.constraints.len())
+                .filter(|&k| {
+                    let c = &profile.constraints[k];
+                    let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
+                    matches!(i.map(|i| &e.values[i].raw), Some(Value::Num(v)) if !c.passes(*v))
+                })
+                .fold(0u64, |m, k| m | 1 << k);
+            assert_eq!(q.failed, failed, "{s:?}");
+            if q.status == Status::Excluded {
+                excluded += 1;
+                excluded_unknown += usize::from(q.unknown != 0);
+            }
+        }
+        assert!(
+            excluded > 100 && excluded_unknown > 0,
+            "{excluded} {excluded_unknown}"
+        );
     }
 
     /// Batches of any size, made of chunks of any size, keep exactly the first N of the full

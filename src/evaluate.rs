@@ -165,6 +165,12 @@ pub struct Engine {
     weights: Vec<f64>,
     /// For each criterion, the constraints on it.
     constraints_of: Vec<Vec<usize>>,
+    /// Criterion indexes in the order [`Engine::score_only`] measures them: those with
+    /// constraints first, so that a site already excluded can skip the rest.
+    order: Vec<usize>,
+    /// Per criterion: always known (its measure and standardisation never fail), so that an
+    /// excluded site need not measure it — nothing reported about the site would change.
+    always_known: Vec<bool>,
     compiled: Vec<Compiled>,
     aggregation: Box<dyn Aggregation>,
     layers: Vec<LayerInfo>,
@@ -323,9 +329,27 @@ impl Engine {
                     .map(|(k, _)| k)
                     .collect()
             })
+            .collect::<Vec<Vec<usize>>>();
+        let (mut order, rest): (Vec<usize>, Vec<usize>) =
+            (0..compiled.len()).partition(|&i| !constraints_of[i].is_empty());
+        order.extend(rest);
+        let always_known = compiled
+            .iter()
+            .zip(&profile.criteria)
+            .map(|(c, crit)| {
+                let measured = match &c.probe {
+                    Probe::SumWithin { .. } | Probe::Inside(_) => true,
+                    Probe::NearestPoint(idx) => !idx.is_empty(),
+                    Probe::NearestLine(idx) => !idx.is_empty(),
+                    _ => false,
+                };
+                measured && c.coverage.is_none() && crit.standardise.scores_every_number()
+            })
             .collect();
         Ok(Engine {
             constraints_of,
+            order,
+            always_known,
             profile,
             weights,
             compiled,
@@ -496,9 +520,11 @@ impl Engine {
             unknown: 0,
         };
         let mut exclude_unknown = false;
-        let mut weight_left = 0.0;
         let at = At::new(lon, lat);
-        for i in 0..n {
+        for &i in &self.order {
+            if q.failed != 0 && known.is_none() && self.always_known[i] {
+                continue;
+            }
             let (raw_num, score) = match self.measure(i, &at) {
                 Ok((raw, src)) => (raw.as_f64(), self.standardise(i, &raw, src)),
                 Err(_) => (None, None),
@@ -518,7 +544,6 @@ impl Engine {
                 Some(s) => {
                     scores[i] = s;
                     weights[i] = w;
-                    weight_left += w;
                 }
                 None => {
                     q.unknown |= 1u64 << i.min(63);
@@ -528,12 +553,13 @@ impl Engine {
                         p => {
                             scores[i] = p.substitute().unwrap_or(0.5);
                             weights[i] = w;
-                            weight_left += w;
                         }
                     }
                 }
             }
         }
+        // In profile order (zeros for criteria left out), whatever order they were measured in.
+        let weight_left = weights.iter().fold(0.0, |a, w| a + w);
         q.status = if q.failed != 0 {
             Status::Excluded
         } else if exclude_unknown || weight_left <= 0.0 {

@@ -121,6 +121,16 @@ impl Standardise {
         !matches!(self, Standardise::Categorical { .. })
     }
 
+    /// True when [`Self::score_number`] scores every number (only a categorical
+    /// standardisation, or a piecewise one without points, may leave one without a score).
+    pub fn scores_every_number(&self) -> bool {
+        match self {
+            Standardise::Linear { .. } | Standardise::Sigmoid { .. } => true,
+            Standardise::Piecewise { points } => !points.is_empty(),
+            Standardise::Categorical { .. } => false,
+        }
+    }
+
     /// Score a number (categorical looks the number up by its text).
     pub fn score_number(&self, x: f64) -> Option<f64> {
         match self {
