@@ -401,14 +401,19 @@ fn segment_meets_rect(a: geo::Coord<f64>, b: geo::Coord<f64>, r: [f64; 4]) -> bo
 
 /// Whether (x, y) lies on one of `edges` (index `i` = segment `verts[i]`-`verts[i + 1]`) or
 /// an odd number of them cross the ray from it towards +x — inside, by the even-odd rule, when
-/// `edges` holds every edge of a polygon that reaches the point's latitude. Exact orientation
-/// predicates.
+/// `edges` holds every edge of a polygon that reaches the point's latitude. `edges` are
+/// sorted easternmost first (by their larger longitude, descending): the scan stops at the
+/// first edge wholly west of the point, which neither holds it nor crosses its ray. Exact
+/// orientation predicates.
 fn band_contains(verts: &[geo::Coord<f64>], edges: &[u32], x: f64, y: f64) -> bool {
     use geo::kernels::{Kernel, Orientation, RobustKernel};
     let q = geo::Coord { x, y };
     let mut inside = false;
     for &i in edges {
         let (a, b) = (verts[i as usize], verts[i as usize + 1]);
+        if a.x.max(b.x) < x {
+            break;
+        }
         let up = a.y <= y && y < b.y;
         let down = b.y <= y && y < a.y;
         let in_box =
@@ -579,6 +584,12 @@ impl PolygonIndex {
                         list[fill[r] as usize] = k;
                         fill[r] += 1;
                     }
+                }
+                // Easternmost edges first: a query stops at the first edge wholly west of it.
+                let east = |i: u32| verts[i as usize].x.max(verts[i as usize + 1].x);
+                for r in 0..n_rows {
+                    list[start[r] as usize..start[r + 1] as usize]
+                        .sort_unstable_by(|&i, &j| east(j).total_cmp(&east(i)));
                 }
                 (r0 as u32, start, list)
             })
