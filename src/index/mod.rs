@@ -675,14 +675,20 @@ impl PolygonIndex {
         self.rows_of.is_empty()
     }
 
-    /// Read the grid cell of (lon, lat), so that a [`PolygonIndex::containing`] query that
-    /// follows soon finds it in cache; returns a value only to keep the read.
-    pub(crate) fn touch(&self, lon: f64, lat: f64) -> u32 {
+    /// The grid cell a [`PolygonIndex::containing`] query at (lon, lat) reads first (clamped
+    /// to the grid), for reading a group of cells ahead of the queries ([`Self::touch`]).
+    pub(crate) fn cell_of(&self, lon: f64, lat: f64) -> usize {
         let fx = (lon - self.origin[0]) / self.cell_deg;
         let fy = (lat - self.origin[1]) / self.cell_deg;
         let c = (fx.max(0.0) as usize).min(self.cols - 1);
         let r = (fy.max(0.0) as usize).min(self.rows - 1);
-        self.cell_owner[r * self.cols + c]
+        r * self.cols + c
+    }
+
+    /// Read grid cell `k` (from [`Self::cell_of`]), so that a query that follows soon finds
+    /// it in cache; returns a value only to keep the read.
+    pub(crate) fn touch(&self, k: usize) -> u32 {
+        self.cell_owner[k]
     }
 
     /// The attribute row of the first polygon (in layer order) that contains (lon, lat) or

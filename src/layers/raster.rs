@@ -133,7 +133,18 @@ impl Raster {
         #[cfg(feature = "gdal")]
         if let Some(wkt) = &self.crs_wkt {
             let (x, y) = crate::layers::gdal::to_crs(wkt, lon, lat)?;
-            return self.pixel_at(x, y);
+            return self.value(self.index_at(x, y)?);
+        }
+        self.value(self.index_of(lon, lat)?)
+    }
+
+    /// Where [`Self::sample`] reads (lon, lat): the pixel's index in row-major order, when
+    /// the raster is in longitude/latitude (`None` outside, or for a reprojected raster).
+    /// For reading a group of pixels ahead of sampling them ([`Self::pixel`]).
+    pub(crate) fn index_of(&self, lon: f64, lat: f64) -> Option<usize> {
+        #[cfg(feature = "gdal")]
+        if self.crs_wkt.is_some() {
+            return None;
         }
         let b = self.bounds();
         let mut x = lon;
@@ -154,23 +165,32 @@ impl Raster {
         } else {
             lat
         };
-        self.pixel_at(x, y)
+        self.index_at(x, y)
     }
 
-    /// The value at grid coordinates (x, y) in the raster's own units, without wrapping:
-    /// `None` outside, on nodata or NaN.
-    fn pixel_at(&self, x: f64, y: f64) -> Option<f64> {
+    /// The row-major index of the pixel at grid coordinates (x, y) in the raster's own
+    /// units, without wrapping: `None` outside.
+    fn index_at(&self, x: f64, y: f64) -> Option<usize> {
         // Grid coordinates; truncation below is their floor, as they are checked >= 0.
         let col = (x - self.origin_lon) / self.pixel_width_deg;
         let row = (self.origin_lat - y) / self.pixel_height_deg;
         if !(col >= 0.0 && row >= 0.0 && col < self.width as f64 && row < self.height as f64) {
             return None;
         }
-        let i = row as usize * self.width + col as usize;
-        let v = match &self.pixels {
+        Some(row as usize * self.width + col as usize)
+    }
+
+    /// The stored value of pixel `i` (nodata included), `i` from [`Self::index_of`].
+    pub(crate) fn pixel(&self, i: usize) -> f64 {
+        match &self.pixels {
             Pixels::F32(p) => f64::from(p[i]),
             Pixels::F64(p) => p[i],
-        };
+        }
+    }
+
+    /// The value of pixel `i`: `None` on nodata or NaN.
+    fn value(&self, i: usize) -> Option<f64> {
+        let v = self.pixel(i);
         let is_nodata = self
             .nodata
             .is_some_and(|nd| v == nd || (nd as f32 as f64 == v));
