@@ -558,18 +558,22 @@ impl PolygonIndex {
                     let hi = row_of(a.y.max(b.y) + margin).min(r1);
                     (lo - r0, hi.saturating_sub(r0))
                 };
-                let mut ranges: Vec<(u32, usize, usize)> = Vec::new();
+                let mut ranges: Vec<(f64, u32, usize, usize)> = Vec::new();
                 let mut i = base;
                 for ring in &poly.rings {
                     let n = ring.exterior().0.len();
                     for k in i..i + n.saturating_sub(1) {
                         let (lo, hi) = row_range(k);
-                        ranges.push((k as u32, lo, hi));
+                        let east = verts[k].x.max(verts[k + 1].x);
+                        ranges.push((east, k as u32, lo, hi));
                     }
                     i += n;
                 }
+                // Easternmost edges first in every row's list (filled in this order): a query
+                // stops at the first edge wholly west of it.
+                ranges.sort_unstable_by(|p, q| q.0.total_cmp(&p.0));
                 let mut start = vec![0u32; n_rows + 1];
-                for &(_, lo, hi) in &ranges {
+                for &(_, _, lo, hi) in &ranges {
                     for r in lo..=hi {
                         start[r + 1] += 1;
                     }
@@ -579,17 +583,11 @@ impl PolygonIndex {
                 }
                 let mut fill = start.clone();
                 let mut list = vec![0u32; start[n_rows] as usize];
-                for &(k, lo, hi) in &ranges {
+                for &(_, k, lo, hi) in &ranges {
                     for r in lo..=hi {
                         list[fill[r] as usize] = k;
                         fill[r] += 1;
                     }
-                }
-                // Easternmost edges first: a query stops at the first edge wholly west of it.
-                let east = |i: u32| verts[i as usize].x.max(verts[i as usize + 1].x);
-                for r in 0..n_rows {
-                    list[start[r] as usize..start[r + 1] as usize]
-                        .sort_unstable_by(|&i, &j| east(j).total_cmp(&east(i)));
                 }
                 (r0 as u32, start, list)
             })
