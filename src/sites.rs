@@ -277,20 +277,24 @@ impl SiteBlock {
                     starts.push(text.len() as u32);
                 }
                 let n_lines = starts.len() - 1;
-                let tasks: Vec<(usize, usize)> = (0..n_lines)
-                    .step_by(LINES_PER_TASK)
-                    .map(|a| (a, (a + LINES_PER_TASK).min(n_lines)))
-                    .collect();
-                type Parsed = (Vec<f64>, Vec<f64>, Vec<(u32, u32)>);
-                let parts: Vec<Result<Parsed>> = tasks
-                    .par_iter()
-                    .map(|&(a, b)| {
-                        let mut out: Parsed = (
-                            Vec::with_capacity(b - a),
-                            Vec::with_capacity(b - a),
-                            Vec::with_capacity(b - a),
-                        );
-                        for k in a..b {
+                // A block that is valid UTF-8 as a whole has valid lines and fields (cut at
+                // ASCII bytes); otherwise every line is checked, to name the bad one.
+                let whole = std::str::from_utf8(&text).ok();
+                let mut lon = vec![0.0; n_lines];
+                let mut lat = vec![0.0; n_lines];
+                let mut spans = vec![(0u32, 0u32); n_lines];
+                // Parsed in parallel straight into the columns; blank lines (skipped, as by
+                // the csv crate) are marked and removed afterwards.
+                const BLANK: (u32, u32) = (u32::MAX, u32::MAX);
+                let blanks: Vec<Result<usize>> = lon
+                    .par_chunks_mut(LINES_PER_TASK)
+                    .zip(lat.par_chunks_mut(LINES_PER_TASK))
+                    .zip(spans.par_chunks_mut(LINES_PER_TASK))
+                    .enumerate()
+                    .map(|(t, ((lon, lat), spans))| {
+                        let mut blank = 0;
+                        for j in 0..lon.len() {
+                            let k = t * LINES_PER_TASK + j;
                             let (s, mut e) = (starts[k] as usize, starts[k + 1] as usize);
                             if e > s && text[e - 1] == b'\n' {
                                 e -= 1;
@@ -299,27 +303,36 @@ impl SiteBlock {
                                 e -= 1;
                             }
                             if e == s {
-                                continue; // blank lines are skipped, as by the csv crate
+                                spans[j] = BLANK;
+                                blank += 1;
+                                continue;
                             }
                             let line_no = first_line + k as u64;
-                            let (lon, lat) = layout
-                                .position(&text[s..e])
+                            let line = match whole {
+                                Some(w) => Ok(&w[s..e]),
+                                None => std::str::from_utf8(&text[s..e]).map_err(|_| {
+                                    "not valid UTF-8 (save the file as UTF-8)".to_string()
+                                }),
+                            };
+                            let (x, y) = line
+                                .and_then(|l| layout.position(l))
                                 .map_err(|m| layout.error(line_no, m))?;
-                            out.0.push(lon);
-                            out.1.push(lat);
-                            out.2.push((s as u32, e as u32));
+                            lon[j] = x;
+                            lat[j] = y;
+                            spans[j] = (s as u32, e as u32);
                         }
-                        Ok(out)
+                        Ok(blank)
                     })
                     .collect();
-                let mut lon = Vec::with_capacity(n_lines);
-                let mut lat = Vec::with_capacity(n_lines);
-                let mut spans = Vec::with_capacity(n_lines);
-                for part in parts {
-                    let (a, b, c) = part?;
-                    lon.extend(a);
-                    lat.extend(b);
-                    spans.extend(c);
+                let mut blank = 0;
+                for b in blanks {
+                    blank += b?;
+                }
+                if blank > 0 {
+                    let kept: Vec<usize> = (0..n_lines).filter(|&k| spans[k] != BLANK).collect();
+                    lon = kept.iter().map(|&k| lon[k]).collect();
+                    lat = kept.iter().map(|&k| lat[k]).collect();
+                    spans = kept.iter().map(|&k| spans[k]).collect();
                 }
                 Ok(SiteChunk {
                     first_index,
@@ -341,21 +354,37 @@ impl CsvLayout {
         Error::at(ErrorKind::Input, format!("{}:{line}", self.label), msg)
     }
 
-    /// (lon, lat) of a quote-free CSV line, checking the field count and UTF-8 as the csv
-    /// crate does.
-    fn position(&self, line: &[u8]) -> std::result::Result<(f64, f64), String> {
-        let line = std::str::from_utf8(line)
-            .map_err(|_| "not valid UTF-8 (save the file as UTF-8)".to_string())?;
+    /// (lon, lat) of a quote-free CSV line, checking the field count as the csv crate does.
+    fn position(&self, line: &str) -> std::result::Result<(f64, f64), String> {
         let (mut lat, mut lon) = ("", "");
         let mut n = 0;
-        for (k, cell) in line.split(self.delimiter as char).enumerate() {
-            if k == self.lat {
-                lat = cell;
+        if self.delimiter.is_ascii() {
+            // Fields cut at the (ASCII) delimiter bytes: always at character boundaries.
+            let mut start = 0;
+            let bytes = line.as_bytes();
+            for end in (0..bytes.len())
+                .filter(|&i| bytes[i] == self.delimiter)
+                .chain(std::iter::once(bytes.len()))
+            {
+                if n == self.lat {
+                    lat = &line[start..end];
+                }
+                if n == self.lon {
+                    lon = &line[start..end];
+                }
+                n += 1;
+                start = end + 1;
             }
-            if k == self.lon {
-                lon = cell;
+        } else {
+            for (k, cell) in line.split(self.delimiter as char).enumerate() {
+                if k == self.lat {
+                    lat = cell;
+                }
+                if k == self.lon {
+                    lon = cell;
+                }
+                n += 1;
             }
-            n += 1;
         }
         if n != self.fields {
             return Err(format!(
@@ -882,6 +911,38 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.csv");
+        for bad_line in [b"b\xff,3,4\n".as_slice(), b"b,3,4\xe2\x82\n"] {
+            let mut text = b"id,lat,lon\na,1,2\n".to_vec();
+            text.extend_from_slice(bad_line);
+            text.extend_from_slice(b"c,5,6\n");
+            std::fs::write(&p, &text).unwrap();
+            let e = read_sites(
+                &SiteSource::File(p.clone()),
+                &SiteOptions::default(),
+                10,
+                &mut |_| Ok(()),
+            )
+            .unwrap_err();
+            assert!(
+                e.to_string()
+                    .ends_with("s.csv:3: not valid UTF-8 (save the file as UTF-8)"),
+                "{e}"
+            );
+        }
+        // Multi-byte text elsewhere in a valid file is fine.
+        let (_, s) = read(
+            "id,lat,lon\nZürich,47.4,8.5\n",
+            "s.csv",
+            SiteOptions::default(),
+        )
+        .unwrap();
+        assert_eq!((s[0].id.as_str(), s[0].lat), ("Zürich", 47.4));
     }
 
     #[test]
