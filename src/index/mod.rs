@@ -152,10 +152,11 @@ impl PointIndex {
         // >= t - t^3/24, and the angle of a chord c is 2 asin(c/2) <= c / sqrt(1 - c^2/4).
         let mut angle = self.first_angle;
         while angle <= self.last_angle {
-            let mut best = f64::INFINITY;
+            let mut lanes = [f64::INFINITY; 4];
             self.grid.runs(lon, lat, p, angle, |a, b| {
-                best = best.min(self.min_chord2(p, a, b))
+                self.min_chord2(p, a, b, &mut lanes)
             });
+            let best = lanes[0].min(lanes[1]).min(lanes[2].min(lanes[3]));
             let reach = angle - angle * angle * angle / 24.0;
             if best <= reach * reach * (1.0 - 1e-12) {
                 return Some(chord_to_km(best.sqrt()));
@@ -171,9 +172,9 @@ impl PointIndex {
         Some(vector_km(p, self.vectors[hit.item as usize]))
     }
 
-    /// The smallest squared chord from `q` to the grid's points `a..b` (branch-free, four
-    /// lanes: the compiler vectorises it).
-    fn min_chord2(&self, q: UnitVector, a: usize, b: usize) -> f64 {
+    /// Lower `m` (four lanes) to the smallest squared chords from `q` to the grid's points
+    /// `a..b` (branch-free: the compiler vectorises it).
+    fn min_chord2(&self, q: UnitVector, a: usize, b: usize, m: &mut [f64; 4]) {
         let g = &self.grid;
         let (xs, ys, zs) = (&g.xs[a..b], &g.ys[a..b], &g.zs[a..b]);
         let lane = |x: f64, y: f64, z: f64, m: &mut f64| {
@@ -181,7 +182,6 @@ impl PointIndex {
             let c2 = dx * dx + dy * dy + dz * dz;
             *m = if c2 < *m { c2 } else { *m };
         };
-        let mut m = [f64::INFINITY; 4];
         let lanes = xs
             .chunks_exact(4)
             .zip(ys.chunks_exact(4))
@@ -194,7 +194,6 @@ impl PointIndex {
         for k in xs.len() / 4 * 4..xs.len() {
             lane(xs[k], ys[k], zs[k], &mut m[0]);
         }
-        m[0].min(m[1]).min(m[2].min(m[3]))
     }
 
     /// Visit every point within `radius_km` (great-circle, inclusive) with its distance in km.

@@ -49,53 +49,54 @@ impl RadiusSum {
         }
     }
 
-    /// Sum over the grid's points `a..b` within the radius: a branch-free chord test over the
-    /// columns (four lanes), then — only if a point lies within a hair of the radius — the
-    /// exact great-circle test.
-    fn scan(&self, q: UnitVector, a: usize, b: usize) -> f64 {
+    /// Add the values of the grid's points `a..b` that are surely within the radius into
+    /// `acc` (four lanes: a branch-free chord test the compiler vectorises), and flag in
+    /// `unsure` any point within a hair of the radius.
+    fn scan(&self, q: UnitVector, a: usize, b: usize, acc: &mut [f64; 4], unsure: &mut [u64; 4]) {
         let g = &self.grid;
         let (xs, ys, zs, ws) = (&g.xs[a..b], &g.ys[a..b], &g.zs[a..b], &g.ws[a..b]);
         // Inside for sure: chord^2 <= lo, i.e. dot >= dot_lo; unsure within (lo, hi].
-        let dot_lo = 1.0 - self.chord2_lo / 2.0;
-        let dot_hi = 1.0 - self.chord2_hi / 2.0;
+        let (dot_lo, dot_hi) = self.dots();
         let (q0, q1, q2) = (q[0], q[1], q[2]);
-        // Branch-free lanes: a value counts where its point is surely inside; `near` keeps,
-        // per lane, the largest dot product of the points that are not (0 if none).
-        let lane = |x: f64, y: f64, z: f64, w: f64, acc: &mut f64, near: &mut f64| {
+        let lane = |x: f64, y: f64, z: f64, w: f64, acc: &mut f64, unsure: &mut u64| {
             let d = q0 * x + q1 * y + q2 * z;
             let inside = ((d >= dot_lo) as u64).wrapping_neg();
             *acc += f64::from_bits(w.to_bits() & inside);
-            let other = f64::from_bits(d.to_bits() & !inside);
-            *near = if other > *near { other } else { *near };
+            *unsure |= ((d >= dot_hi) as u64) & !inside;
         };
-        let mut acc = [0.0f64; 4];
-        let mut near = [0.0f64; 4];
         let lanes = xs
             .chunks_exact(4)
             .zip(ys.chunks_exact(4))
             .zip(zs.chunks_exact(4).zip(ws.chunks_exact(4)));
         for ((x, y), (z, w)) in lanes {
             for l in 0..4 {
-                lane(x[l], y[l], z[l], w[l], &mut acc[l], &mut near[l]);
+                lane(x[l], y[l], z[l], w[l], &mut acc[l], &mut unsure[l]);
             }
         }
         for k in xs.len() / 4 * 4..xs.len() {
-            lane(xs[k], ys[k], zs[k], ws[k], &mut acc[0], &mut near[0]);
+            lane(xs[k], ys[k], zs[k], ws[k], &mut acc[0], &mut unsure[0]);
         }
-        let unsure = near[0].max(near[1]).max(near[2].max(near[3])) >= dot_hi;
-        if unsure {
-            // Decide the borderline points exactly, in a second pass.
-            for k in 0..xs.len() {
-                let d = q0 * xs[k] + q1 * ys[k] + q2 * zs[k];
-                if d < dot_lo
-                    && d >= dot_hi
-                    && vector_km(q, [xs[k], ys[k], zs[k]]) <= self.radius_km
-                {
-                    acc[0] += ws[k];
-                }
-            }
-        }
-        (acc[0] + acc[1]) + (acc[2] + acc[3])
+    }
+
+    /// The dot products of unit vectors at which a point is surely inside (at or above the
+    /// first) and within a hair of the radius (between the two).
+    fn dots(&self) -> (f64, f64) {
+        (1.0 - self.chord2_lo / 2.0, 1.0 - self.chord2_hi / 2.0)
+    }
+
+    /// The values of the points `a..b` within a hair of the radius that are within it by
+    /// the exact great-circle distance.
+    fn borderline(&self, q: UnitVector, a: usize, b: usize) -> f64 {
+        let g = &self.grid;
+        let (dot_lo, dot_hi) = self.dots();
+        (a..b)
+            .filter(|&k| {
+                let p = [g.xs[k], g.ys[k], g.zs[k]];
+                let d = q[0] * p[0] + q[1] * p[1] + q[2] * p[2];
+                d < dot_lo && d >= dot_hi && vector_km(q, p) <= self.radius_km
+            })
+            .map(|k| g.ws[k])
+            .sum()
     }
 
     /// Sum of the values of the points within the radius of (lon, lat), inclusive.
@@ -108,10 +109,21 @@ impl RadiusSum {
         if self.angle >= std::f64::consts::PI {
             return self.total;
         }
-        let mut sum = 0.0;
-        self.grid
-            .runs(lon, lat, q, self.angle, |a, b| sum += self.scan(q, a, b));
-        sum
+        // One set of lanes for all the runs under the circle; borderline points (rare) are
+        // decided exactly in a second pass.
+        let mut acc = [0.0f64; 4];
+        let mut unsure = [0u64; 4];
+        self.grid.runs(lon, lat, q, self.angle, |a, b| {
+            self.scan(q, a, b, &mut acc, &mut unsure)
+        });
+        if (unsure[0] | unsure[1]) | (unsure[2] | unsure[3]) != 0 {
+            let mut extra = 0.0;
+            self.grid.runs(lon, lat, q, self.angle, |a, b| {
+                extra += self.borderline(q, a, b)
+            });
+            acc[0] += extra;
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3])
     }
 }
 
