@@ -138,27 +138,25 @@ pub fn stream_features<R: Read, V: FeatureVisitor>(
     stream_from(de, source, &mut |i, f: Feature| visitor.feature(i, f))
 }
 
-/// Files up to this size are read whole and parsed from memory (about twice as fast as
-/// from a reader); larger ones are streamed.
-const READ_WHOLE_BYTES: u64 = 256 << 20;
-
-/// [`stream_features`] over a file, each feature deserialized as `T`: read whole when it is
-/// small enough to parse from memory.
+/// [`stream_features`] over a file, each feature deserialized as `T`: a regular file is
+/// parsed in place from a map of it (about twice as fast as from a reader, and without
+/// copying it into fresh memory; see [`super::mapped`]), anything else from a reader.
 pub(crate) fn stream_features_file<T, S>(path: &Path, source: &str, sink: &mut S) -> Result<usize>
 where
     T: for<'de> Deserialize<'de>,
     S: FnMut(usize, T) -> Result<()>,
 {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-    let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    if len > READ_WHOLE_BYTES {
-        let de =
-            serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, file));
-        return stream_from(de, source, sink);
+    match super::mapped::map(&file, path)? {
+        Some(map) => stream_from(serde_json::Deserializer::from_slice(&map), source, sink),
+        None => {
+            let de = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(
+                1 << 16,
+                file,
+            ));
+            stream_from(de, source, sink)
+        }
     }
-    let mut bytes = Vec::with_capacity(len as usize + 1);
-    std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(|e| Error::io(path, &e))?;
-    stream_from(serde_json::Deserializer::from_slice(&bytes), source, sink)
 }
 
 fn stream_from<'de, R, T, S>(

@@ -21,6 +21,7 @@ mod csv;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod geojson;
+mod mapped;
 mod polygons;
 mod raster;
 

@@ -13,10 +13,54 @@ use tiff::encoder::{TiffEncoder, colortype};
 use tiff::tags::Tag;
 
 /// Pixel values, stored at their source precision (integers up to 16 bits as `f32`).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum Pixels {
     F32(Vec<f32>),
     F64(Vec<f64>),
+    /// An uncompressed little-endian float32 GeoTIFF whose strips follow one another: the
+    /// pixels are read from a map of the file, row-major from byte `start` (see
+    /// [`super::mapped`]); `count` pixels.
+    Mapped {
+        map: memmap2::Mmap,
+        start: usize,
+        count: usize,
+    },
+}
+
+impl Pixels {
+    fn get(&self, i: usize) -> f64 {
+        match self {
+            Pixels::F32(p) => f64::from(p[i]),
+            Pixels::F64(p) => p[i],
+            Pixels::Mapped { map, start, .. } => {
+                let b = start + i * 4;
+                f64::from(f32::from_le_bytes([
+                    map[b],
+                    map[b + 1],
+                    map[b + 2],
+                    map[b + 3],
+                ]))
+            }
+        }
+    }
+
+    fn to_f32(&self) -> Vec<f32> {
+        match self {
+            Pixels::F32(p) => p.clone(),
+            Pixels::F64(p) => p.iter().map(|&v| v as f32).collect(),
+            Pixels::Mapped { count, .. } => (0..*count).map(|i| self.get(i) as f32).collect(),
+        }
+    }
+}
+
+impl Clone for Pixels {
+    fn clone(&self) -> Self {
+        match self {
+            Pixels::F32(p) => Pixels::F32(p.clone()),
+            Pixels::F64(p) => Pixels::F64(p.clone()),
+            Pixels::Mapped { .. } => Pixels::F32(self.to_f32()),
+        }
+    }
 }
 
 /// A north-up raster grid in longitude/latitude degrees.
@@ -49,6 +93,71 @@ const GEO_KEY_MODEL_TYPE: u16 = 1024;
 const GEO_KEY_RASTER_TYPE: u16 = 1025;
 const GEO_KEY_GEOGRAPHIC_TYPE: u16 = 2048;
 const GEO_KEY_PROJECTED_TYPE: u16 = 3072;
+
+/// The pixels of `path` read in place from a map of the file, when the file stores them
+/// plainly: little-endian float32, uncompressed, one band, in strips that follow one another
+/// (as GDAL writes them by default). `None` for any other layout, which is decoded instead.
+fn mapped_pixels<R: std::io::Read + std::io::Seek>(
+    dec: &mut Decoder<R>,
+    path: &Path,
+    width: usize,
+    height: usize,
+) -> Result<Option<Pixels>> {
+    let tag = |dec: &mut Decoder<R>, t: Tag, default: u64| -> Option<u64> {
+        match dec.find_tag_unsigned::<u64>(t) {
+            Ok(v) => Some(v.unwrap_or(default)),
+            Err(_) => None,
+        }
+    };
+    let plain = tag(dec, Tag::Compression, 1) == Some(1)
+        && tag(dec, Tag::Predictor, 1) == Some(1)
+        && tag(dec, Tag::SampleFormat, 1) == Some(3)
+        && tag(dec, Tag::BitsPerSample, 1) == Some(32)
+        && tag(dec, Tag::SamplesPerPixel, 1) == Some(1)
+        && dec.find_tag(Tag::TileWidth).ok().flatten().is_none();
+    let Some(rows_per_strip) = tag(dec, Tag::RowsPerStrip, height as u64) else {
+        return Ok(None);
+    };
+    let (Ok(offsets), Ok(counts)) = (
+        dec.get_tag_u64_vec(Tag::StripOffsets),
+        dec.get_tag_u64_vec(Tag::StripByteCounts),
+    ) else {
+        return Ok(None);
+    };
+    let row_bytes = width as u64 * 4;
+    let strip_bytes = rows_per_strip.min(height as u64) * row_bytes;
+    let strips = (height as u64).div_ceil(rows_per_strip.max(1));
+    let Some(&first) = offsets.first() else {
+        return Ok(None);
+    };
+    let contiguous = rows_per_strip > 0
+        && offsets.len() as u64 == strips
+        && counts.len() as u64 == strips
+        && offsets
+            .iter()
+            .enumerate()
+            .all(|(s, &o)| o == first + s as u64 * strip_bytes)
+        && counts.iter().enumerate().all(|(s, &c)| {
+            let rows = (height as u64 - s as u64 * rows_per_strip).min(rows_per_strip);
+            c >= rows * row_bytes
+        });
+    if !plain || !contiguous {
+        return Ok(None);
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let Some(map) = super::mapped::map(&file, path)? else {
+        return Ok(None);
+    };
+    let end = first + height as u64 * row_bytes;
+    if map.len() < 4 || &map[..2] != b"II" || (map.len() as u64) < end {
+        return Ok(None);
+    }
+    Ok(Some(Pixels::Mapped {
+        map,
+        start: first as usize,
+        count: width * height,
+    }))
+}
 
 impl Raster {
     /// A raster from row-major values (north row first), the top-left corner and pixel size
@@ -182,10 +291,7 @@ impl Raster {
 
     /// The stored value of pixel `i` (nodata included), `i` from [`Self::index_of`].
     pub(crate) fn pixel(&self, i: usize) -> f64 {
-        match &self.pixels {
-            Pixels::F32(p) => f64::from(p[i]),
-            Pixels::F64(p) => p[i],
-        }
+        self.pixels.get(i)
     }
 
     /// The value of pixel `i`: `None` on nodata or NaN.
@@ -294,6 +400,20 @@ impl Raster {
             }
             Err(_) => None,
         };
+        if let Some(pixels) = mapped_pixels(&mut dec, path, w as usize, h as usize)? {
+            return Ok(Raster {
+                width: w as usize,
+                height: h as usize,
+                origin_lon,
+                origin_lat,
+                pixel_width_deg: sx,
+                pixel_height_deg: sy,
+                pixels,
+                nodata,
+                #[cfg(feature = "gdal")]
+                crs_wkt: None,
+            });
+        }
         let image = dec
             .read_image()
             .map_err(|e| at(format!("cannot decode pixels: {e}")))?;
@@ -324,11 +444,21 @@ impl Raster {
 
     /// Write the raster as a float32 GeoTIFF in EPSG:4326 (pixel-is-area, GDAL_NODATA set).
     pub fn write_geotiff(&self, path: &Path) -> Result<()> {
+        self.write_geotiff_compressed(path, tiff::encoder::Compression::Uncompressed)
+    }
+
+    fn write_geotiff_compressed(
+        &self,
+        path: &Path,
+        compression: tiff::encoder::Compression,
+    ) -> Result<()> {
         let io = |e: tiff::TiffError| {
             Error::at(ErrorKind::Io, path.display().to_string(), e.to_string())
         };
         let file = std::fs::File::create(path).map_err(|e| Error::io(path, &e))?;
-        let mut enc = TiffEncoder::new(BufWriter::new(file)).map_err(io)?;
+        let mut enc = TiffEncoder::new(BufWriter::new(file))
+            .map_err(io)?
+            .with_compression(compression);
         let mut img = enc
             .new_image::<colortype::Gray32Float>(self.width as u32, self.height as u32)
             .map_err(io)?;
@@ -367,10 +497,7 @@ impl Raster {
             d.write_tag(Tag::GdalNodata, format!("{nd}").as_str())
                 .map_err(io)?;
         }
-        let data: Vec<f32> = match &self.pixels {
-            Pixels::F32(p) => p.clone(),
-            Pixels::F64(p) => p.iter().map(|&v| v as f32).collect(),
-        };
+        let data: Vec<f32> = self.pixels.to_f32();
         img.write_data(&data).map_err(io)?;
         Ok(())
     }
@@ -403,6 +530,40 @@ mod tests {
         assert_eq!(back.sample(11.0, -1.0), None);
         assert_eq!(back.sample(9.0, 0.0), None);
         assert_eq!(back.nodata(), Some(-9999.0));
+    }
+
+    /// A plain float32 GeoTIFF (several strips) is sampled in place from a map of the file;
+    /// a compressed one is decoded; both give every pixel as written, and so does a copy.
+    #[test]
+    fn mapped_and_decoded_pixels_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (3001, 207);
+        let values: Vec<f32> = (0..w * h).map(|i| (i as f32) * 0.37 - 500.0).collect();
+        let r = Raster::new(w, h, -180.0, 60.0, 0.05, 0.25, values.clone(), None).unwrap();
+        let plain = dir.path().join("plain.tif");
+        let packed = dir.path().join("packed.tif");
+        r.write_geotiff(&plain).unwrap();
+        r.write_geotiff_compressed(&packed, tiff::encoder::Compression::Lzw)
+            .unwrap();
+        let strips = Decoder::new(std::fs::File::open(&plain).unwrap())
+            .unwrap()
+            .get_tag_u64_vec(Tag::StripOffsets)
+            .unwrap()
+            .len();
+        assert!(strips > 1, "{strips} strips");
+        let a = Raster::read(&plain).unwrap();
+        let b = Raster::read(&packed).unwrap();
+        assert!(matches!(a.pixels, Pixels::Mapped { .. }));
+        assert!(matches!(b.pixels, Pixels::F32(_)));
+        let c = a.clone();
+        for (i, &v) in values.iter().enumerate() {
+            assert_eq!(a.pixel(i), f64::from(v), "pixel {i}");
+            assert_eq!(b.pixel(i), f64::from(v), "pixel {i}");
+            assert_eq!(c.pixel(i), f64::from(v), "pixel {i}");
+        }
+        let (lon, lat) = (-180.0 + 0.05 * 3000.5, 60.0 - 0.25 * 206.5);
+        assert_eq!(a.sample(lon, lat), Some(f64::from(values[w * h - 1])));
+        assert_eq!(a.sample(lon, lat), b.sample(lon, lat));
     }
 
     #[test]
