@@ -204,6 +204,23 @@ struct CsvLayout {
     id: Option<usize>,
 }
 
+/// Bytes of CSV text: read into memory, or a range of a memory-mapped site file (see
+/// [`crate::layers::mapped`]).
+enum Text {
+    Owned(Vec<u8>),
+    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Owned(v) => v,
+            Text::Mapped(m, r) => &m[r.clone()],
+        }
+    }
+}
+
 /// A block of sites as read, not yet parsed (see [`read_site_blocks`]).
 pub struct SiteBlock(BlockKind);
 
@@ -213,7 +230,7 @@ enum BlockKind {
     /// Whole lines of quote-free CSV text; `first_line` is the 1-based line number of the
     /// first.
     Text {
-        text: Vec<u8>,
+        text: Text,
         first_line: u64,
         layout: Arc<CsvLayout>,
     },
@@ -233,7 +250,7 @@ pub struct SiteChunk {
 enum Rows {
     Sites(Vec<Site>),
     Text {
-        text: Vec<u8>,
+        text: Text,
         /// Byte range of each site's line (without the line end).
         spans: Vec<(u32, u32)>,
         layout: Arc<CsvLayout>,
@@ -512,6 +529,47 @@ fn read_csv(
         id: id_col,
     });
     let mut line = 2u64;
+    if let SiteSource::File(path) = source {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        if let Some(map) = crate::layers::mapped::map(&file, path)? {
+            // Blocks are ranges of the map, cut after a line end: no copy of the text.
+            let map = Arc::new(map);
+            let mut pos = head.len().min(map.len());
+            while pos < map.len() {
+                let mut want = CSV_BLOCK_BYTES;
+                let cut = loop {
+                    let end = (pos + want).min(map.len());
+                    if end == map.len() {
+                        break end;
+                    }
+                    match memchr::memrchr(b'\n', &map[pos..end]) {
+                        Some(i) => break pos + i + 1,
+                        None => want *= 2, // one very long line: read on until it ends
+                    }
+                };
+                let block = &map[pos..cut];
+                if memchr::memchr(b'"', block).is_some() {
+                    // Quoted fields may hold line ends: the csv crate reads the rest.
+                    let rest = std::io::Cursor::new(&map[pos..]);
+                    read_csv_records(rest, &layout, line - 1, chunk_size, on_block)?;
+                    break;
+                }
+                let lines = memchr::memchr_iter(b'\n', block).count() as u64;
+                on_block(SiteBlock(BlockKind::Text {
+                    text: Text::Mapped(map.clone(), pos..cut),
+                    first_line: line,
+                    layout: layout.clone(),
+                }))?;
+                line += lines;
+                pos = cut;
+            }
+            return Ok(SiteHeader {
+                format: SiteFormat::Csv,
+                columns: header,
+                source: label.to_string(),
+            });
+        }
+    }
     let mut carry: Vec<u8> = Vec::new();
     let mut want = CSV_BLOCK_BYTES;
     loop {
@@ -551,7 +609,7 @@ fn read_csv(
         if !buf.is_empty() {
             let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
             on_block(SiteBlock(BlockKind::Text {
-                text: buf,
+                text: Text::Owned(buf),
                 first_line: line,
                 layout: layout.clone(),
             }))?;
@@ -911,6 +969,35 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    /// A mapped site file is cut into blocks at line ends, also around a line longer than a
+    /// block, switches to the csv crate at the first block with a quote, and keeps line
+    /// numbers; the last line needs no line end.
+    #[test]
+    fn mapped_blocks_long_lines_and_quotes() {
+        let long_id = "x".repeat(CSV_BLOCK_BYTES + 100);
+        let mut text = String::from("id,lat,lon\na,1,2\n");
+        text.push_str(&format!("{long_id},3,4\n"));
+        let filler = CSV_BLOCK_BYTES / 10;
+        for i in 0..filler {
+            text.push_str(&format!("f{i},5,6\n"));
+        }
+        text.push_str("\"q,1\",7,8\nlast,9,10");
+        let (_, s) = read(&text, "s.csv", SiteOptions::default()).unwrap();
+        assert_eq!(s.len(), filler + 4);
+        assert_eq!(s[1].id.len(), long_id.len());
+        assert_eq!((s[1].lat, s[1].lon), (3.0, 4.0));
+        assert_eq!(s[filler + 2].id, "q,1");
+        assert_eq!(
+            (s[filler + 3].id.as_str(), s[filler + 3].lon),
+            ("last", 10.0)
+        );
+        assert!(s.iter().enumerate().all(|(i, s)| s.index == i as u64));
+        let bad = text.replace("last,9,10", "last,x,10");
+        let e = read(&bad, "s.csv", SiteOptions::default()).unwrap_err();
+        let want = format!("s.csv:{}: latitude \"x\" is not a number", filler + 5);
+        assert!(e.to_string().ends_with(&want), "{e}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod csv;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod geojson;
-mod mapped;
+pub(crate) mod mapped;
 mod polygons;
 mod raster;
 
