@@ -413,8 +413,11 @@ pub fn score_sites(
 }
 
 /// Parsed site chunks the reader thread may hold ready ahead of scoring (besides the one it
-/// is parsing and those of the batch being gathered); more costs memory and gained nothing.
-const PREFETCH_CHUNKS: usize = 1;
+/// is parsing and those of the batch being gathered): enough for a whole first batch to be
+/// parsed while the layers load, and the next while a batch is scored. Measured on the
+/// benchmark (1,000,000 sites): 1 chunk 0.455-0.489 s, 4 chunks 0.443-0.466 s, 6 no faster;
+/// peak RSS for 5,000,000 sites 181 MB (1), 193 MB (4), 203 MB (6).
+const PREFETCH_CHUNKS: usize = 4;
 
 /// Sites read and parsed ahead of scoring. Open the stream before building the [`Engine`]
 /// and the first sites are parsed while the layers load; then pass it to [`score_stream`].

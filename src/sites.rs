@@ -208,7 +208,7 @@ struct CsvLayout {
 /// [`crate::layers::mapped`]).
 enum Text {
     Owned(Vec<u8>),
-    Mapped(Arc<memmap2::Mmap>, std::ops::Range<usize>),
+    Mapped(memmap2::Mmap, std::ops::Range<usize>),
 }
 
 impl std::ops::Deref for Text {
@@ -530,39 +530,7 @@ fn read_csv(
     });
     let mut line = 2u64;
     if let SiteSource::File(path) = source {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-        if let Some(map) = crate::layers::mapped::map(&file, path)? {
-            // Blocks are ranges of the map, cut after a line end: no copy of the text.
-            let map = Arc::new(map);
-            let mut pos = head.len().min(map.len());
-            while pos < map.len() {
-                let mut want = CSV_BLOCK_BYTES;
-                let cut = loop {
-                    let end = (pos + want).min(map.len());
-                    if end == map.len() {
-                        break end;
-                    }
-                    match memchr::memrchr(b'\n', &map[pos..end]) {
-                        Some(i) => break pos + i + 1,
-                        None => want *= 2, // one very long line: read on until it ends
-                    }
-                };
-                let block = &map[pos..cut];
-                if memchr::memchr(b'"', block).is_some() {
-                    // Quoted fields may hold line ends: the csv crate reads the rest.
-                    let rest = std::io::Cursor::new(&map[pos..]);
-                    read_csv_records(rest, &layout, line - 1, chunk_size, on_block)?;
-                    break;
-                }
-                let lines = memchr::memchr_iter(b'\n', block).count() as u64;
-                on_block(SiteBlock(BlockKind::Text {
-                    text: Text::Mapped(map.clone(), pos..cut),
-                    first_line: line,
-                    layout: layout.clone(),
-                }))?;
-                line += lines;
-                pos = cut;
-            }
+        if read_csv_mapped(path, head.len() as u64, &layout, chunk_size, on_block)? {
             return Ok(SiteHeader {
                 format: SiteFormat::Csv,
                 columns: header,
@@ -624,6 +592,62 @@ fn read_csv(
         columns: header,
         source: label.to_string(),
     })
+}
+
+/// The body of a CSV site file from byte `start` on as blocks of about [`CSV_BLOCK_BYTES`]
+/// cut after a line end, each a memory map of its piece of the file (no copy of the text;
+/// a block's memory goes with it). From the first block with a quote on, the csv crate
+/// reads the rest. Returns false, having read nothing, when `path` is not a regular file.
+fn read_csv_mapped(
+    path: &Path,
+    start: u64,
+    layout: &Arc<CsvLayout>,
+    chunk_size: usize,
+    on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
+) -> Result<bool> {
+    use crate::layers::mapped::map_range;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
+    if !meta.is_file() {
+        return Ok(false);
+    }
+    let len = meta.len();
+    let (mut pos, mut line) = (start.min(len), 2u64);
+    while pos < len {
+        let mut want = CSV_BLOCK_BYTES as u64;
+        let (map, cut) = loop {
+            let end = (pos + want).min(len);
+            let Some(map) = map_range(&file, path, pos, (end - pos) as usize)? else {
+                return Ok(false);
+            };
+            if end == len {
+                let cut = map.len();
+                break (map, cut);
+            }
+            match memchr::memrchr(b'\n', &map) {
+                Some(i) => break (map, i + 1),
+                None => want *= 2, // one very long line: read on until it ends
+            }
+        };
+        if memchr::memchr(b'"', &map[..cut]).is_some() {
+            // Quoted fields may hold line ends: the csv crate reads the rest.
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(pos))
+                .map_err(|e| Error::io(path, &e))?;
+            let rest = std::io::BufReader::with_capacity(1 << 16, file);
+            read_csv_records(rest, layout, line - 1, chunk_size, on_block)?;
+            return Ok(true);
+        }
+        let lines = memchr::memchr_iter(b'\n', &map[..cut]).count() as u64;
+        on_block(SiteBlock(BlockKind::Text {
+            text: Text::Mapped(map, 0..cut),
+            first_line: line,
+            layout: layout.clone(),
+        }))?;
+        line += lines;
+        pos += cut as u64;
+    }
+    Ok(true)
 }
 
 /// Read CSV records (no header) one by one with the csv crate; `line_offset` is added to the

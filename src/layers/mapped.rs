@@ -31,3 +31,27 @@ pub(crate) fn map(file: &File, path: &Path) -> Result<Option<memmap2::Mmap>> {
     let map = unsafe { memmap2::MmapOptions::new().map(file) }.map_err(|e| Error::io(path, &e))?;
     Ok(Some(map))
 }
+
+/// A read-only map of `len` bytes of `file` (at `path`, for messages) from byte `offset`,
+/// which the caller checked lie within the file; `None` when `file` is not a regular file.
+/// Mapping a large file piece by piece lets each piece's memory go when it is dropped.
+pub(crate) fn map_range(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: usize,
+) -> Result<Option<memmap2::Mmap>> {
+    let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
+    if !meta.is_file() || len == 0 || offset.saturating_add(len as u64) > meta.len() {
+        return Ok(None);
+    }
+    // SAFETY: as in `map`.
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)
+    }
+    .map_err(|e| Error::io(path, &e))?;
+    Ok(Some(map))
+}
