@@ -3,14 +3,15 @@
 //! Reading a large file copies it from the page cache into fresh memory, and on this kind of
 //! machine touching fresh memory costs more than parsing it (about 0.5-1 ms per MB in page
 //! faults). A map lets the parsers read the page cache directly: rasters are sampled from
-//! the file's bytes and GeoJSON layers are parsed from them.
+//! the file's bytes, GeoJSON layers are parsed from them, and CSV site files are read as
+//! mapped blocks (each block's memory goes when it is dropped).
 //!
 //! # Safety
 //!
 //! A map of a file is only sound while no one truncates or rewrites the file: the bytes can
 //! change under the reader, and reading a truncated page stops the process (`SIGBUS`). The
 //! maps here are private and read-only (the input never changes through them), of regular
-//! files standort opened itself, and live only while a layer is loaded or in use. Do not
+//! files standort opened itself, and live only while a layer or a block of sites is in use. Do not
 //! rewrite input files while standort reads them — the same caveat as ripgrep's or GDAL's
 //! memory-mapped reads.
 #![allow(unsafe_code)]
