@@ -3,9 +3,9 @@
 //! Sites are read in chunks. Without a limit each chunk is evaluated in parallel (rayon) and
 //! kept in input order. With a top-N limit, chunks are gathered into batches of
 //! [`SPATIAL_BATCH_SITES`], each batch is evaluated in spatial order (grid buckets in
-//! Z-order; in parallel) and only the best N of it are kept, so memory does not grow with the number of
-//! sites. The ranking is by score, descending, ties broken by input order: the same for any
-//! thread count.
+//! Z-order; in parallel) and only the best N of it are kept, so memory does not grow with the
+//! number of sites. The ranking is by score, descending, ties broken by input order: the same
+//! for any thread count.
 
 use crate::error::Result;
 use crate::evaluate::{Engine, Evaluation, Status};
@@ -262,10 +262,10 @@ fn spatial_order(chunks: &[SiteChunk], total: usize, points: &mut Vec<(f64, f64,
 }
 
 /// Score a batch of chunks with a top-`n` limit: every site is evaluated in spatial order
-/// ([`spatial_order`]), in parallel; the best `n` of the batch and the counts are then merged into `heap` and
-/// `summary`. The outcome does not depend on the order of evaluation: the ranking is a total
-/// order (score, then input position). `points` is working memory, kept from one batch to
-/// the next.
+/// ([`spatial_order`]), in parallel; the best `n` of the batch and the counts are then merged
+/// into `heap` and `summary`. The outcome does not depend on the order of evaluation: the
+/// ranking is a total order (score, then input position). `points` is working memory, kept
+/// from one batch to the next.
 fn score_batch_top(
     engine: &Engine,
     chunks: &[SiteChunk],

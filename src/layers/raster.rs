@@ -400,33 +400,22 @@ impl Raster {
             }
             Err(_) => None,
         };
-        if let Some(pixels) = mapped_pixels(&mut dec, path, w as usize, h as usize)? {
-            return Ok(Raster {
-                width: w as usize,
-                height: h as usize,
-                origin_lon,
-                origin_lat,
-                pixel_width_deg: sx,
-                pixel_height_deg: sy,
-                pixels,
-                nodata,
-                #[cfg(feature = "gdal")]
-                crs_wkt: None,
-            });
-        }
-        let image = dec
-            .read_image()
-            .map_err(|e| at(format!("cannot decode pixels: {e}")))?;
-        let pixels = match image {
-            DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::F32(v) => Pixels::F32(v),
-            DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-            DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-            DecodingResult::F64(v) => Pixels::F64(v),
-            _ => return Err(at("unsupported pixel type".into())),
+        let pixels = match mapped_pixels(&mut dec, path, w as usize, h as usize)? {
+            Some(pixels) => pixels,
+            None => match dec
+                .read_image()
+                .map_err(|e| at(format!("cannot decode pixels: {e}")))?
+            {
+                DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+                DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+                DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+                DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+                DecodingResult::F32(v) => Pixels::F32(v),
+                DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+                DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+                DecodingResult::F64(v) => Pixels::F64(v),
+                _ => return Err(at("unsupported pixel type".into())),
+            },
         };
         Ok(Raster {
             width: w as usize,
