@@ -606,12 +606,14 @@ fn read_csv_mapped(
     on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
 ) -> Result<bool> {
     use crate::layers::mapped::map_range;
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
-    if !meta.is_file() {
+    // Only regular files with a size (not pipes, devices or /proc files): checked before
+    // opening the path again, which for a pipe would take a second reader.
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+    if !meta.is_file() || meta.len() == 0 {
         return Ok(false);
     }
-    let len = meta.len();
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let len = file.metadata().map_err(|e| Error::io(path, &e))?.len();
     let (mut pos, mut line) = (start.min(len), 2u64);
     while pos < len {
         let mut want = CSV_BLOCK_BYTES as u64;
