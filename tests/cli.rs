@@ -340,6 +340,34 @@ fn json_and_geojsonseq_formats() {
     }
 }
 
+/// A named pipe is read as a stream (a site file that is a regular file is memory-mapped
+/// instead): the same scores.
+#[cfg(unix)]
+#[test]
+fn sites_from_a_named_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("sites.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let text = std::fs::read(fixtures().join("sites.csv")).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let from_pipe = run_csv(score().arg(&fifo).args(["--format", "csv"]));
+    writer.join().unwrap();
+    let from_file = run_csv(
+        score()
+            .arg(fixtures().join("sites.csv"))
+            .args(["--format", "csv"]),
+    );
+    assert_eq!(from_pipe, from_file);
+    assert!(!from_file.is_empty());
+}
+
 #[test]
 fn stdin_and_geojson_sites_give_the_same_scores() {
     let csv_text = std::fs::read_to_string(fixtures().join("sites.csv")).unwrap();
