@@ -311,5 +311,9 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
             let _ = writeln!(err, "  data: {}", attributions.join("; "));
         }
     }
+    // The process ends here: the system takes back the results and indexes at once, where
+    // freeing them one by one takes 75 ms per 100,000 explained results.
+    std::mem::forget(batch);
+    std::mem::forget(engine);
     Ok(())
 }
