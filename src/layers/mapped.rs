@@ -11,8 +11,8 @@
 //! A map of a file is only sound while no one truncates or rewrites the file: the bytes can
 //! change under the reader, and reading a truncated page stops the process (`SIGBUS`). The
 //! maps here are private and read-only (the input never changes through them), of regular
-//! files standort opened itself, and live only while a layer or a block of sites is in use. Do not
-//! rewrite input files while standort reads them — the same caveat as ripgrep's or GDAL's
+//! files standort opened itself, and live only while a layer or a block of sites is in use.
+//! Do not rewrite input files while standort reads them — the same caveat as ripgrep's
 //! memory-mapped reads.
 #![allow(unsafe_code)]
 
