@@ -168,9 +168,10 @@ pub struct Engine {
     /// Criterion indexes in the order [`Engine::score_only`] measures them: those with
     /// constraints first, so that a site already excluded can skip the rest.
     order: Vec<usize>,
-    /// Per criterion: always known (its measure and standardisation never fail), so that an
-    /// excluded site need not measure it — nothing reported about the site would change.
-    always_known: Vec<bool>,
+    /// Per criterion: always known (its measure and standardisation never fail) and without
+    /// a constraint, so that an excluded site need not measure it — nothing reported about
+    /// the site would change.
+    skippable: Vec<bool>,
     compiled: Vec<Compiled>,
     aggregation: Box<dyn Aggregation>,
     layers: Vec<LayerInfo>,
@@ -333,23 +334,27 @@ impl Engine {
         let (mut order, rest): (Vec<usize>, Vec<usize>) =
             (0..compiled.len()).partition(|&i| !constraints_of[i].is_empty());
         order.extend(rest);
-        let always_known = compiled
+        let skippable = compiled
             .iter()
             .zip(&profile.criteria)
-            .map(|(c, crit)| {
+            .zip(&constraints_of)
+            .map(|((c, crit), constrained)| {
                 let measured = match &c.probe {
                     Probe::SumWithin { .. } | Probe::Inside(_) => true,
                     Probe::NearestPoint(idx) => !idx.is_empty(),
                     Probe::NearestLine(idx) => !idx.is_empty(),
                     _ => false,
                 };
-                measured && c.coverage.is_none() && crit.standardise.scores_every_number()
+                measured
+                    && c.coverage.is_none()
+                    && crit.standardise.scores_every_number()
+                    && constrained.is_empty()
             })
             .collect();
         Ok(Engine {
             constraints_of,
             order,
-            always_known,
+            skippable,
             profile,
             weights,
             compiled,
@@ -537,7 +542,10 @@ impl Engine {
         let mut exclude_unknown = false;
         let at = At::new(lon, lat);
         for &i in &self.order {
-            if q.failed != 0 && known.is_none() && self.always_known[i] {
+            // An excluded site may skip a measure only when nothing reported depends on it:
+            // always known (never UNKNOWN) and no constraint of its own (whose failure is
+            // counted, so it must be checked).
+            if q.failed != 0 && known.is_none() && self.skippable[i] {
                 continue;
             }
             let (raw_num, score) = match self.measure(i, &at) {

@@ -308,3 +308,34 @@ fn region_typos_get_did_you_mean() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("did you mean \"Germany\""), "{err}");
 }
+
+/// Regression: with `--top`, the quick path skipped the `on_land` measure of a site already
+/// excluded by another constraint, so "1 failing: not on land" vanished from the summary.
+/// The summary's tallies are the same with and without `--top`.
+#[test]
+fn summary_tallies_do_not_depend_on_top() {
+    let candidates =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/candidates.csv");
+    let tallies = |top: bool| {
+        let mut cmd = Command::cargo_bin("standort").unwrap();
+        cmd.arg("score")
+            .arg(&candidates)
+            .arg("--data-dir")
+            .arg(data_dir());
+        if top {
+            cmd.args(["--top", "100"]);
+        }
+        let out = run_ok(&mut cmd);
+        let err = String::from_utf8(out.stderr).unwrap();
+        err.lines()
+            .filter(|l| l.contains("failing:") || l.contains("without data for"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let all = tallies(false);
+    assert!(
+        all.iter().any(|l| l.trim() == "1 failing: not on land"),
+        "{all:?}"
+    );
+    assert_eq!(all, tallies(true));
+}
