@@ -162,10 +162,14 @@ pub fn check_columns(
     } else {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
         let mut keys: Option<Vec<String>> = None;
-        let res = crate::layers::stream_features(file, shown_as, &mut |_i, f: geojson::Feature| {
-            keys = Some(f.properties.unwrap_or_default().keys().cloned().collect());
-            Err(Error::new(ErrorKind::Input, "stop"))
-        });
+        let res = crate::feature_stream::stream_features(
+            file,
+            shown_as,
+            &mut |_i, f: geojson::Feature| {
+                keys = Some(f.properties.unwrap_or_default().keys().cloned().collect());
+                Err(Error::new(ErrorKind::Input, "stop"))
+            },
+        );
         match (res, keys) {
             (_, Some(k)) => k,
             (Ok(_), None) => vec![],

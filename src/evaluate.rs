@@ -8,10 +8,11 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::geodesy::UnitVector;
 use crate::index::{LineIndex, PointIndex, PolygonIndex};
-use crate::layers::{Geometry, Layer, LayerKind, LayerSet, Raster, Value, did_you_mean};
+use crate::layers::{Geometry, Layer, LayerKind, LayerSet, Raster, Value};
 use crate::profile::{
     Aggregation, Criterion, Filter, Measure, Profile, Standardise, UnknownPolicy, aggregation_for,
 };
+use crate::text::{did_you_mean, format_number};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt;
@@ -725,16 +726,6 @@ impl Engine {
             status,
             reasons,
         }
-    }
-}
-
-/// A number for people: integers plain, others with up to 3 decimals.
-pub fn format_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 

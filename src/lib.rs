@@ -26,12 +26,15 @@ pub mod catalog;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod feature_stream;
 pub mod geodesy;
 pub mod index;
 pub mod layers;
+pub(crate) mod mapped;
 pub mod profile;
 pub mod region;
 pub mod sites;
+pub mod text;
 
 pub use batch::{Batch, ScoredSite, Summary, score_sites};
 pub use error::{Error, ErrorKind, Result};

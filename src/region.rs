@@ -18,9 +18,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::evaluate::{Engine, Evaluation, Status};
 use crate::geodesy::{cell_area_km2, great_circle_km};
 use crate::index::PolygonIndex;
-use crate::layers::{
-    Geometry, LayerKind, LayerSet, LayerSpec, Polygon, did_you_mean, repair_polygon,
-};
+use crate::layers::{Geometry, LayerKind, LayerSet, LayerSpec, Polygon, repair_polygon};
+use crate::text::did_you_mean;
 use rayon::prelude::*;
 use std::path::Path;
 

@@ -6,7 +6,8 @@
 //! the feature `id`, else the feature number.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::layers::{FeatureVisitor, detect_coordinate_columns, parse_coordinate, stream_features};
+use crate::feature_stream::{FeatureVisitor, stream_features};
+use crate::layers::{detect_coordinate_columns, parse_coordinate};
 use rayon::prelude::*;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -205,7 +206,7 @@ struct CsvLayout {
 }
 
 /// Bytes of CSV text: read into memory, or a range of a memory-mapped site file (see
-/// [`crate::layers::mapped`]).
+/// [`crate::mapped`]).
 enum Text {
     Owned(Vec<u8>),
     Mapped(memmap2::Mmap, std::ops::Range<usize>),
@@ -605,7 +606,7 @@ fn read_csv_mapped(
     chunk_size: usize,
     on_block: &mut dyn FnMut(SiteBlock) -> Result<()>,
 ) -> Result<bool> {
-    use crate::layers::mapped::map_range;
+    use crate::mapped::map_range;
     // Only regular files with a size (not pipes, devices or /proc files): checked before
     // opening the path again, which for a pipe would take a second reader.
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
@@ -753,7 +754,7 @@ struct GeoJsonSites<'a> {
 
 impl FeatureVisitor for GeoJsonSites<'_> {
     fn feature(&mut self, index: usize, feature: geojson::Feature) -> Result<()> {
-        let label = crate::layers::feature_label(index, &feature);
+        let label = crate::feature_stream::feature_label(index, &feature);
         let at = |msg: String| {
             Error::at(
                 ErrorKind::Input,

@@ -2,10 +2,10 @@
 
 use super::{Failure, Globals, write_failure};
 use clap::ValueEnum;
-use standort::evaluate::format_number;
 use standort::export::AtomicFile;
 use standort::export::region::{RegionGeoJson, cell_feature, summary_json};
 use standort::region::{Region, RegionSummary, nice_cell_deg, region_cells, score_cells};
+use standort::text::format_number;
 use standort::{Engine, Error};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

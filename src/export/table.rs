@@ -3,8 +3,8 @@
 
 use super::Context;
 use crate::batch::ScoredSite;
-use crate::evaluate::format_number;
 use crate::layers::Value;
+use crate::text::format_number;
 use std::io::Write;
 
 /// Write results as an aligned table (numbers right-aligned).

@@ -210,7 +210,7 @@ pub(crate) fn typed_attributes(fields: Vec<String>, cells: Vec<Vec<String>>) -> 
 fn read_geojson_properties(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let mut header: Vec<String> = Vec::new();
     let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    super::geojson::stream_features_file(
+    crate::feature_stream::stream_features_file(
         path,
         &path.display().to_string(),
         &mut |_i, f: geojson::Feature| {

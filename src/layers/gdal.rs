@@ -124,7 +124,7 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
         let g = geo::Geometry::<f64>::try_from(&geom).map_err(|e| err(format!("{label}: {e}")))?;
         let row = rows.len();
         let check = |c: &geo::Coord<f64>| -> Result<()> {
-            crate::layers::geojson::check_position(&[c.x, c.y], &label)
+            crate::feature_stream::check_position(&[c.x, c.y], &label)
                 .map(|_| ())
                 .map_err(|e| err(e.message().to_string()))
         };

@@ -21,14 +21,11 @@ mod csv;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod geojson;
-pub(crate) mod mapped;
 mod polygons;
 mod raster;
 
 pub(crate) use self::csv::csv_error_label;
 pub use self::csv::{CoordinateColumns, detect_coordinate_columns, parse_coordinate};
-pub(crate) use self::geojson::feature_label;
-pub use self::geojson::{FeatureVisitor, stream_features};
 pub use self::polygons::{Polygon, repair_polygon};
 pub use self::raster::Raster;
 
@@ -608,46 +605,9 @@ impl Layer {
     }
 }
 
-/// Suggest the closest name from `candidates` for a misspelt `name`.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let lower = name.to_lowercase();
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= (c.chars().count() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn did_you_mean_finds_typos() {
-        let names = ["power_plants", "water_zones", "land_value"];
-        assert_eq!(did_you_mean("power_plant", names), Some("power_plants"));
-        assert_eq!(did_you_mean("Water_Zone", names), Some("water_zones"));
-        assert_eq!(did_you_mean("population", names), None);
-    }
 
     #[test]
     fn duplicate_layer_names_are_an_error() {

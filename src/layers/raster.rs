@@ -19,7 +19,7 @@ enum Pixels {
     F64(Vec<f64>),
     /// An uncompressed little-endian float32 GeoTIFF whose strips follow one another: the
     /// pixels are read from a map of the file, row-major from byte `start` (see
-    /// [`super::mapped`]); `count` pixels.
+    /// [`crate::mapped`]); `count` pixels.
     Mapped {
         map: memmap2::Mmap,
         start: usize,
@@ -145,7 +145,7 @@ fn mapped_pixels<R: std::io::Read + std::io::Seek>(
         return Ok(None);
     }
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-    let Some(map) = super::mapped::map(&file, path)? else {
+    let Some(map) = crate::mapped::map(&file, path)? else {
         return Ok(None);
     };
     let end = first + height as u64 * row_bytes;

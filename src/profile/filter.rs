@@ -73,12 +73,10 @@ impl Filter {
         let mut terms = Vec::new();
         for t in &self.terms {
             let col = attrs.field_index(&t.field).ok_or_else(|| {
-                let hint = crate::layers::did_you_mean(
-                    &t.field,
-                    attrs.fields().iter().map(String::as_str),
-                )
-                .map(|s| format!("; did you mean \"{s}\"?"))
-                .unwrap_or_default();
+                let hint =
+                    crate::text::did_you_mean(&t.field, attrs.fields().iter().map(String::as_str))
+                        .map(|s| format!("; did you mean \"{s}\"?"))
+                        .unwrap_or_default();
                 format!(
                     "filter field \"{}\" is not in the layer (fields: {}){hint}",
                     t.field,

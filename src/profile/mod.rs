@@ -412,7 +412,7 @@ impl Profile {
             Some((n, text)) => Profile::parse(text, Path::new(&format!("<profile {n}>"))),
             None => {
                 let names = EMBEDDED_PROFILES.iter().map(|(n, _)| *n);
-                let hint = crate::layers::did_you_mean(name, names.clone())
+                let hint = crate::text::did_you_mean(name, names.clone())
                     .map(|s| format!("; did you mean \"{s}\"?"))
                     .unwrap_or_default();
                 Err(Error::usage(format!(
@@ -516,7 +516,7 @@ impl Profile {
         }
         for k in &self.constraints {
             if !ids.contains(k.criterion.as_str()) {
-                let hint = crate::layers::did_you_mean(&k.criterion, ids.iter().copied())
+                let hint = crate::text::did_you_mean(&k.criterion, ids.iter().copied())
                     .map(|s| format!("; did you mean \"{s}\"?"))
                     .unwrap_or_default();
                 return Err(err(format!(
