@@ -7,8 +7,8 @@
 //! number of sites. The ranking is by score, descending, ties broken by input order: the same
 //! for any thread count.
 
+use crate::engine::{Engine, Evaluation, Status};
 use crate::error::Result;
-use crate::evaluate::{Engine, Evaluation, Status};
 use crate::sites::{Site, SiteChunk, SiteHeader, SiteOptions, SiteSource, read_site_blocks};
 use rayon::prelude::*;
 use std::cmp::Ordering;
@@ -359,7 +359,7 @@ fn keep_best<T>(v: &mut Vec<Ranked<T>>, n: usize) {
 }
 
 /// Count one evaluation.
-fn count(t: &mut Tally, q: &crate::evaluate::Quick) {
+fn count(t: &mut Tally, q: &crate::engine::Quick) {
     t.sites += 1;
     for (k, c) in t.by_constraint.iter_mut().enumerate() {
         if q.failed & (1 << k) != 0 {
@@ -824,135 +824,6 @@ mod tests {
                     (summary.sites, summary.ok, summary.excluded, summary.unknown),
                     (3000, ok, excluded, unknown)
                 );
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod quick_equals_explained {
-    //! The quick path must report what the explained evaluation reports, for any profile:
-    //! random profiles over the fixture layers with a constraint (or none) on every measure
-    //! kind and every missing-data policy.
-    use crate::layers::{LayerSet, Value};
-    use crate::profile::Profile;
-    use crate::{Engine, Status};
-    use proptest::prelude::*;
-    use std::path::Path;
-
-    /// One criterion template per measure kind over the fixture layers.
-    const TEMPLATES: [(&str, &str, &str); 6] = [
-        (
-            "layer = \"plants\"",
-            "{ nearest_km = { where = \"capacity_mw >= 100\" } }",
-            "{ linear = { best = 10.0, worst = 110.0 } }",
-        ),
-        (
-            "layer = \"lines\"",
-            "{ nearest_km = {} }",
-            "{ linear = { best = 0.0, worst = 100.0 } }",
-        ),
-        (
-            "layer = \"plants\"",
-            "{ sum_within_km = { radius_km = 100.0, field = \"capacity_mw\" } }",
-            "{ linear = { best = 1000.0, worst = 0.0 } }",
-        ),
-        (
-            "layers = [\"zones\", \"countries\"]",
-            "{ attribute = \"bws\" }",
-            "{ linear = { best = 0.0, worst = 5.0 } }",
-        ),
-        (
-            "layer = \"land\"",
-            "{ raster = {} }",
-            "{ linear = { best = 1000.0, worst = 10000.0 } }",
-        ),
-        (
-            "layer = \"countries\"",
-            "{ inside = {} }",
-            "{ linear = { best = 1.0, worst = 0.0 } }",
-        ),
-    ];
-    const POLICIES: [&str; 4] = [
-        "\"exclude\"",
-        "\"neutral\"",
-        "\"ignore\"",
-        "{ penalty = 0.2 }",
-    ];
-
-    /// A profile from per-template choices: (included, weight, policy, constraint bound).
-    fn profile_text(choice: &[(bool, u8, usize, Option<(bool, f64)>)]) -> String {
-        let mut text = String::from("name = \"random\"\nunknown = \"exclude\"\n");
-        let mut constraints = String::new();
-        for (k, &(on, weight, policy, bound)) in choice.iter().enumerate() {
-            if !on && k > 0 {
-                continue;
-            }
-            let (layer, measure, st) = TEMPLATES[k];
-            text += &format!(
-                "[[criterion]]\nid = \"c{k}\"\n{layer}\nmeasure = {measure}\nstandardise = {st}\nweight = {}\nunknown = {}\n",
-                1 + weight,
-                POLICIES[policy]
-            );
-            if let Some((is_max, v)) = bound {
-                let side = if is_max { "max" } else { "min" };
-                constraints += &format!(
-                    "[[constraint]]\ncriterion = \"c{k}\"\n{side} = {v}\nreason = \"gate {k}\"\n"
-                );
-            }
-        }
-        text + &constraints
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
-        #[test]
-        fn quick_path_equals_explained_path(
-            choice in proptest::collection::vec(
-                (any::<bool>(), 0u8..4, 0usize..4,
-                 proptest::option::of((any::<bool>(), -1.0f64..3000.0))),
-                6,
-            ),
-            seed in any::<u64>(),
-        ) {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-            let layers = LayerSet::from_file(&dir.join("layers.toml"), Some(&dir)).unwrap();
-            let text = profile_text(&choice);
-            let profile = Profile::parse(&text, Path::new("random.toml")).unwrap();
-            let engine = Engine::new(profile.clone(), &layers).unwrap();
-            let mut state = seed | 1;
-            let mut next = move || {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 11) as f64 / (1u64 << 53) as f64
-            };
-            for _ in 0..300 {
-                let (lon, lat) = match (next() * 4.0) as u32 {
-                    0 => (179.0 + 2.0 * next(), 2.0 * next() - 1.0),
-                    1 => (360.0 * next() - 180.0, 180.0 * next() - 90.0),
-                    _ => (8.0 + 7.0 * next(), 3.0 * next() - 1.5),
-                };
-                let lon = if lon > 180.0 { lon - 360.0 } else { lon };
-                let q = engine.score_only(lon, lat);
-                let e = engine.evaluate(lon, lat);
-                prop_assert_eq!(q.status, e.status, "{} at {},{}", text, lon, lat);
-                prop_assert_eq!(q.score.map(f64::to_bits), e.score.map(f64::to_bits));
-                let unknown = (0..e.values.len())
-                    .filter(|&i| e.values[i].unknown.is_some())
-                    .fold(0u64, |m, i| m | 1 << i);
-                prop_assert_eq!(q.unknown, unknown, "{} at {},{}", text, lon, lat);
-                let failed = (0..profile.constraints.len())
-                    .filter(|&k| {
-                        let c = &profile.constraints[k];
-                        let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
-                        matches!(i.map(|i| &e.values[i].raw), Some(Value::Num(v)) if !c.passes(*v))
-                    })
-                    .fold(0u64, |m, k| m | 1 << k);
-                prop_assert_eq!(q.failed, failed, "{} at {},{}", text, lon, lat);
-                if q.status == Status::Excluded {
-                    prop_assert!(q.failed != 0);
-                }
             }
         }
     }

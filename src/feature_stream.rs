@@ -120,7 +120,7 @@ where
 /// visitor returns are passed through unchanged.
 ///
 /// ```
-/// use standort::layers::stream_features;
+/// use standort::feature_stream::stream_features;
 /// let text = r#"{"type":"FeatureCollection","features":[
 ///   {"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]},"properties":{}}]}"#;
 /// let mut n = 0;

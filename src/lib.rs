@@ -23,22 +23,23 @@
 
 pub mod batch;
 pub mod catalog;
+pub mod engine;
 pub mod error;
-pub mod evaluate;
 pub mod export;
 pub mod feature_stream;
 pub mod geodesy;
 pub mod index;
 pub mod layers;
 pub(crate) mod mapped;
+pub mod measure;
 pub mod profile;
 pub mod region;
 pub mod sites;
 pub mod text;
 
 pub use batch::{Batch, ScoredSite, Summary, score_sites};
+pub use engine::{CriterionValue, Engine, Evaluation, Status};
 pub use error::{Error, ErrorKind, Result};
-pub use evaluate::{CriterionValue, Engine, Evaluation, Status};
 pub use layers::{Layer, LayerKind, LayerSet};
 pub use profile::{Profile, UnknownPolicy};
 pub use sites::{Site, SiteOptions, SiteSource};

@@ -14,8 +14,8 @@
 //! ```
 
 use crate::batch::Summary;
+use crate::engine::{Engine, Evaluation, Status};
 use crate::error::{Error, ErrorKind, Result};
-use crate::evaluate::{Engine, Evaluation, Status};
 use crate::geodesy::{cell_area_km2, great_circle_km};
 use crate::index::PolygonIndex;
 use crate::layers::{Geometry, LayerKind, LayerSet, LayerSpec, Polygon, repair_polygon};
@@ -464,7 +464,7 @@ pub fn score_cells(
     const CHUNK: usize = 65_536;
     for (chunk_no, chunk) in cells.chunks(CHUNK).enumerate() {
         // Per cell: the quick outcome and the criterion scores (NaN = unknown).
-        let detail: Vec<(crate::evaluate::Quick, Vec<f64>)> = chunk
+        let detail: Vec<(crate::engine::Quick, Vec<f64>)> = chunk
             .par_iter()
             .map(|c| {
                 let mut sc = vec![0.0; n];

@@ -21,8 +21,8 @@ pub use self::json::write_json;
 pub use self::table::write_table;
 
 use crate::batch::{ScoredSite, Summary};
+use crate::engine::{Engine, Status};
 use crate::error::{Error, ErrorKind, Result};
-use crate::evaluate::{Engine, Status};
 use crate::sites::{Record, SiteFormat, SiteHeader};
 use serde_json::Value as Json;
 use std::io::Write;

@@ -6,8 +6,8 @@
 //! 3 unknown; nodata outside the region) that tells excluded cells apart. Nodata is -9999.
 //! Written through GDAL's COG driver: tiled, deflate-compressed, with overviews.
 
+use crate::engine::{Engine, Status};
 use crate::error::Result;
-use crate::evaluate::{Engine, Status};
 use crate::region::{Cell, Region};
 use gdal::raster::{Buffer, RasterCreationOptions};
 use gdal::spatial_ref::SpatialRef;

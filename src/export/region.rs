@@ -7,7 +7,7 @@
 //! geojson.io, GitHub and QGIS render it as it is.
 
 use super::{EXCLUDED_COLOUR, UNKNOWN_COLOUR, round, score_colour};
-use crate::evaluate::{Engine, Evaluation, Status};
+use crate::engine::{Engine, Evaluation, Status};
 use crate::layers::Value;
 use crate::region::{Cell, Region, RegionSummary};
 use serde_json::{Map, Value as Json, json};

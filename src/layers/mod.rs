@@ -18,6 +18,7 @@
 //! columns of a CSV table by key (for example a water-stress table by state name).
 
 mod csv;
+mod filter;
 #[cfg(feature = "gdal")]
 mod gdal;
 mod geojson;
@@ -26,6 +27,7 @@ mod raster;
 
 pub(crate) use self::csv::csv_error_label;
 pub use self::csv::{CoordinateColumns, detect_coordinate_columns, parse_coordinate};
+pub use self::filter::{CompiledFilter, Filter};
 pub use self::polygons::{Polygon, repair_polygon};
 pub use self::raster::Raster;
 

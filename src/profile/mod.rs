@@ -19,32 +19,21 @@
 //! reason = "no plant of 100 MW or more within 150 km"
 //! ```
 //!
-//! Measures (what a criterion reads for one site, and its unit):
-//!
-//! - `nearest_km = { where = "..." }` — great-circle km to the nearest point or line of the
-//!   layer, optionally filtered. Unit `km`. A layer with no (matching) feature is UNKNOWN.
-//! - `sum_within_km = { radius_km = 100, field = "capacity_mw", where = "..." }` — sum of a
-//!   numeric field over the points within the radius (a count without `field`). Unit: the
-//!   criterion's `unit` (for example `mw`). Zero when nothing is in range.
-//! - `attribute = "field"` — the field of the polygon containing the site (boundary
-//!   included; the first polygon in file order wins). With `layers = [...]` the layers are
-//!   tried most specific first; a layer that does not cover the site, or whose value is
-//!   empty, falls through to the next. UNKNOWN when none has a value.
-//! - `raster = {}` — the raster value at the site; UNKNOWN outside the raster or on nodata.
+//! Measures (what a criterion reads for one site, and its unit) are documented one per file
+//! in [`crate::measure`].
 //!
 //! Missing data: `unknown = "exclude"` makes a site with any UNKNOWN criterion UNKNOWN (not
 //! ranked); `"neutral"` scores an UNKNOWN criterion 0.5; `{ penalty = p }` scores it
 //! `0.5 - p`. Outputs always list the UNKNOWN criteria and the policy applied.
 
 mod aggregate;
-mod filter;
 mod standardise;
 
 pub use aggregate::{Aggregation, WeightedSum, aggregation_for};
-pub use filter::{CompiledFilter, Filter};
 pub use standardise::Standardise;
 
 use crate::error::{Error, ErrorKind, Result, line_of_offset, toml_error};
+pub use crate::measure::Measure;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use std::collections::HashSet;
@@ -140,72 +129,6 @@ impl<'de> Deserialize<'de> for UnknownPolicy {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// `nearest_km` parameters.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NearestSpec {
-    /// Only features matching this filter.
-    #[serde(default, rename = "where")]
-    pub filter: Option<String>,
-}
-
-/// `sum_within_km` parameters.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SumWithinSpec {
-    /// Search radius in km (great-circle).
-    pub radius_km: f64,
-    /// Numeric field to sum; a count of points when absent.
-    #[serde(default)]
-    pub field: Option<String>,
-    /// Only features matching this filter.
-    #[serde(default, rename = "where")]
-    pub filter: Option<String>,
-}
-
-/// `raster` parameters (none yet).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RasterSpec {}
-
-/// What a criterion reads from its layers for one site.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Measure {
-    /// Great-circle km to the nearest (matching) point or line.
-    NearestKm(NearestSpec),
-    /// Sum of a field over the points within a radius.
-    SumWithinKm(SumWithinSpec),
-    /// A field of the containing polygon.
-    Attribute(String),
-    /// The raster value.
-    Raster(RasterSpec),
-    /// 1 when a polygon of the layer(s) contains the site, else 0 (never UNKNOWN).
-    Inside(InsideSpec),
-}
-
-/// `inside` parameters.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InsideSpec {
-    /// Only polygons matching this filter.
-    #[serde(default, rename = "where")]
-    pub filter: Option<String>,
-}
-
-impl Measure {
-    /// The measure's name as written in profiles.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Measure::NearestKm(_) => "nearest_km",
-            Measure::SumWithinKm(_) => "sum_within_km",
-            Measure::Attribute(_) => "attribute",
-            Measure::Raster(_) => "raster",
-            Measure::Inside(_) => "inside",
-        }
     }
 }
 
@@ -315,10 +238,7 @@ impl Criterion {
     pub fn unit(&self) -> &str {
         match (&self.unit, &self.measure) {
             (Some(u), _) => u.as_str(),
-            (None, Measure::NearestKm(_)) => "km",
-            (None, Measure::SumWithinKm(s)) if s.field.is_none() => "count",
-            (None, Measure::Inside(_)) => "",
-            _ => "",
+            (None, m) => m.default_unit(),
         }
     }
 
@@ -468,7 +388,7 @@ impl Profile {
             if n_layers == 0 {
                 return Err(crit_err(c, "layers is empty".into()));
             }
-            if n_layers > 1 && !matches!(c.measure, Measure::Attribute(_) | Measure::Inside(_)) {
+            if n_layers > 1 && !c.measure.reads_several_layers() {
                 return Err(crit_err(
                     c,
                     format!(
@@ -477,8 +397,14 @@ impl Profile {
                     ),
                 ));
             }
-            if c.sources.is_some() && !matches!(c.measure, Measure::Attribute(_)) {
-                return Err(crit_err(c, "sources are for attribute measures".into()));
+            if c.sources.is_some() && !c.measure.takes_sources() {
+                return Err(crit_err(
+                    c,
+                    format!(
+                        "sources are for attribute measures, not {}",
+                        c.measure.name()
+                    ),
+                ));
             }
             for s in c.sources.iter().flatten() {
                 if let Some(st) = &s.standardise {
@@ -492,21 +418,7 @@ impl Profile {
                     format!("weight {} must be zero or positive", c.weight),
                 ));
             }
-            if let Measure::SumWithinKm(s) = &c.measure {
-                if !(s.radius_km.is_finite() && s.radius_km > 0.0) {
-                    return Err(crit_err(
-                        c,
-                        format!("radius_km {} must be positive", s.radius_km),
-                    ));
-                }
-            }
-            for f in [&c.measure].iter().filter_map(|m| match m {
-                Measure::NearestKm(n) => n.filter.as_ref(),
-                Measure::SumWithinKm(s) => s.filter.as_ref(),
-                _ => None,
-            }) {
-                Filter::parse(f).map_err(|e| crit_err(c, format!("where: {e}")))?;
-            }
+            c.measure.check().map_err(|e| crit_err(c, e))?;
             c.standardise.validate().map_err(|e| crit_err(c, e))?;
         }
         if self.criteria.iter().all(|c| c.weight == 0.0) {

@@ -5,7 +5,7 @@
 //! string. Rows whose field is empty never match.
 //!
 //! ```
-//! use standort::profile::Filter;
+//! use standort::layers::Filter;
 //! let f = Filter::parse("capacity_mw >= 100 and fuel != 'Solar'").unwrap();
 //! assert_eq!(f.fields(), vec!["capacity_mw", "fuel"]);
 //! ```

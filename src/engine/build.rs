@@ -1,0 +1,237 @@
+//! Building an engine: the profile's layers are read once each, every criterion's measure is
+//! bound to them (in parallel, each as soon as its layers are read), and the order in which
+//! the quick path measures criteria is fixed.
+
+use super::{Compiled, Engine, LayerInfo};
+use crate::error::{Error, ErrorKind, Result};
+use crate::index::PolygonIndex;
+use crate::layers::{Geometry, Layer, LayerSet};
+use crate::measure::Input;
+use crate::profile::{Criterion, Profile, aggregation_for};
+use crate::text::did_you_mean;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+/// Layers read on first use, each at most once, from any thread.
+struct Loader<'a> {
+    set: &'a LayerSet,
+    cells: HashMap<&'a str, OnceLock<Result<Arc<Layer>>>>,
+}
+
+impl<'a> Loader<'a> {
+    /// Every layer the profile reads, with the coverage layers they declare.
+    fn new(set: &'a LayerSet, profile: &'a Profile) -> Self {
+        let mut names: Vec<&str> = Vec::new();
+        for c in &profile.criteria {
+            for name in c.layer_names() {
+                let cov = set.spec(name).and_then(|s| s.coverage.as_ref());
+                for n in std::iter::once(name).chain(cov.map(|c| c.layer.as_str())) {
+                    if set.spec(n).is_some() && !names.contains(&n) {
+                        names.push(n);
+                    }
+                }
+            }
+        }
+        let cells = names.iter().map(|n| (*n, OnceLock::new())).collect();
+        Loader { set, cells }
+    }
+
+    // Note: `LayerSet::load` runs inside a `OnceLock` initialisation on a rayon worker, so it
+    // must not use rayon itself: while waiting for nested jobs the worker could steal another
+    // criterion's task, which would wait on the same initialisation: a deadlock.
+    fn get(&self, name: &str) -> Result<Arc<Layer>> {
+        match self.cells.get(name) {
+            Some(cell) => cell
+                .get_or_init(|| self.set.load(name).map(Arc::new))
+                .clone(),
+            None => self.set.load(name).map(Arc::new),
+        }
+    }
+
+    /// What was read, sorted by name.
+    fn infos(&self) -> Result<Vec<LayerInfo>> {
+        let mut names: Vec<&str> = self.cells.keys().copied().collect();
+        names.sort_unstable();
+        names
+            .into_iter()
+            .map(|n| {
+                let l = self.get(n)?;
+                Ok(LayerInfo {
+                    name: l.name.clone(),
+                    path: l.path.clone(),
+                    kind: l.kind(),
+                    features: l.feature_count(),
+                    attribution: l.spec.attribution.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// An error about a criterion of the profile.
+fn criterion_error(profile: &Profile, c: &Criterion, msg: String) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "profile \"{}\", criterion \"{}\": {msg}",
+            profile.name,
+            c.id()
+        ),
+    )
+}
+
+/// Every layer the criterion names exists in the set.
+fn check_layer_names(set: &LayerSet, c: &Criterion) -> std::result::Result<(), String> {
+    for name in c.layer_names() {
+        if set.spec(name).is_none() {
+            let names = set.specs().iter().map(|s| s.name.as_str());
+            let hint = did_you_mean(name, names.clone())
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            return Err(format!(
+                "unknown layer \"{name}\" (layers in {}: {}){hint}",
+                set.source(),
+                names.collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The polygons of a layer's declared coverage, with the reason sites outside are UNKNOWN.
+fn coverage(
+    loader: &Loader<'_>,
+    layer: &Layer,
+) -> Result<std::result::Result<Option<(PolygonIndex, String)>, String>> {
+    let Some(cov) = &layer.spec.coverage else {
+        return Ok(Ok(None));
+    };
+    let cov_layer = loader.get(&cov.layer)?;
+    let Geometry::Polygons(polys) = &cov_layer.geometry else {
+        return Ok(Err(format!(
+            "coverage layer \"{}\" must be polygons",
+            cov.layer
+        )));
+    };
+    let Some(col) = cov_layer.attributes.field_index(&cov.field) else {
+        return Ok(Err(format!(
+            "coverage layer \"{}\" has no field \"{}\"",
+            cov.layer, cov.field
+        )));
+    };
+    let kept: Vec<_> = polys
+        .iter()
+        .filter(|p| {
+            cov.values
+                .contains(&cov_layer.attributes.get(p.row, col).to_string())
+        })
+        .cloned()
+        .collect();
+    Ok(Ok(Some((
+        PolygonIndex::new(&kept),
+        format!("outside the coverage of layer {}", layer.name),
+    ))))
+}
+
+/// Bind one criterion's measure to its layers.
+fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Compiled> {
+    let err = |msg| criterion_error(profile, c, msg);
+    check_layer_names(loader.set, c).map_err(err)?;
+    let layers = c
+        .layer_names()
+        .iter()
+        .map(|n| loader.get(n))
+        .collect::<Result<Vec<_>>>()?;
+    let sources: Vec<_> = (0..layers.len()).map(|k| c.source(k)).collect();
+    let standardise: Vec<_> = sources
+        .iter()
+        .map(|s| s.and_then(|s| s.standardise.clone()))
+        .collect();
+    let input = Input {
+        layers: &layers,
+        fields: sources
+            .iter()
+            .map(|s| s.and_then(|s| s.field.as_deref()))
+            .collect(),
+        numeric: standardise
+            .iter()
+            .map(|s| s.as_ref().unwrap_or(&c.standardise).is_numeric())
+            .collect(),
+    };
+    let probe = c.measure.bind(&input).map_err(err)?;
+    let coverage = if layers.len() == 1 {
+        coverage(loader, &layers[0])?.map_err(err)?
+    } else {
+        None
+    };
+    Ok(Compiled {
+        probe,
+        layer_names: layers.iter().map(|l| l.name.clone()).collect(),
+        coverage,
+        policy: c.unknown.unwrap_or(profile.unknown),
+        standardise,
+    })
+}
+
+impl Engine {
+    /// Check `profile` against `layers`, load what it uses and build the indexes.
+    pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
+        let aggregation =
+            aggregation_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
+        let loader = Loader::new(layers, &profile);
+        // Criteria are built in parallel, each as soon as its layers are read (a layer two
+        // criteria share is read once; the second waits for it). The first error in profile
+        // order wins.
+        let compiled = profile
+            .criteria
+            .par_iter()
+            .map(|c| compile(&profile, &loader, c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?;
+        let infos = loader.infos()?;
+        let constraints_of: Vec<Vec<usize>> = profile
+            .criteria
+            .iter()
+            .map(|c| {
+                let on_c = |(k, x): (usize, &crate::profile::Constraint)| {
+                    (x.criterion == c.id()).then_some(k)
+                };
+                profile
+                    .constraints
+                    .iter()
+                    .enumerate()
+                    .filter_map(on_c)
+                    .collect()
+            })
+            .collect();
+        let (mut order, rest): (Vec<usize>, Vec<usize>) =
+            (0..compiled.len()).partition(|&i| !constraints_of[i].is_empty());
+        order.extend(rest);
+        // An excluded site may skip a measure only when nothing reported depends on it:
+        // always known (never UNKNOWN) and without a constraint of its own (whose failure
+        // is counted, so it must be checked).
+        let skippable = compiled
+            .iter()
+            .zip(&profile.criteria)
+            .zip(&constraints_of)
+            .map(|((c, crit), constrained)| {
+                c.probe.always_known()
+                    && c.coverage.is_none()
+                    && crit.standardise.scores_every_number()
+                    && constrained.is_empty()
+            })
+            .collect();
+        Ok(Engine {
+            weights: profile.normalised_weights(),
+            constraints_of,
+            order,
+            skippable,
+            profile,
+            compiled,
+            aggregation,
+            layers: infos,
+        })
+    }
+}
