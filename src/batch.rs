@@ -503,6 +503,35 @@ impl Drop for SiteStream {
     }
 }
 
+/// Fit the engine's set-dependent aggregation method on a stream of the candidate sites
+/// (a first pass: only the fit's accumulator is kept, so memory stays bounded); nothing to
+/// do for a site-local method.
+pub fn fit_stream(engine: &mut Engine, sites: SiteStream) -> Result<()> {
+    let Some(mut fit) = engine.fit_start() else {
+        return Ok(());
+    };
+    let e = &*engine;
+    sites.for_each(&mut |chunk| {
+        let parts: Vec<_> = chunk
+            .lon
+            .par_chunks(4096)
+            .zip(chunk.lat.par_chunks(4096))
+            .filter_map(|(lons, lats)| {
+                let mut f = e.fit_start()?;
+                for (&lon, &lat) in lons.iter().zip(lats) {
+                    e.fit_observe(&mut *f, lon, lat);
+                }
+                Some(f)
+            })
+            .collect();
+        for part in parts {
+            fit.merge(part);
+        }
+    })?;
+    engine.fit_finish(fit);
+    Ok(())
+}
+
 /// [`score_sites`] over a stream opened earlier.
 pub fn score_stream(
     engine: &Engine,

@@ -1,10 +1,10 @@
 //! `standort data fetch | status`: the public sources in the data directory.
 
+use super::progress::{Progress, Unit};
 use super::{Failure, Globals, write_failure};
-use indicatif::{ProgressBar, ProgressStyle};
 use standort::catalog::{Catalog, FetchOptions, Outcome, fetch_file};
 use standort::{Error, LayerSet};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -74,37 +74,21 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
         force: args.force,
         no_verify: args.no_verify,
     };
-    let bars = !g.quiet && std::io::stderr().is_terminal();
+    let bars = Progress::wanted(g.quiet);
     let mut out = std::io::stdout().lock();
     let w = |e| write_failure("<stdout>", e);
     let mut manual = Vec::new();
     let mut failed: Option<Error> = None;
     for source in &catalog.sources {
         for f in &source.files {
-            let bar = if bars {
-                let b = ProgressBar::new(f.bytes.unwrap_or(0));
-                b.set_style(
-                    ProgressStyle::with_template(
-                        "{msg:40} {bytes:>10}/{total_bytes:10} {bar:30} {bytes_per_sec}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                b.set_message(f.path.display().to_string());
-                Some(b)
-            } else {
-                None
-            };
+            let bar = Progress::new(bars, f.bytes, Unit::Bytes(f.path.display().to_string()));
             let res = fetch_file(f, &dir, &opts, &mut |done, total| {
-                if let Some(b) = &bar {
-                    if let Some(t) = total {
-                        b.set_length(t);
-                    }
-                    b.set_position(done);
+                if let Some(t) = total {
+                    bar.set_total(t);
                 }
+                bar.set(done);
             });
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
+            bar.finish();
             let what = match res {
                 Ok(Outcome::Present) => "present".to_string(),
                 Ok(Outcome::Copied) => "copied".to_string(),

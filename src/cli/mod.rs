@@ -3,11 +3,12 @@
 
 mod data;
 mod profiles;
+mod progress;
 mod region;
 mod score;
 
 use clap::{Parser, Subcommand};
-use standort::{Error, ErrorKind, LayerSet, Profile};
+use standort::{Engine, Error, ErrorKind, LayerSet, Profile};
 use std::io::Write;
 use std::path::Path;
 use std::path::PathBuf;
@@ -79,9 +80,66 @@ pub fn write_failure(target: &str, e: std::io::Error) -> Failure {
     }
 }
 
+/// The arguments that open an engine, shared by every command that scores.
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Built-in profile name or a profile .toml file
+    #[arg(short, long, default_value = "ai-campus", value_name = "NAME|FILE")]
+    profile: String,
+
+    /// Layer-set .toml file [default: the built-in layer set, in the data directory]
+    #[arg(short, long, value_name = "FILE")]
+    layers: Option<PathBuf>,
+
+    /// Worker threads [default: all cores]
+    #[arg(short = 'j', long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+/// A validated engine set-up: the profile and layer set parsed, the thread pool sized. The
+/// layers are read only by [`EngineSetup::open`].
+pub struct EngineSetup {
+    pub profile: Profile,
+    profile_path: Option<PathBuf>,
+    pub layers: LayerSet,
+    layers_path: Option<PathBuf>,
+}
+
+/// An open engine and every file the run reads through it (never to be overwritten).
+pub struct Opened {
+    pub engine: Engine,
+    pub inputs: Vec<PathBuf>,
+}
+
+impl EngineArgs {
+    /// Parse and check the profile and the layer set; size the thread pool.
+    pub fn setup(&self, g: &Globals) -> Result<EngineSetup, Error> {
+        set_threads(self.threads)?;
+        let (profile, profile_path) = load_profile(&self.profile)?;
+        let layers = load_layers(self.layers.as_deref(), g)?;
+        Ok(EngineSetup {
+            profile,
+            profile_path,
+            layers,
+            layers_path: self.layers.clone(),
+        })
+    }
+}
+
+impl EngineSetup {
+    /// Read the layers and build the engine.
+    pub fn open(self) -> Result<Opened, Error> {
+        let engine = Engine::new(self.profile, &self.layers)?;
+        let mut inputs: Vec<PathBuf> = engine.layers().iter().map(|l| l.path.clone()).collect();
+        inputs.extend(self.profile_path);
+        inputs.extend(self.layers_path);
+        Ok(Opened { engine, inputs })
+    }
+}
+
 /// A profile from a built-in name or a file (anything that exists, ends in .toml or has a
 /// slash); returns the file when there is one.
-pub fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
+fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
     let p = Path::new(arg);
     if p.exists() || arg.ends_with(".toml") || arg.contains('/') {
         Ok((Profile::from_file(p)?, Some(p.to_path_buf())))
@@ -91,7 +149,7 @@ pub fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
 }
 
 /// The layer set: a file, or the built-in one in the data directory.
-pub fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> {
+fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> {
     match file {
         Some(p) => LayerSet::from_file(p, g.data_dir.as_deref()),
         None => {
@@ -106,7 +164,7 @@ pub fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> 
 }
 
 /// Size rayon's pool.
-pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     match threads {
         Some(0) => Err(Error::usage("--threads must be at least 1")),
         Some(n) => rayon::ThreadPoolBuilder::new()
@@ -115,6 +173,23 @@ pub fn set_threads(threads: Option<usize>) -> Result<(), Error> {
             .map_err(|e| Error::usage(format!("--threads {n}: {e}"))),
         None => Ok(()),
     }
+}
+
+/// The attribution line of the layers an engine read, each part once.
+pub fn attributions(engine: &Engine) -> Vec<&str> {
+    let mut parts: Vec<&str> = Vec::new();
+    for a in engine
+        .layers()
+        .iter()
+        .filter_map(|l| l.attribution.as_deref())
+    {
+        for part in a.split("; ") {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    parts
 }
 
 pub fn main() -> ExitCode {

@@ -1,15 +1,17 @@
 //! `standort region REGION`: score a region on a grid, summarise, map.
 
-use super::{Failure, Globals, write_failure};
+use super::progress::{Progress, Unit};
+use super::{EngineArgs, EngineSetup, Failure, Globals, write_failure};
 use clap::ValueEnum;
-use standort::export::AtomicFile;
-use standort::export::region::{RegionGeoJson, cell_feature, summary_json};
-use standort::region::{Region, RegionSummary, nice_cell_deg, region_cells, score_cells};
+use standort::export::format::choose;
+use standort::export::region::summary_json;
+use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
+use standort::region::{Cell, Region, RegionSummary, nice_cell_deg, region_cells, score_cells};
 use standort::text::format_number;
 use standort::{Engine, Error};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum SummaryFormat {
@@ -42,25 +44,17 @@ pub struct RegionArgs {
     #[arg(long, default_value_t = 50.0, value_name = "KM")]
     min_spacing_km: f64,
 
-    /// Write the cells (and top sites) as a GeoJSON map to this file
-    #[arg(short, long, value_name = "FILE.geojson")]
+    /// Write the cells (and top sites) to this file: .geojson (.gpkg, .fgb, .tif with the
+    /// `gdal` feature)
+    #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
 
     /// Summary format on stdout
     #[arg(short, long, value_enum, default_value = "table")]
     format: SummaryFormat,
 
-    /// Built-in profile name or a profile .toml file
-    #[arg(short, long, default_value = "ai-campus", value_name = "NAME|FILE")]
-    profile: String,
-
-    /// Layer-set .toml file [default: the built-in layer set, in the data directory]
-    #[arg(short, long, value_name = "FILE")]
-    layers: Option<PathBuf>,
-
-    /// Worker threads [default: all cores]
-    #[arg(short = 'j', long, value_name = "N")]
-    threads: Option<usize>,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
@@ -81,221 +75,191 @@ fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
     Ok([v[0], v[1], v[2], v[3]])
 }
 
+/// A validated `region` run.
+struct RegionPlan {
+    region: Region,
+    cell_deg: f64,
+    top: usize,
+    min_spacing_km: f64,
+    out: Option<(PathBuf, Format)>,
+    polygon: Option<PathBuf>,
+    summary_format: SummaryFormat,
+}
+
+impl RegionPlan {
+    /// The plan and the engine set-up it needs.
+    fn new(args: RegionArgs, g: &Globals) -> Result<(RegionPlan, EngineSetup), Error> {
+        let out = match &args.out {
+            Some(p) => Some((p.clone(), choose(Product::Cells, None, Some(p))?)),
+            None => None,
+        };
+        if let Some(c) = args.cell {
+            if !(c.is_finite() && c > 0.0 && c <= 10.0) {
+                return Err(Error::usage(format!(
+                    "--cell {c}: expected a size in degrees, above 0 and at most 10"
+                )));
+            }
+        }
+        if args.min_spacing_km.is_nan() || args.min_spacing_km < 0.0 {
+            return Err(Error::usage("--min-spacing-km must be zero or positive"));
+        }
+        let setup = args.engine.setup(g)?;
+        let region = match (&args.region, &args.bbox, &args.polygon) {
+            (_, Some(b), _) => Region::from_bbox(parse_bbox(b)?)?,
+            (_, _, Some(p)) => Region::from_geojson(p)?,
+            (Some(q), _, _) => Region::resolve(q, &setup.layers)?,
+            (None, None, None) => {
+                return Err(Error::usage(
+                    "give a REGION (ISO3 code or name), --bbox or --polygon",
+                ));
+            }
+        };
+        let cell_deg = args.cell.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
+        let [x0, y0, x1, y1] = region.bbox;
+        let grid_cells = ((x1 - x0) / cell_deg).ceil() * ((y1 - y0) / cell_deg).ceil();
+        if grid_cells > 50_000_000.0 {
+            return Err(Error::usage(format!(
+                "--cell {cell_deg}: {} would need a grid of {grid_cells:.0} cells (at most 50,000,000); use a larger --cell",
+                region.name
+            )));
+        }
+        let plan = RegionPlan {
+            region,
+            cell_deg,
+            top: args.top,
+            min_spacing_km: args.min_spacing_km,
+            out,
+            polygon: args.polygon,
+            summary_format: args.format,
+        };
+        Ok((plan, setup))
+    }
+}
+
+/// What a run produced, for the report.
+struct Scored {
+    engine: Engine,
+    summary: RegionSummary,
+    loaded: Duration,
+    scoring: Duration,
+}
+
 pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
     let started = Instant::now();
-    if let Some(out) = &args.out {
-        let ext = out
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match ext.as_str() {
-            "geojson" | "json" => {}
-            #[cfg(feature = "gdal")]
-            "tif" | "tiff" => {}
-            #[cfg(feature = "gdal")]
-            "gpkg" | "fgb" => {}
-            #[cfg(not(feature = "gdal"))]
-            "tif" | "tiff" | "gpkg" | "fgb" => {
-                return Err(Error::usage(format!(
-                    "--out {}: .{ext} output needs the `gdal` feature (cargo build --release --features gdal)",
-                    out.display()
-                ))
-                .into());
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "--out {}: region maps are written as .geojson",
-                    out.display()
-                ))
-                .into());
-            }
-        }
-    }
-    if let Some(c) = args.cell {
-        if !(c.is_finite() && c > 0.0 && c <= 10.0) {
-            return Err(Error::usage(format!(
-                "--cell {c}: expected a size in degrees, above 0 and at most 10"
-            ))
-            .into());
-        }
-    }
-    if args.min_spacing_km.is_nan() || args.min_spacing_km < 0.0 {
-        return Err(Error::usage("--min-spacing-km must be zero or positive").into());
-    }
-    super::set_threads(args.threads)?;
-    let (profile, profile_path) = super::load_profile(&args.profile)?;
-    let layers = super::load_layers(args.layers.as_deref(), g)?;
-    let region = match (&args.region, &args.bbox, &args.polygon) {
-        (_, Some(b), _) => Region::from_bbox(parse_bbox(b)?)?,
-        (_, _, Some(p)) => Region::from_geojson(p)?,
-        (Some(q), _, _) => Region::resolve(q, &layers)?,
-        (None, None, None) => {
-            return Err(
-                Error::usage("give a REGION (ISO3 code or name), --bbox or --polygon").into(),
-            );
-        }
+    let (plan, setup) = RegionPlan::new(args, g)?;
+    let opened = setup.open()?;
+    let mut engine = opened.engine;
+    let mut inputs = opened.inputs;
+    inputs.extend(plan.polygon.clone());
+    let mut file = match &plan.out {
+        Some((p, _)) => Some(AtomicFile::create(p, &inputs)?),
+        None => None,
     };
-    let engine = Engine::new(profile, &layers)?;
-    let mut inputs: Vec<PathBuf> = engine.layers().iter().map(|l| l.path.clone()).collect();
-    inputs.extend(profile_path);
-    inputs.extend(args.layers.clone());
-    inputs.extend(args.polygon.clone());
-    let mut file = args
-        .out
-        .as_ref()
-        .map(|p| AtomicFile::create(p, &inputs))
-        .transpose()?;
-    let cell_deg = args.cell.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
-    let [x0, y0, x1, y1] = region.bbox;
-    let grid_cells = ((x1 - x0) / cell_deg).ceil() * ((y1 - y0) / cell_deg).ceil();
-    if grid_cells > 50_000_000.0 {
-        return Err(Error::usage(format!(
-            "--cell {cell_deg}: {} would need a grid of {grid_cells:.0} cells (at most 50,000,000); use a larger --cell",
-            region.name
-        ))
-        .into());
-    }
-    let cells = region_cells(&region, cell_deg);
+    let cells = region_cells(&plan.region, plan.cell_deg);
     if cells.is_empty() {
         return Err(Error::usage(format!(
-            "no cell of {cell_deg} degrees has its centre inside {}; use a smaller --cell",
-            region.name
+            "no cell of {} degrees has its centre inside {}; use a smaller --cell",
+            plan.cell_deg, plan.region.name
         ))
         .into());
+    }
+    if engine.needs_fit() {
+        let centres: Vec<(f64, f64)> = cells.iter().map(|c| (c.lon(), c.lat())).collect();
+        engine.fit(&centres);
     }
     let loaded = started.elapsed();
     let scoring_started = Instant::now();
-    let show_progress = !g.quiet && std::io::stderr().is_terminal();
-    let label = args
-        .out
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    let is_tif = args
-        .out
-        .as_ref()
-        .and_then(|p| p.extension())
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("tif") || e.eq_ignore_ascii_case("tiff"));
-    let summary: RegionSummary = match &mut file {
-        #[cfg(feature = "gdal")]
-        Some(f) if is_tif => {
-            let s = score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
-                .map_err(|e| write_failure("<memory>", e))?;
-            standort::export::raster::write_region_geotiff(
-                &engine,
-                &region,
-                cell_deg,
-                &cells,
-                f.path(),
-            )?;
-            s
-        }
-        #[cfg(feature = "gdal")]
-        Some(f)
-            if args
-                .out
-                .as_deref()
-                .and_then(standort::export::ogr::driver_for)
-                .is_some() =>
-        {
-            let s = score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
-                .map_err(|e| write_failure("<memory>", e))?;
-            let driver = args
-                .out
-                .as_deref()
-                .and_then(standort::export::ogr::driver_for)
-                .unwrap_or("GPKG");
-            let mut columns: Vec<String> = Vec::new();
-            let mut rows = Vec::with_capacity(cells.len());
-            for c in &cells {
-                let e = engine.evaluate(c.lon(), c.lat());
-                let props = standort::export::region::cell_properties(&engine, c, &e);
-                if columns.is_empty() {
-                    columns = props.keys().cloned().collect();
-                }
-                let values = columns
-                    .iter()
-                    .map(|k| props.get(k).cloned().unwrap_or_default())
-                    .collect();
-                let (x1, y1) = (c.min_lon + c.size_deg, (c.min_lat + c.size_deg).min(90.0));
-                rows.push((
-                    standort::export::ogr::rectangle(c.min_lon, c.min_lat, x1, y1)?,
-                    values,
-                ));
-            }
-            standort::export::ogr::write_layer(
-                f.path(),
-                driver,
-                "cells",
-                gdal::vector::OGRwkbGeometryType::wkbPolygon,
-                &columns,
-                rows,
-            )?;
-            s
-        }
-        Some(f) => {
-            let _ = is_tif;
-            let mut map = RegionGeoJson::new(std::io::BufWriter::new(f.file()))
-                .map_err(|e| write_failure(&label, e))?;
-            let mut n = 0u64;
-            let s = score_cells(
-                &engine,
-                &cells,
-                args.top,
-                args.min_spacing_km,
-                Some(&mut |cell, e| {
-                    n += 1;
-                    if show_progress && n % 8192 == 0 {
-                        let _ = write!(std::io::stderr(), "\rscored {n} of {} cells", cells.len());
-                    }
-                    map.feature(&cell_feature(&engine, cell, e))
-                }),
-            )
-            .map_err(|e| write_failure(&label, e))?;
-            map.finish(&engine, &region, &s)
-                .map_err(|e| write_failure(&label, e))?;
-            s
-        }
-        None => score_cells(&engine, &cells, args.top, args.min_spacing_km, None)
-            .map_err(|e| write_failure("<memory>", e))?,
+    let progress = Progress::new(
+        Progress::wanted(g.quiet),
+        Some(cells.len() as u64),
+        Unit::Items("scored cells"),
+    );
+    let summary = score(&plan, &engine, &cells, file.as_mut(), &progress)?;
+    progress.finish();
+    let run = Scored {
+        engine,
+        summary,
+        loaded,
+        scoring: scoring_started.elapsed(),
     };
-    let scoring = scoring_started.elapsed();
-    if show_progress {
-        let _ = write!(std::io::stderr(), "\r\x1b[K");
-    }
     if let Some(f) = file {
         f.commit()?;
     }
-    let elapsed = started.elapsed();
+    report(&plan, &run, started.elapsed(), g.quiet)
+}
+
+/// Score the cells, writing them to `file` in the plan's format as they are scored.
+fn score(
+    plan: &RegionPlan,
+    engine: &Engine,
+    cells: &[Cell],
+    file: Option<&mut AtomicFile>,
+    progress: &Progress,
+) -> Result<RegionSummary, Failure> {
+    let (Some(file), Some((path, format))) = (file, &plan.out) else {
+        return score_cells(engine, cells, plan.top, plan.min_spacing_km, None)
+            .map_err(|e| write_failure("<memory>", e));
+    };
+    let label = path.display().to_string();
+    let failure = |e: OutputError| match e {
+        OutputError::Io(e) => write_failure(&label, e),
+        OutputError::Other(e) => Failure::Error(e),
+    };
+    let mut writer = cell_writer(*format, file, plan.cell_deg)?;
+    let mut n = 0u64;
+    let summary = score_cells(
+        engine,
+        cells,
+        plan.top,
+        plan.min_spacing_km,
+        Some(&mut |cell, e| {
+            n += 1;
+            if n % 8192 == 0 {
+                progress.set(n);
+            }
+            writer.cell(engine, cell, e)
+        }),
+    )
+    .map_err(|e| write_failure(&label, e))?;
+    writer
+        .finish(engine, &plan.region, &summary)
+        .map_err(failure)?;
+    Ok(summary)
+}
+
+/// The summary on stdout (table or JSON) and the timing line on stderr.
+fn report(plan: &RegionPlan, run: &Scored, elapsed: Duration, quiet: bool) -> Result<(), Failure> {
+    let (engine, summary) = (&run.engine, &run.summary);
     let mut out = std::io::stdout().lock();
     let w = |e| write_failure("<stdout>", e);
-    match args.format {
+    match plan.summary_format {
         SummaryFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &summary_json(&engine, &region, &summary))
+            serde_json::to_writer_pretty(&mut out, &summary_json(engine, &plan.region, summary))
                 .map_err(|e| w(e.into()))?;
             writeln!(out).map_err(w)?;
         }
         SummaryFormat::Table => {
-            write_summary(&mut out, &engine, &region, &summary, args.min_spacing_km).map_err(w)?
+            write_summary(&mut out, engine, &plan.region, summary, plan.min_spacing_km)
+                .map_err(w)?
         }
     }
-    if !g.quiet {
+    if !quiet {
         let _ = writeln!(
             std::io::stderr(),
-            "standort: {} cells of {cell_deg} degrees scored in {:.2} s (layers and grid {:.2} s; scoring{} {:.0} cells/s){}",
+            "standort: {} cells of {} degrees scored in {:.2} s (layers and grid {:.2} s; scoring{} {:.0} cells/s){}",
             summary.counts.sites,
+            plan.cell_deg,
             elapsed.as_secs_f64(),
-            loaded.as_secs_f64(),
-            if args.out.is_some() {
+            run.loaded.as_secs_f64(),
+            if plan.out.is_some() {
                 " and writing"
             } else {
                 ""
             },
-            summary.counts.sites as f64 / scoring.as_secs_f64().max(1e-9),
-            args.out
-                .map(|o| format!("; wrote {}", o.display()))
+            summary.counts.sites as f64 / run.scoring.as_secs_f64().max(1e-9),
+            plan.out
+                .as_ref()
+                .map(|(o, _)| format!("; wrote {}", o.display()))
                 .unwrap_or_default()
         );
     }

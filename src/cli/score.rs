@@ -1,23 +1,17 @@
 //! `standort score SITES`: rank candidate sites.
 
-use super::{Failure, Globals, write_failure};
+use super::progress::{Progress, Unit};
+use super::{EngineArgs, EngineSetup, Failure, Globals, attributions, write_failure};
 use clap::ValueEnum;
-use standort::batch::{SiteStream, score_stream};
-use standort::export::{self, AtomicFile, Context, Format};
+use standort::batch::{Batch, SiteStream, fit_stream, score_stream};
+use standort::export::{
+    AtomicFile, Context, Destination, Format, OutputError, Product, write_sites,
+};
 use standort::sites::SiteFormat;
-use standort::{Engine, Error, LayerSet, Profile, SiteOptions, SiteSource};
-use std::io::{IsTerminal, Write};
+use standort::{Engine, Error, SiteOptions, SiteSource};
+use std::io::Write;
 use std::path::PathBuf;
-use std::time::Instant;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutFormat {
-    Table,
-    Csv,
-    Geojson,
-    Geojsonseq,
-    Json,
-}
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum InFormat {
@@ -31,17 +25,13 @@ pub struct ScoreArgs {
     /// points, or - for stdin
     sites: String,
 
-    /// Built-in profile name or a profile .toml file
-    #[arg(short, long, default_value = "ai-campus", value_name = "NAME|FILE")]
-    profile: String,
+    #[command(flatten)]
+    engine: EngineArgs,
 
-    /// Layer-set .toml file [default: the built-in layer set, in the data directory]
-    #[arg(short, long, value_name = "FILE")]
-    layers: Option<PathBuf>,
-
-    /// Output format [default: from --out's extension, else table]
-    #[arg(short, long, value_enum)]
-    format: Option<OutFormat>,
+    /// Output format: table, csv, geojson, geojsonseq, json (gpkg, fgb with the `gdal`
+    /// feature) [default: from --out's extension, else table]
+    #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
+    format: Option<Format>,
 
     /// Write to this file (atomically) instead of stdout
     #[arg(short, long, value_name = "FILE")]
@@ -66,141 +56,71 @@ pub struct ScoreArgs {
     /// Input format [default: from the extension, else sniffed]
     #[arg(long, value_enum)]
     input_format: Option<InFormat>,
-
-    /// Worker threads [default: all cores]
-    #[arg(short = 'j', long, value_name = "N")]
-    threads: Option<usize>,
 }
 
-struct Plan {
+fn parse_format(name: &str) -> Result<Format, String> {
+    Format::from_name(name)
+        .filter(|f| f.entry().products.contains(&Product::Sites))
+        .ok_or_else(|| {
+            "expected table, csv, geojson, geojsonseq or json (gpkg, fgb with the `gdal` feature)"
+                .to_string()
+        })
+}
+
+/// A validated `score` run.
+struct ScorePlan {
     source: SiteSource,
     options: SiteOptions,
-    profile: Profile,
-    profile_path: Option<PathBuf>,
-    layers: LayerSet,
-    layers_path: Option<PathBuf>,
+    setup: EngineSetup,
     format: Format,
     out: Option<PathBuf>,
     top: Option<usize>,
 }
 
-/// The OGR driver for `--out` (GeoPackage, FlatGeobuf), with the `gdal` feature.
-fn ogr_driver(path: &std::path::Path) -> Option<&'static str> {
-    #[cfg(feature = "gdal")]
-    {
-        standort::export::ogr::driver_for(path)
-    }
-    #[cfg(not(feature = "gdal"))]
-    {
-        let _ = path;
-        None
-    }
-}
-
-const NEEDS_GDAL: &[&str] = &["gpkg", "fgb", "shp", "tif", "tiff", "kml"];
-
-fn plan(args: ScoreArgs, g: &Globals) -> Result<Plan, Error> {
-    let from_flag = args.format.map(|f| match f {
-        OutFormat::Table => Format::Table,
-        OutFormat::Csv => Format::Csv,
-        OutFormat::Geojson => Format::GeoJson,
-        OutFormat::Geojsonseq => Format::GeoJsonSeq,
-        OutFormat::Json => Format::Json,
-    });
-    let from_out = match &args.out {
-        Some(p) => match Format::from_path(p) {
-            Some(f) => Some(f),
-            None => {
-                let ext = p
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                if ogr_driver(p).is_some() {
-                    // Written through OGR after scoring (see `run`); the format is unused.
-                    if from_flag.is_some() {
-                        return Err(Error::usage(format!(
-                            "--out {}: --format does not apply to .{ext}",
-                            p.display()
-                        )));
-                    }
-                    return finish_plan(args, g, Format::GeoJson);
-                }
-                if NEEDS_GDAL.contains(&ext.as_str()) {
-                    let why = if cfg!(feature = "gdal") {
-                        "is not implemented yet for `score` (write .geojson and convert with ogr2ogr)"
-                    } else {
-                        "needs the `gdal` feature (cargo build --release --features gdal)"
-                    };
-                    return Err(Error::usage(format!(
-                        "--out {}: .{ext} output {why}",
-                        p.display()
-                    )));
-                }
-                if from_flag.is_none() {
-                    return Err(Error::usage(format!(
-                        "--out {}: unknown extension; use .csv, .geojson, .geojsonl, .json or .txt, or give --format",
-                        p.display()
-                    )));
-                }
-                None
-            }
-        },
-        None => None,
-    };
-    let format = match (from_flag, from_out) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(Error::usage(format!(
-                "--format {a:?} disagrees with the extension of --out (which means {b:?})"
-            )));
+impl ScorePlan {
+    fn new(args: ScoreArgs, g: &Globals) -> Result<ScorePlan, Error> {
+        let format =
+            standort::export::format::choose(Product::Sites, args.format, args.out.as_deref())?;
+        if args.top == Some(0) {
+            return Err(Error::usage("--top must be at least 1"));
         }
-        (Some(a), _) => a,
-        (None, Some(b)) => b,
-        (None, None) => Format::Table,
-    };
-    finish_plan(args, g, format)
+        let options = SiteOptions {
+            id: args.id,
+            lat: args.lat,
+            lon: args.lon,
+            format: args.input_format.map(|f| match f {
+                InFormat::Csv => SiteFormat::Csv,
+                InFormat::Geojson => SiteFormat::GeoJson,
+            }),
+            delimiter: None,
+        };
+        Ok(ScorePlan {
+            source: SiteSource::from_arg(&args.sites),
+            options,
+            setup: args.engine.setup(g)?,
+            format,
+            out: args.out,
+            top: args.top,
+        })
+    }
 }
 
-/// The rest of the plan once the output format is known.
-fn finish_plan(args: ScoreArgs, g: &Globals, format: Format) -> Result<Plan, Error> {
-    if args.top == Some(0) {
-        return Err(Error::usage("--top must be at least 1"));
-    }
-    let (profile, profile_path) = super::load_profile(&args.profile)?;
-    let layers = super::load_layers(args.layers.as_deref(), g)?;
-    let options = SiteOptions {
-        id: args.id,
-        lat: args.lat,
-        lon: args.lon,
-        format: args.input_format.map(|f| match f {
-            InFormat::Csv => SiteFormat::Csv,
-            InFormat::Geojson => SiteFormat::GeoJson,
-        }),
-        delimiter: None,
-    };
-    super::set_threads(args.threads)?;
-    Ok(Plan {
-        source: SiteSource::from_arg(&args.sites),
-        options,
-        profile,
-        profile_path,
-        layers,
-        layers_path: args.layers,
-        format,
-        out: args.out,
-        top: args.top,
-    })
+/// What a run produced, for the report.
+struct Scored {
+    engine: Engine,
+    batch: Batch,
+    loaded: Duration,
+    scored: Duration,
 }
 
 pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     let started = Instant::now();
-    let plan = plan(args, g)?;
+    let plan = ScorePlan::new(args, g)?;
     // Sites are read and parsed while the layers load.
     let sites = SiteStream::open(&plan.source, &plan.options);
-    let engine = Engine::new(plan.profile, &plan.layers)?;
-    let mut inputs: Vec<PathBuf> = engine.layers().iter().map(|l| l.path.clone()).collect();
-    inputs.extend(plan.profile_path.clone());
-    inputs.extend(plan.layers_path.clone());
+    let opened = plan.setup.open()?;
+    let mut engine = opened.engine;
+    let mut inputs = opened.inputs;
     if let SiteSource::File(p) = &plan.source {
         inputs.push(p.clone());
     }
@@ -209,111 +129,92 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         .as_ref()
         .map(|p| AtomicFile::create(p, &inputs))
         .transpose()?;
+    if engine.needs_fit() {
+        // A set-dependent method: a first pass over the sites fits it.
+        if plan.source == SiteSource::Stdin {
+            return Err(Error::usage(format!(
+                "method {} compares every site with the others: give a file, not stdin",
+                engine.profile().method
+            ))
+            .into());
+        }
+        fit_stream(&mut engine, SiteStream::open(&plan.source, &plan.options))?;
+    }
     let loaded = started.elapsed();
-    let show_progress = !g.quiet && std::io::stderr().is_terminal();
-    let mut progress = |n: u64| {
-        if show_progress {
-            let _ = write!(std::io::stderr(), "\rscored {n} sites");
-        }
+    let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("scored sites"));
+    let batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
+    progress.finish();
+    let run = Scored {
+        engine,
+        batch,
+        loaded,
+        scored: started.elapsed(),
     };
-    let batch = score_stream(&engine, sites, plan.top, &mut progress)?;
-    if show_progress {
-        let _ = write!(std::io::stderr(), "\r\x1b[K");
-    }
-    let scored = started.elapsed();
-    let ctx = Context {
-        engine: &engine,
-        header: &batch.header,
-        summary: &batch.summary,
-    };
-    match (&mut file, &plan.out) {
-        #[cfg(feature = "gdal")]
-        (Some(f), Some(path)) if ogr_driver(path).is_some() => {
-            let inputs: Vec<String> = batch.header.columns.clone();
-            let mut columns = inputs.clone();
-            columns.extend(export::result_columns(&engine, &inputs));
-            let mut rows = Vec::with_capacity(batch.results.len());
-            for s in &batch.results {
-                let mut values: Vec<serde_json::Value> = export::input_values(&batch.header, s)
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect();
-                values.extend(export::result_values(&engine, s));
-                rows.push((export::ogr::point(s.site.lon, s.site.lat)?, values));
-            }
-            let driver = ogr_driver(path).unwrap_or("GPKG");
-            export::ogr::write_layer(
-                f.path(),
-                driver,
-                "sites",
-                gdal::vector::OGRwkbGeometryType::wkbPoint,
-                &columns,
-                rows,
-            )?;
-        }
-        (Some(f), Some(path)) => {
-            let label = path.display().to_string();
-            let mut w = std::io::BufWriter::new(f.file());
-            export::write(plan.format, &mut w, &ctx, &batch.results)
-                .map_err(|e| write_failure(&label, e))?;
-            w.flush().map_err(|e| write_failure(&label, e))?;
-        }
-        _ => {
-            let mut out = std::io::stdout().lock();
-            export::write(plan.format, &mut out, &ctx, &batch.results)
-                .map_err(|e| write_failure("<stdout>", e))?;
-            out.flush().map_err(|e| write_failure("<stdout>", e))?;
-        }
-    }
+    write(plan.format, &run, file.as_mut())?;
     if let Some(f) = file {
         f.commit()?;
     }
     if !g.quiet {
-        let s = &batch.summary;
-        let p = engine.profile();
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
-            "standort: {} sites scored with profile {} ({}, unknown: {}) in {:.2} s (layers {:.2} s): {} ok, {} excluded, {} unknown{}",
-            s.sites,
-            p.name,
-            p.method,
-            p.unknown,
-            scored.as_secs_f64(),
-            loaded.as_secs_f64(),
-            s.ok,
-            s.excluded,
-            s.unknown,
-            plan.out
-                .as_ref()
-                .map(|o| format!("; wrote {}", o.display()))
-                .unwrap_or_default(),
-        );
-        for (reason, n) in s.by_constraint.iter().filter(|(_, n)| *n > 0) {
-            let _ = writeln!(err, "  {n} failing: {reason}");
-        }
-        for (c, n) in s.unknown_by_criterion.iter().filter(|(_, n)| *n > 0) {
-            let _ = writeln!(err, "  {n} without data for {c}");
-        }
-        let mut attributions: Vec<&str> = Vec::new();
-        for a in engine
-            .layers()
-            .iter()
-            .filter_map(|l| l.attribution.as_deref())
-        {
-            for part in a.split("; ") {
-                if !attributions.contains(&part) {
-                    attributions.push(part);
-                }
-            }
-        }
-        if !attributions.is_empty() {
-            let _ = writeln!(err, "  data: {}", attributions.join("; "));
-        }
+        report(plan.out.as_ref(), &run);
     }
     // The process ends here: the system takes back the results and indexes at once, where
     // freeing them one by one takes 75 ms per 100,000 explained results.
-    std::mem::forget(batch);
-    std::mem::forget(engine);
+    std::mem::forget(run);
     Ok(())
+}
+
+/// Write the results to the output file or stdout.
+fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<(), Failure> {
+    let ctx = Context {
+        engine: &run.engine,
+        header: &run.batch.header,
+        summary: &run.batch.summary,
+    };
+    let mut stdout;
+    let (dest, label) = match file {
+        Some(f) => {
+            let label = f.target().display().to_string();
+            (Destination::File(f), label)
+        }
+        None => {
+            stdout = std::io::stdout().lock();
+            (Destination::Stream(&mut stdout), "<stdout>".to_string())
+        }
+    };
+    write_sites(format, dest, &ctx, &run.batch.results).map_err(|e| match e {
+        OutputError::Io(e) => write_failure(&label, e),
+        OutputError::Other(e) => Failure::Error(e),
+    })
+}
+
+/// The summary on stderr.
+fn report(out: Option<&PathBuf>, run: &Scored) {
+    let s = &run.batch.summary;
+    let p = run.engine.profile();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "standort: {} sites scored with profile {} ({}, unknown: {}) in {:.2} s (layers {:.2} s): {} ok, {} excluded, {} unknown{}",
+        s.sites,
+        p.name,
+        p.method,
+        p.unknown,
+        run.scored.as_secs_f64(),
+        run.loaded.as_secs_f64(),
+        s.ok,
+        s.excluded,
+        s.unknown,
+        out.map(|o| format!("; wrote {}", o.display()))
+            .unwrap_or_default(),
+    );
+    for (reason, n) in s.by_constraint.iter().filter(|(_, n)| *n > 0) {
+        let _ = writeln!(err, "  {n} failing: {reason}");
+    }
+    for (c, n) in s.unknown_by_criterion.iter().filter(|(_, n)| *n > 0) {
+        let _ = writeln!(err, "  {n} without data for {c}");
+    }
+    let attributions = attributions(&run.engine);
+    if !attributions.is_empty() {
+        let _ = writeln!(err, "  data: {}", attributions.join("; "));
+    }
 }

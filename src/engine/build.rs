@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::PolygonIndex;
 use crate::layers::{Geometry, Layer, LayerSet};
 use crate::measure::Input;
-use crate::profile::{Criterion, Profile, aggregation_for};
+use crate::profile::{Criterion, Profile, method_for};
 use crate::text::did_you_mean;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -177,8 +177,7 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
 impl Engine {
     /// Check `profile` against `layers`, load what it uses and build the indexes.
     pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
-        let aggregation =
-            aggregation_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
+        let method = method_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
         let loader = Loader::new(layers, &profile);
         // Criteria are built in parallel, each as soon as its layers are read (a layer two
         // criteria share is read once; the second waits for it). The first error in profile
@@ -230,7 +229,9 @@ impl Engine {
             skippable,
             profile,
             compiled,
-            aggregation,
+            aggregate: method.local(),
+            method,
+            fitted: false,
             layers: infos,
         })
     }

@@ -22,7 +22,7 @@ pub use score::Quick;
 use crate::index::PolygonIndex;
 use crate::layers::{LayerKind, Value};
 use crate::measure::Probe;
-use crate::profile::{Aggregation, Profile, Standardise, UnknownPolicy};
+use crate::profile::{Aggregate, Method, Profile, Standardise, UnknownPolicy};
 use std::fmt;
 
 /// How a site came out.
@@ -99,7 +99,13 @@ pub struct Engine {
     /// the site would change.
     skippable: Vec<bool>,
     compiled: Vec<Compiled>,
-    aggregation: Box<dyn Aggregation>,
+    /// The profile's aggregation method.
+    method: Box<dyn Method>,
+    /// Its scorer: for a set-dependent method, the site-local stand-in until
+    /// [`Engine::fit`] fits it on the candidate set.
+    aggregate: Box<dyn Aggregate>,
+    /// True once a set-dependent method has been fitted.
+    fitted: bool,
     layers: Vec<LayerInfo>,
 }
 

@@ -6,8 +6,9 @@
 use super::{CriterionValue, Engine, Evaluation, Status};
 use crate::layers::Value;
 use crate::measure::{Position, Raw, Why};
-use crate::profile::UnknownPolicy;
+use crate::profile::{Fit, UnknownPolicy};
 use crate::text::format_number;
+use rayon::prelude::*;
 
 /// The outcome of [`Engine::score_only`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,6 +32,25 @@ trait Sink {
     fn measured(&mut self, i: usize, raw: Result<(&Raw<'_>, Option<u16>), Why>, score: Option<f64>);
     /// The site was aggregated: each criterion's contribution (ignored criteria: weight 0).
     fn aggregated(&mut self, contributions: &[f64], weights: &[f64]);
+    /// The site is a candidate (status ok): its scores and normalised weights, before they
+    /// are aggregated.
+    fn candidate(&mut self, scores: &[f64], weights: &[f64]) {
+        let _ = (scores, weights);
+    }
+}
+
+/// Feeds the fit phase of a set-dependent method.
+struct Fitting<'a>(&'a mut dyn Fit);
+
+impl Sink for Fitting<'_> {
+    fn wants_every_value(&self) -> bool {
+        false
+    }
+    fn measured(&mut self, _: usize, _: Result<(&Raw<'_>, Option<u16>), Why>, _: Option<f64>) {}
+    fn aggregated(&mut self, _: &[f64], _: &[f64]) {}
+    fn candidate(&mut self, scores: &[f64], weights: &[f64]) {
+        self.0.observe(scores, weights);
+    }
 }
 
 /// Records nothing.
@@ -134,6 +154,52 @@ impl Engine {
         self.assess(lon, lat, &mut Scores(scores))
     }
 
+    /// True when the profile's method is set-dependent (a site's score depends on the other
+    /// candidates) and [`Engine::fit`] has not run yet.
+    pub fn needs_fit(&self) -> bool {
+        !self.fitted && self.method.fit().is_some()
+    }
+
+    /// A fresh accumulator for the fit phase of the profile's method; `None` when the method
+    /// is site-local.
+    pub fn fit_start(&self) -> Option<Box<dyn Fit>> {
+        self.method.fit()
+    }
+
+    /// Observe one site of the candidate set (only `ok` sites count).
+    pub fn fit_observe(&self, fit: &mut dyn Fit, lon: f64, lat: f64) {
+        self.assess(lon, lat, &mut Fitting(fit));
+    }
+
+    /// Score with what `fit` observed from now on.
+    pub fn fit_finish(&mut self, fit: Box<dyn Fit>) {
+        self.aggregate = fit.finish();
+        self.fitted = true;
+    }
+
+    /// Fit a set-dependent method on the candidate set `sites` (lon, lat), in parallel;
+    /// nothing to do for a site-local method.
+    pub fn fit(&mut self, sites: &[(f64, f64)]) {
+        let Some(start) = self.fit_start() else {
+            return;
+        };
+        let this = &*self;
+        let fitted = sites
+            .par_chunks(4096)
+            .filter_map(|chunk| {
+                let mut fit = this.fit_start()?;
+                for &(lon, lat) in chunk {
+                    this.fit_observe(&mut *fit, lon, lat);
+                }
+                Some(fit)
+            })
+            .reduce_with(|mut a, b| {
+                a.merge(b);
+                a
+            });
+        self.fit_finish(fitted.unwrap_or(start));
+    }
+
     /// Evaluate one site at (lon, lat) in degrees.
     pub fn evaluate(&self, lon: f64, lat: f64) -> Evaluation {
         let blank = CriterionValue {
@@ -223,7 +289,8 @@ impl Engine {
             if (weight_left - 1.0).abs() > 1e-12 {
                 weights.iter_mut().for_each(|w| *w /= weight_left);
             }
-            q.score = Some(self.aggregation.aggregate(scores, weights, contributions));
+            sink.candidate(scores, weights);
+            q.score = Some(self.aggregate.aggregate(scores, weights, contributions));
             sink.aggregated(contributions, weights);
         }
         q

@@ -132,3 +132,48 @@ proptest! {
         }
     }
 }
+
+/// A set-dependent method (the test-only rescaled sum: the best candidate of the set scores
+/// 1) is fitted on the candidate set before scoring; a site-local one needs no fit.
+#[test]
+fn set_dependent_methods_are_fitted_on_the_candidate_set() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let layers = LayerSet::from_file(&dir.join("layers.toml"), Some(&dir)).unwrap();
+    let text = std::fs::read_to_string(dir.join("profile.toml")).unwrap();
+    let local = Engine::new(Profile::parse(&text, Path::new("p.toml")).unwrap(), &layers).unwrap();
+    assert!(!local.needs_fit());
+    let text = text.replace(
+        "method = \"weighted-sum\"",
+        "method = \"test-rescaled-sum\"",
+    );
+    let mut engine =
+        Engine::new(Profile::parse(&text, Path::new("p.toml")).unwrap(), &layers).unwrap();
+    assert!(engine.needs_fit());
+    let sites: Vec<(f64, f64)> = (0..2000)
+        .map(|i| {
+            (
+                9.0 + 5.0 * f64::from(i % 50) / 50.0,
+                -1.5 + 3.0 * f64::from(i / 50) / 40.0,
+            )
+        })
+        .collect();
+    engine.fit(&sites);
+    assert!(!engine.needs_fit());
+    let best = sites
+        .iter()
+        .filter_map(|&(lon, lat)| local.score_only(lon, lat).score)
+        .fold(0.0, f64::max);
+    assert!(best > 0.5, "{best}");
+    let mut top = 0.0f64;
+    for &(lon, lat) in &sites {
+        let (a, b) = (local.score_only(lon, lat), engine.score_only(lon, lat));
+        assert_eq!(a.status, b.status);
+        if let (Some(x), Some(y)) = (a.score, b.score) {
+            assert!((x / best - y).abs() < 1e-12, "{x} {y}");
+            top = top.max(y);
+        }
+        let e = engine.evaluate(lon, lat);
+        assert_eq!(e.score.map(f64::to_bits), b.score.map(f64::to_bits));
+    }
+    assert!((top - 1.0).abs() < 1e-12, "{top}");
+}

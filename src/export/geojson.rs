@@ -58,6 +58,52 @@ pub(crate) fn metadata(ctx: &Context) -> Json {
     })
 }
 
+/// A GeoJSON FeatureCollection written one feature at a time (never held whole), with
+/// foreign members (RFC 7946 §6.1) before or after the features: the one framing that every
+/// GeoJSON writer uses.
+pub struct FeatureCollection<W: Write> {
+    out: W,
+    first: bool,
+}
+
+impl<W: Write> FeatureCollection<W> {
+    /// Open the collection, writing `head` members (name, value) before the features.
+    pub fn start(mut out: W, head: &[(&str, &Json)]) -> std::io::Result<Self> {
+        out.write_all(b"{\"type\":\"FeatureCollection\"")?;
+        for (name, value) in head {
+            out.write_all(b",")?;
+            serde_json::to_writer(&mut out, name)?;
+            out.write_all(b":")?;
+            serde_json::to_writer(&mut out, value)?;
+        }
+        out.write_all(b",\"features\":[\n")?;
+        Ok(FeatureCollection { out, first: true })
+    }
+
+    /// Write one feature.
+    pub fn feature(&mut self, f: &Json) -> std::io::Result<()> {
+        if !self.first {
+            self.out.write_all(b",\n")?;
+        }
+        self.first = false;
+        serde_json::to_writer(&mut self.out, f).map_err(std::io::Error::from)
+    }
+
+    /// Close the collection, writing `tail` members after the features; flush.
+    pub fn finish(mut self, tail: &[(&str, &Json)]) -> std::io::Result<W> {
+        self.out.write_all(b"\n]")?;
+        for (name, value) in tail {
+            self.out.write_all(b",")?;
+            serde_json::to_writer(&mut self.out, name)?;
+            self.out.write_all(b":")?;
+            serde_json::to_writer(&mut self.out, value)?;
+        }
+        self.out.write_all(b"}\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
 /// Write a FeatureCollection, one feature at a time.
 pub fn write_geojson(
     out: &mut dyn Write,
@@ -66,18 +112,13 @@ pub fn write_geojson(
 ) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
     let columns = result_columns(ctx.engine, &inputs);
-    let mut w = std::io::BufWriter::new(out);
-    w.write_all(b"{\"type\":\"FeatureCollection\",\"standort\":")?;
-    serde_json::to_writer(&mut w, &metadata(ctx))?;
-    w.write_all(b",\"features\":[\n")?;
-    for (i, s) in results.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",\n")?;
-        }
-        serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;
+    let w = std::io::BufWriter::new(out);
+    let mut fc = FeatureCollection::start(w, &[("standort", &metadata(ctx))])?;
+    for s in results {
+        fc.feature(&feature(ctx, s, &columns, &inputs))?;
     }
-    w.write_all(b"\n]}\n")?;
-    w.flush()
+    fc.finish(&[])?;
+    Ok(())
 }
 
 /// Write newline-delimited GeoJSON features (GeoJSONSeq without record separators, as GDAL

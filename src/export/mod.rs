@@ -1,32 +1,38 @@
-//! Writers for results: GeoJSON (and GeoJSONSeq), CSV, JSON and an aligned text table.
+//! Writers for results: GeoJSON (and GeoJSONSeq), CSV, JSON, an aligned text table, and
+//! with the `gdal` feature GeoPackage, FlatGeobuf and GeoTIFF. [`format`] is the registry
+//! that decides the format; [`write_sites`] and [`cell_writer`] write it.
 //!
 //! Every writer streams: results are written one at a time, never collected into a document
 //! first. [`AtomicFile`] writes to a temporary file beside the target and renames it into
 //! place on success, so a failed run leaves no half-written file, and it refuses to
 //! overwrite an input.
 
+mod atomic;
 mod csv;
+pub mod format;
 mod geojson;
 mod json;
 #[cfg(feature = "gdal")]
 pub mod ogr;
+mod output;
 #[cfg(feature = "gdal")]
 pub mod raster;
 pub mod region;
 mod table;
 
+pub use self::atomic::AtomicFile;
+pub use self::format::{Format, Product};
+pub use self::output::{CellWriter, Destination, OutputError, cell_writer, write_sites};
+
 pub use self::csv::write_csv;
-pub use self::geojson::{write_geojson, write_geojson_seq};
+pub use self::geojson::{FeatureCollection, write_geojson, write_geojson_seq};
 pub use self::json::write_json;
 pub use self::table::write_table;
 
 use crate::batch::{ScoredSite, Summary};
 use crate::engine::{Engine, Status};
-use crate::error::{Error, ErrorKind, Result};
 use crate::sites::{Record, SiteFormat, SiteHeader};
 use serde_json::Value as Json;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 /// Maps a GDAL error while writing `path` to a one-line error naming the file.
 #[cfg(feature = "gdal")]
@@ -37,47 +43,6 @@ pub(crate) fn gdal_error(path: &Path) -> impl Fn(gdal::errors::GdalError) -> Err
             path.display().to_string(),
             format!("GDAL: {e}"),
         )
-    }
-}
-
-/// An output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Aligned text table (the terminal default).
-    Table,
-    /// CSV: input columns first, then results.
-    Csv,
-    /// GeoJSON FeatureCollection (RFC 7946) with simplestyle colours.
-    GeoJson,
-    /// Newline-delimited GeoJSON features (GeoJSONSeq, as GDAL writes it).
-    GeoJsonSeq,
-    /// One JSON document with the profile, summary and results.
-    Json,
-}
-
-impl Format {
-    /// Parse a `--format` name.
-    pub fn from_name(name: &str) -> Option<Format> {
-        match name.to_ascii_lowercase().as_str() {
-            "table" => Some(Format::Table),
-            "csv" => Some(Format::Csv),
-            "geojson" => Some(Format::GeoJson),
-            "geojsonseq" | "geojsonl" => Some(Format::GeoJsonSeq),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-
-    /// The format a file extension implies.
-    pub fn from_path(path: &Path) -> Option<Format> {
-        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
-            "csv" => Some(Format::Csv),
-            "geojson" => Some(Format::GeoJson),
-            "geojsonl" | "geojsons" | "geojsonseq" => Some(Format::GeoJsonSeq),
-            "json" => Some(Format::Json),
-            "txt" => Some(Format::Table),
-            _ => None,
-        }
     }
 }
 
@@ -285,121 +250,9 @@ pub fn input_columns(header: &SiteHeader) -> Vec<String> {
     }
 }
 
-/// Write results in `format` to `out`.
-pub fn write(
-    format: Format,
-    out: &mut dyn Write,
-    ctx: &Context,
-    results: &[ScoredSite],
-) -> std::io::Result<()> {
-    match format {
-        Format::Table => write_table(out, ctx, results),
-        Format::Csv => write_csv(out, ctx, results),
-        Format::GeoJson => write_geojson(out, ctx, results),
-        Format::GeoJsonSeq => write_geojson_seq(out, ctx, results),
-        Format::Json => write_json(out, ctx, results),
-    }
-}
-
-/// A file written beside its target and renamed into place by [`AtomicFile::commit`].
-/// Dropped without commit, it leaves nothing behind.
-pub struct AtomicFile {
-    target: PathBuf,
-    temp: tempfile::NamedTempFile,
-}
-
-impl AtomicFile {
-    /// Prepare to write `target`, refusing to overwrite any of `inputs`.
-    pub fn create(target: &Path, inputs: &[PathBuf]) -> Result<AtomicFile> {
-        if let Ok(t) = target.canonicalize() {
-            for i in inputs {
-                if i.canonicalize().is_ok_and(|c| c == t) {
-                    return Err(Error::at(
-                        ErrorKind::Usage,
-                        target.display().to_string(),
-                        "is an input of this run; refusing to overwrite it",
-                    ));
-                }
-            }
-        }
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::at(
-                ErrorKind::Io,
-                target.display().to_string(),
-                "the output folder does not exist",
-            ));
-        }
-        // Keep the extension: some GDAL drivers choose the format by it.
-        let suffix = match target.extension().and_then(|e| e.to_str()) {
-            Some(ext) => format!(".partial.{ext}"),
-            None => ".partial".to_string(),
-        };
-        let temp = tempfile::Builder::new()
-            .prefix(".standort-")
-            .suffix(&suffix)
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(target, &e))?;
-        Ok(AtomicFile {
-            target: target.to_path_buf(),
-            temp,
-        })
-    }
-
-    /// The temporary file's path (for writers that open files by name, like GDAL).
-    pub fn path(&self) -> &Path {
-        self.temp.path()
-    }
-
-    /// The file to write to.
-    pub fn file(&mut self) -> &mut std::fs::File {
-        self.temp.as_file_mut()
-    }
-
-    /// Flush and rename into place.
-    pub fn commit(self) -> Result<()> {
-        // Temporary files are private (0600); the result is an ordinary file.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = self
-                .temp
-                .as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        self.temp
-            .as_file()
-            .sync_all()
-            .map_err(|e| Error::io(&self.target, &e))?;
-        self.temp
-            .persist(&self.target)
-            .map_err(|e| Error::io(&self.target, &e.error))?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_from_paths_and_names() {
-        assert_eq!(
-            Format::from_path(Path::new("a/b.GeoJSON")),
-            Some(Format::GeoJson)
-        );
-        assert_eq!(
-            Format::from_path(Path::new("x.geojsonl")),
-            Some(Format::GeoJsonSeq)
-        );
-        assert_eq!(Format::from_path(Path::new("x.csv")), Some(Format::Csv));
-        assert_eq!(Format::from_path(Path::new("x.gpkg")), None);
-        assert_eq!(Format::from_name("JSON"), Some(Format::Json));
-        assert_eq!(Format::from_name("xml"), None);
-    }
 
     #[test]
     fn ramp_is_monotone_in_lightness() {
@@ -413,24 +266,5 @@ mod tests {
             .map(|i| lum(&score_colour(f64::from(i) / 20.0)))
             .collect();
         assert!(l.windows(2).all(|w| w[1] >= w[0] - 1.0), "{l:?}");
-    }
-
-    #[test]
-    fn atomic_file_leaves_nothing_when_dropped() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("out.csv");
-        {
-            let mut f = AtomicFile::create(&target, &[]).unwrap();
-            f.file().write_all(b"partial").unwrap();
-        }
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
-        let mut f = AtomicFile::create(&target, &[]).unwrap();
-        f.file().write_all(b"done").unwrap();
-        f.commit().unwrap();
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "done");
-        let e = AtomicFile::create(&target, std::slice::from_ref(&target))
-            .err()
-            .unwrap();
-        assert!(e.to_string().contains("refusing to overwrite"), "{e}");
     }
 }

@@ -6,7 +6,7 @@
 //! viridis ramp (colour-blind safe; grey for excluded, light grey for UNKNOWN), so
 //! geojson.io, GitHub and QGIS render it as it is.
 
-use super::{EXCLUDED_COLOUR, UNKNOWN_COLOUR, round, score_colour};
+use super::{EXCLUDED_COLOUR, FeatureCollection, UNKNOWN_COLOUR, round, score_colour};
 use crate::engine::{Engine, Evaluation, Status};
 use crate::layers::Value;
 use crate::region::{Cell, Region, RegionSummary};
@@ -89,26 +89,17 @@ pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation) -> Json {
 }
 
 /// Streams a region map as a GeoJSON FeatureCollection.
-pub struct RegionGeoJson<W: Write> {
-    out: W,
-    first: bool,
-}
+pub struct RegionGeoJson<W: Write>(FeatureCollection<W>);
 
 impl<W: Write> RegionGeoJson<W> {
     /// Start the collection.
-    pub fn new(mut out: W) -> std::io::Result<Self> {
-        out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")?;
-        Ok(RegionGeoJson { out, first: true })
+    pub fn new(out: W) -> std::io::Result<Self> {
+        Ok(RegionGeoJson(FeatureCollection::start(out, &[])?))
     }
 
     /// Write one feature.
     pub fn feature(&mut self, f: &Json) -> std::io::Result<()> {
-        if !self.first {
-            self.out.write_all(b",\n")?;
-        }
-        self.first = false;
-        serde_json::to_writer(&mut self.out, f)?;
-        Ok(())
+        self.0.feature(f)
     }
 
     /// Write the top sites as points and the run's metadata, and close the collection.
@@ -136,13 +127,10 @@ impl<W: Write> RegionGeoJson<W> {
                 "geometry": {"type": "Point", "coordinates": [round(t.cell.lon(), 7), round(t.cell.lat(), 7)]},
                 "properties": p,
             });
-            self.feature(&f)?;
+            self.0.feature(&f)?;
         }
-        self.out.write_all(b"\n],\"standort\":")?;
-        serde_json::to_writer(&mut self.out, &summary_json(engine, region, summary))?;
-        self.out.write_all(b"}\n")?;
-        self.out.flush()?;
-        Ok(self.out)
+        self.0
+            .finish(&[("standort", &summary_json(engine, region, summary))])
     }
 }
 

@@ -29,7 +29,7 @@
 mod aggregate;
 mod standardise;
 
-pub use aggregate::{Aggregation, WeightedSum, aggregation_for};
+pub use aggregate::{Aggregate, Fit, METHODS, Method, WeightedSum, method_for};
 pub use standardise::Standardise;
 
 use crate::error::{Error, ErrorKind, Result, line_of_offset, toml_error};
@@ -360,7 +360,7 @@ impl Profile {
                 format!("criterion \"{}\": {msg}", c.id()),
             )
         };
-        aggregation_for(&self.method).map_err(err)?;
+        method_for(&self.method).map_err(err)?;
         if self.criteria.is_empty() {
             return Err(err("the profile has no [[criterion]]".into()));
         }

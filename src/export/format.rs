@@ -1,0 +1,291 @@
+//! The format registry: every output format, what it can hold, the feature it needs, and the
+//! one place where `--format` and `--out`'s extension are turned into a format.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text table (the terminal default).
+    Table,
+    /// CSV: input columns first, then results.
+    Csv,
+    /// GeoJSON FeatureCollection (RFC 7946) with simplestyle colours.
+    GeoJson,
+    /// Newline-delimited GeoJSON features (GeoJSONSeq, as GDAL writes it).
+    GeoJsonSeq,
+    /// One JSON document with the profile, summary and results.
+    Json,
+    /// GeoPackage through OGR (the `gdal` feature).
+    GeoPackage,
+    /// FlatGeobuf through OGR (the `gdal` feature).
+    FlatGeobuf,
+    /// Cloud-optimised GeoTIFF of a region's cells (the `gdal` feature).
+    GeoTiff,
+}
+
+/// What a command writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    /// Scored sites (`standort score`).
+    Sites,
+    /// A region's grid cells (`standort region --out`).
+    Cells,
+}
+
+impl Product {
+    fn command(self) -> &'static str {
+        match self {
+            Product::Sites => "score",
+            Product::Cells => "region",
+        }
+    }
+}
+
+/// One entry of the registry.
+pub struct Entry {
+    /// The format (`None`: a GIS format standort recognises but does not write).
+    pub format: Option<Format>,
+    /// Its `--format` name.
+    pub name: &'static str,
+    /// File extensions that mean it (lower case, first the usual one).
+    pub extensions: &'static [&'static str],
+    /// What it can hold.
+    pub products: &'static [Product],
+    /// True when it is written through GDAL (the `gdal` cargo feature).
+    pub needs_gdal: bool,
+}
+
+use Product::{Cells, Sites};
+
+/// Every format. A new format is one entry here plus its writer.
+pub const REGISTRY: &[Entry] = &[
+    entry(Format::Table, "table", &["txt"], &[Sites], false),
+    entry(Format::Csv, "csv", &["csv"], &[Sites], false),
+    // Before GeoJSON: `.json` is a JSON document for sites, GeoJSON for cells.
+    entry(Format::Json, "json", &["json"], &[Sites], false),
+    entry(
+        Format::GeoJson,
+        "geojson",
+        &["geojson", "json"],
+        &[Sites, Cells],
+        false,
+    ),
+    entry(
+        Format::GeoJsonSeq,
+        "geojsonseq",
+        &["geojsonl", "geojsons", "geojsonseq"],
+        &[Sites],
+        false,
+    ),
+    entry(Format::GeoPackage, "gpkg", &["gpkg"], &[Sites, Cells], true),
+    entry(Format::FlatGeobuf, "fgb", &["fgb"], &[Sites, Cells], true),
+    entry(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells], true),
+    Entry {
+        format: None,
+        name: "shp",
+        extensions: &["shp"],
+        products: &[],
+        needs_gdal: true,
+    },
+    Entry {
+        format: None,
+        name: "kml",
+        extensions: &["kml"],
+        products: &[],
+        needs_gdal: true,
+    },
+];
+
+const fn entry(
+    format: Format,
+    name: &'static str,
+    extensions: &'static [&'static str],
+    products: &'static [Product],
+    needs_gdal: bool,
+) -> Entry {
+    Entry {
+        format: Some(format),
+        name,
+        extensions,
+        products,
+        needs_gdal,
+    }
+}
+
+impl Format {
+    /// Its registry entry.
+    pub fn entry(self) -> &'static Entry {
+        REGISTRY
+            .iter()
+            .find(|e| e.format == Some(self))
+            .unwrap_or(&REGISTRY[0])
+    }
+
+    /// Parse a `--format` name (`geojsonl` is GeoJSONSeq).
+    pub fn from_name(name: &str) -> Option<Format> {
+        let name = name.to_ascii_lowercase();
+        let name = if name == "geojsonl" {
+            "geojsonseq"
+        } else {
+            &name
+        };
+        REGISTRY.iter().find(|e| e.name == name)?.format
+    }
+
+    /// The format a file extension implies for `product` (`.json` is a JSON document for
+    /// sites, GeoJSON for cells).
+    pub fn from_path(path: &Path, product: Product) -> Option<Format> {
+        let e = entry_for_path(path, product)?;
+        e.format.filter(|_| e.products.contains(&product))
+    }
+
+    /// True when `product` can be written to stdout in this format (not through GDAL).
+    pub fn streams(self) -> bool {
+        !self.entry().needs_gdal
+    }
+}
+
+fn extension(path: &Path) -> Option<String> {
+    Some(path.extension()?.to_str()?.to_ascii_lowercase())
+}
+
+/// The entry an extension means, preferring one that can hold `product`.
+fn entry_for_path(path: &Path, product: Product) -> Option<&'static Entry> {
+    let ext = extension(path)?;
+    let mut matching = REGISTRY
+        .iter()
+        .filter(|e| e.extensions.contains(&ext.as_str()));
+    let all: Vec<&Entry> = matching.by_ref().collect();
+    all.iter()
+        .find(|e| e.products.contains(&product))
+        .or(all.first())
+        .copied()
+}
+
+/// The output format of a run: from `--format` (`flag`) and `--out`'s extension, which must
+/// agree; the terminal table when neither says. Every refusal is a usage error naming the
+/// file and what to do instead.
+pub fn choose(product: Product, flag: Option<Format>, out: Option<&Path>) -> Result<Format> {
+    let command = product.command();
+    if let Some(f) = flag {
+        if !f.entry().products.contains(&product) {
+            return Err(Error::usage(format!(
+                "--format {}: `{command}` does not write this format",
+                f.entry().name
+            )));
+        }
+    }
+    let Some(path) = out else {
+        return match flag {
+            Some(f) if !f.streams() => Err(Error::usage(format!(
+                "--format {}: written through GDAL to a file only; give --out FILE",
+                f.entry().name
+            ))),
+            Some(f) => Ok(f),
+            None => Ok(Format::Table),
+        };
+    };
+    let shown = path.display();
+    let ext = extension(path).unwrap_or_default();
+    let from_out = match entry_for_path(path, product) {
+        Some(e) if e.needs_gdal && !cfg!(feature = "gdal") => {
+            return Err(Error::usage(format!(
+                "--out {shown}: .{ext} output needs the `gdal` feature (cargo build --release --features gdal)"
+            )));
+        }
+        Some(e) if !e.products.contains(&product) || e.format.is_none() => {
+            return Err(Error::usage(format!(
+                "--out {shown}: .{ext} output is not implemented yet for `{command}` (write {} and convert with ogr2ogr)",
+                usual(product)
+            )));
+        }
+        Some(e) => e.format,
+        None if flag.is_none() => {
+            return Err(Error::usage(format!(
+                "--out {shown}: unknown extension; use {}, or give --format",
+                usual(product)
+            )));
+        }
+        None => None,
+    };
+    match (flag, from_out) {
+        (Some(a), Some(b)) if a != b => Err(Error::usage(format!(
+            "--format {} disagrees with the extension of --out (which means {})",
+            a.entry().name,
+            b.entry().name
+        ))),
+        (Some(a), _) => Ok(a),
+        (None, Some(b)) => Ok(b),
+        (None, None) => Ok(Format::Table),
+    }
+}
+
+/// The usual extensions of what `product` can be written as in this build.
+fn usual(product: Product) -> String {
+    let exts: Vec<String> = REGISTRY
+        .iter()
+        .filter(|e| e.format.is_some() && e.products.contains(&product))
+        .filter(|e| cfg!(feature = "gdal") || !e.needs_gdal)
+        .flat_map(|e| e.extensions.iter().take(1))
+        .map(|x| format!(".{x}"))
+        .collect();
+    match exts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => exts.join(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_paths_and_names() {
+        let p = |s: &str| Format::from_path(Path::new(s), Product::Sites);
+        assert_eq!(p("a/b.GeoJSON"), Some(Format::GeoJson));
+        assert_eq!(p("x.geojsonl"), Some(Format::GeoJsonSeq));
+        assert_eq!(p("x.csv"), Some(Format::Csv));
+        assert_eq!(p("x.json"), Some(Format::Json));
+        assert_eq!(p("x.tif"), None);
+        assert_eq!(
+            Format::from_path(Path::new("x.json"), Product::Cells),
+            Some(Format::GeoJson)
+        );
+        assert_eq!(Format::from_name("JSON"), Some(Format::Json));
+        assert_eq!(Format::from_name("geojsonl"), Some(Format::GeoJsonSeq));
+        assert_eq!(Format::from_name("xml"), None);
+    }
+
+    #[test]
+    fn one_decision_for_flag_and_extension() {
+        let sites = |flag: Option<Format>, out: Option<&str>| {
+            choose(Product::Sites, flag, out.map(Path::new))
+        };
+        assert_eq!(sites(None, None).unwrap(), Format::Table);
+        assert_eq!(sites(None, Some("a.csv")).unwrap(), Format::Csv);
+        assert_eq!(
+            sites(Some(Format::Csv), Some("a.out")).unwrap(),
+            Format::Csv
+        );
+        let e = sites(Some(Format::Json), Some("a.csv")).unwrap_err();
+        assert!(e.to_string().contains("disagrees"), "{e}");
+        let e = sites(None, Some("a.out")).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown extension; use .txt, .csv"),
+            "{e}"
+        );
+        let e = sites(None, Some("a.tif")).unwrap_err();
+        let want = if cfg!(feature = "gdal") {
+            "not implemented yet for `score`"
+        } else {
+            "needs the `gdal` feature"
+        };
+        assert!(e.to_string().contains(want), "{e}");
+        let cells = |out: &str| choose(Product::Cells, None, Some(Path::new(out)));
+        assert_eq!(cells("m.geojson").unwrap(), Format::GeoJson);
+        assert!(cells("m.csv").is_err());
+        assert_eq!(cells("m.tif").is_ok(), cfg!(feature = "gdal"));
+    }
+}
