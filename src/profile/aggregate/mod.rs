@@ -56,8 +56,11 @@ pub trait Aggregate: Send + Sync {
     fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64;
 }
 
+/// Makes a method.
+pub type MakeMethod = fn() -> Box<dyn Method>;
+
 /// Every method: its name in profiles and its constructor. One line per method.
-pub const METHODS: &[(&str, fn() -> Box<dyn Method>)] = &[
+pub const METHODS: &[(&str, MakeMethod)] = &[
     ("weighted-sum", || Box::new(WeightedSum)),
     #[cfg(test)]
     ("test-rescaled-sum", || Box::new(tests::RescaledSum)),
