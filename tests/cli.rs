@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 #[path = "cli/real_data.rs"]
 mod real_data;
 
+#[path = "cli/readme.rs"]
+mod readme;
+
 #[cfg(feature = "gdal")]
 #[path = "cli/gdal_formats.rs"]
 mod gdal_formats;

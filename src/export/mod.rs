@@ -36,10 +36,12 @@ use serde_json::Value as Json;
 
 /// Maps a GDAL error while writing `path` to a one-line error naming the file.
 #[cfg(feature = "gdal")]
-pub(crate) fn gdal_error(path: &Path) -> impl Fn(gdal::errors::GdalError) -> Error + Copy + '_ {
+pub(crate) fn gdal_error(
+    path: &std::path::Path,
+) -> impl Fn(gdal::errors::GdalError) -> crate::Error + Copy + '_ {
     move |e| {
-        Error::at(
-            ErrorKind::Io,
+        crate::Error::at(
+            crate::ErrorKind::Io,
             path.display().to_string(),
             format!("GDAL: {e}"),
         )

@@ -260,7 +260,7 @@ struct TiffCells<'a> {
 #[cfg(feature = "gdal")]
 impl CellWriter for TiffCells<'_> {
     fn cell(&mut self, _engine: &Engine, c: &Cell, _e: &Evaluation) -> std::io::Result<()> {
-        self.cells.push(c.clone());
+        self.cells.push(*c);
         Ok(())
     }
     fn finish(

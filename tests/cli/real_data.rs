@@ -9,7 +9,7 @@ use standort::{Engine, LayerSet, Profile};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-fn data_dir() -> PathBuf {
+pub fn data_dir() -> PathBuf {
     let dir = std::env::var_os("STANDORT_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| {
         panic!("STANDORT_DATA_DIR is not set: real-data tests need the data directory (.ci/run sets it)")
     });
