@@ -1,0 +1,64 @@
+//! The ranking order: score descending, ties broken by input position (the same for any
+//! thread count), and bounded collections of the best.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// A site in the ranking, ordered so that greater = ranks lower (worse score, or later in
+/// the input on a tie).
+pub(super) struct Ranked<T> {
+    pub(super) score: f64,
+    pub(super) index: u64,
+    pub(super) item: T,
+}
+
+impl<T> PartialEq for Ranked<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl<T> Eq for Ranked<T> {}
+impl<T> PartialOrd for Ranked<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ranked<T> {
+    /// Whether `self` ranks before `other` (of any item type).
+    pub(super) fn ranks_before<U>(&self, other: &Ranked<U>) -> bool {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.index.cmp(&other.index))
+            == Ordering::Less
+    }
+}
+
+impl<T> Ord for Ranked<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .score
+            .total_cmp(&self.score)
+            .then(self.index.cmp(&other.index))
+    }
+}
+
+/// Push into a heap that keeps the `n` best.
+pub(super) fn push_bounded<T>(heap: &mut BinaryHeap<Ranked<T>>, n: usize, r: Ranked<T>) {
+    if heap.len() < n {
+        heap.push(r);
+    } else if heap.peek().is_some_and(|worst| r < *worst) {
+        heap.pop();
+        heap.push(r);
+    }
+}
+
+/// Keep the `n` best of `v` (in no particular order).
+pub(super) fn keep_best<T>(v: &mut Vec<Ranked<T>>, n: usize) {
+    if v.len() > n {
+        if n > 0 {
+            v.select_nth_unstable(n - 1);
+        }
+        v.truncate(n);
+    }
+}

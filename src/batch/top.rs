@@ -1,0 +1,104 @@
+//! Scoring a batch with a top-N limit: in spatial order, in parallel, keeping the best N.
+
+use super::Summary;
+use super::rank::{Ranked, keep_best, push_bounded};
+use super::spatial::spatial_order;
+use super::tally::{Tally, apply_tally, count};
+use crate::engine::{Engine, Status};
+use crate::sites::{Site, SiteChunk};
+use rayon::prelude::*;
+use std::collections::BinaryHeap;
+
+/// Sites whose index memory is touched together before they are scored (see
+/// [`Engine::touch`]).
+const TOUCH_GROUP: usize = 16;
+
+/// Sites per parallel task when a batch is scored.
+const SITES_PER_TASK: usize = 4096;
+
+/// Score a batch of chunks with a top-`n` limit: every site is evaluated in spatial order
+/// ([`spatial_order`]), in parallel; the best `n` of the batch and the counts are then merged
+/// into `heap` and `summary`. The outcome does not depend on the order of evaluation: the
+/// ranking is a total order (score, then input position). `points` is working memory, kept
+/// from one batch to the next.
+pub(super) fn score_batch_top(
+    engine: &Engine,
+    chunks: &[SiteChunk],
+    n: usize,
+    heap: &mut BinaryHeap<Ranked<Site>>,
+    summary: &mut Summary,
+    points: &mut Vec<(f64, f64, u32)>,
+) {
+    let mut offsets = Vec::with_capacity(chunks.len() + 1);
+    offsets.push(0usize);
+    for c in chunks {
+        offsets.push(offsets[offsets.len() - 1] + c.len());
+    }
+    if offsets[chunks.len()] == 0 {
+        return;
+    }
+    spatial_order(chunks, offsets[chunks.len()], points);
+    let locate = |pos: usize| {
+        let c = offsets.partition_point(|&o| o <= pos) - 1;
+        (c, pos - offsets[c])
+    };
+    let n_constraints = engine.profile().constraints.len().min(64);
+    let n_criteria = engine.profile().criteria.len().min(64);
+    let (best, tally) = points
+        .par_chunks(SITES_PER_TASK)
+        .map(|ps| {
+            let mut best: Vec<Ranked<u32>> = Vec::new();
+            let mut t = Tally {
+                by_constraint: vec![0; n_constraints],
+                unknown_by_criterion: vec![0; n_criteria],
+                ..Tally::default()
+            };
+            for group in ps.chunks(TOUCH_GROUP) {
+                let mut at = [(0.0, 0.0); TOUCH_GROUP];
+                for (a, &(lon, lat, _)) in at.iter_mut().zip(group) {
+                    *a = (lon, lat);
+                }
+                std::hint::black_box(engine.touch(&at[..group.len()]));
+                for &(lon, lat, pos) in group {
+                    let q = engine.score_only(lon, lat);
+                    count(&mut t, &q);
+                    if q.status == Status::Ok {
+                        let (c, i) = locate(pos as usize);
+                        best.push(Ranked {
+                            score: q.score.unwrap_or(f64::NEG_INFINITY),
+                            index: chunks[c].first_index + i as u64,
+                            item: pos,
+                        });
+                    }
+                }
+            }
+            keep_best(&mut best, n);
+            (best, t)
+        })
+        .reduce(
+            || (Vec::new(), Tally::default()),
+            |(mut a, mut ta), (b, tb)| {
+                a.extend(b);
+                keep_best(&mut a, n);
+                ta.add(&tb);
+                (a, ta)
+            },
+        );
+    apply_tally(summary, &tally);
+    // Only the sites that make the overall cut get their id and record made.
+    for r in best {
+        let enters = heap.len() < n || heap.peek().is_some_and(|w| r.ranks_before(w));
+        if enters {
+            let (c, i) = locate(r.item as usize);
+            push_bounded(
+                heap,
+                n,
+                Ranked {
+                    score: r.score,
+                    index: r.index,
+                    item: chunks[c].site(i),
+                },
+            );
+        }
+    }
+}
