@@ -133,112 +133,36 @@ impl Region {
     /// through the `countries` and `admin1` layers.
     pub fn resolve(query: &str, layers: &LayerSet) -> Result<Region> {
         let q = query.trim();
-        let ql = q.to_lowercase();
-        let countries = layers.load("countries")?;
-        let Geometry::Polygons(cpolys) = &countries.geometry else {
-            return Err(Error::new(
-                ErrorKind::Config,
-                "layer countries must be polygons",
-            ));
-        };
-        let attrs = &countries.attributes;
-        let col = |layer: &crate::layers::Layer, f: &str| {
-            layer.attributes.field_index(f).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!(
-                        "layer {} needs a field \"{f}\" to resolve regions",
-                        layer.name
-                    ),
-                )
-            })
-        };
-        let (c_name, c_iso) = (col(&countries, "name")?, col(&countries, "iso_a3")?);
-        let pick = |rows: &dyn Fn(usize) -> bool, polys: &[Polygon]| -> Vec<Polygon> {
-            polys.iter().filter(|p| rows(p.row)).cloned().collect()
-        };
-        // ISO3 code, then aliases.
-        if q.len() == 3 && q.chars().all(|c| c.is_ascii_alphabetic()) {
-            let code = q.to_uppercase();
-            let rows = |r: usize| attrs.get(r, c_iso).to_string() == code;
-            let polys = pick(&rows, cpolys);
-            if !polys.is_empty() {
-                let name = (0..attrs.len())
-                    .find(|&r| rows(r))
-                    .map(|r| attrs.get(r, c_name).to_string())
-                    .unwrap_or_default();
-                return Region::from_polygons(format!("{name} ({code})"), polys);
-            }
-            if let Some((_, target, part)) = ALIASES.iter().find(|(c, _, _)| *c == code) {
-                let polys = match part {
-                    None => pick(&|r| attrs.get(r, c_name).to_string() == *target, cpolys),
-                    Some((lon, lat)) => {
-                        let parent = pick(&|r| attrs.get(r, c_iso).to_string() == *target, cpolys);
-                        parent
-                            .into_iter()
-                            .filter(|p| {
-                                PolygonIndex::new(std::slice::from_ref(p))
-                                    .containing(*lon, *lat)
-                                    .is_some()
-                            })
-                            .collect()
-                    }
-                };
-                if !polys.is_empty() {
-                    return Region::from_polygons(format!("{code} (via {target})"), polys);
-                }
-            }
+        let countries = Named::load(layers, "countries", "iso_a3")?;
+        if let Some(region) = countries.by_iso3(q)? {
+            return Ok(region);
         }
-        // Country name.
-        let by_name: Vec<usize> = (0..attrs.len())
-            .filter(|&r| attrs.get(r, c_name).to_string().to_lowercase() == ql)
-            .collect();
-        if let Some(&r) = by_name.first() {
-            let code = attrs.get(r, c_iso).to_string();
-            let polys = pick(&|x| x == r, cpolys);
-            return Region::from_polygons(format!("{} ({code})", attrs.get(r, c_name)), polys);
+        if let Some(r) = countries.find(q, false) {
+            let a = &countries.layer.attributes;
+            let name = format!(
+                "{} ({})",
+                a.get(r, countries.name),
+                a.get(r, countries.code)
+            );
+            return Region::from_polygons(name, countries.polygons(&|x| x == r));
         }
-        // Admin-1 name or ISO 3166-2 code.
-        let mut candidates: Vec<String> = (0..attrs.len())
-            .flat_map(|r| {
-                [
-                    attrs.get(r, c_name).to_string(),
-                    attrs.get(r, c_iso).to_string(),
-                ]
-            })
-            .filter(|s| !s.is_empty() && s != "-99")
-            .collect();
+        let mut candidates = countries.names();
         if layers.spec("admin1").is_some() {
-            let admin = layers.load("admin1")?;
-            let Geometry::Polygons(apolys) = &admin.geometry else {
-                return Err(Error::new(
-                    ErrorKind::Config,
-                    "layer admin1 must be polygons",
-                ));
-            };
-            let (a_name, a_code) = (col(&admin, "name")?, col(&admin, "iso_3166_2")?);
-            let a_country = admin.attributes.field_index("adm0_a3");
-            let aa = &admin.attributes;
-            let hits: Vec<usize> = (0..aa.len())
-                .filter(|&r| {
-                    aa.get(r, a_name).to_string().to_lowercase() == ql
-                        || aa.get(r, a_code).to_string().to_lowercase() == ql
-                })
-                .collect();
-            if let Some(&r) = hits.first() {
-                let country = a_country
+            let admin = Named::load(layers, "admin1", "iso_3166_2")?;
+            if let Some(r) = admin.find(q, true) {
+                let aa = &admin.layer.attributes;
+                let country = aa
+                    .field_index("adm0_a3")
                     .map(|c| aa.get(r, c).to_string())
                     .unwrap_or_default();
-                let polys = pick(&|x| x == r, apolys);
-                return Region::from_polygons(
-                    format!("{}, {country} ({})", aa.get(r, a_name), aa.get(r, a_code)),
-                    polys,
+                let name = format!(
+                    "{}, {country} ({})",
+                    aa.get(r, admin.name),
+                    aa.get(r, admin.code)
                 );
+                return Region::from_polygons(name, admin.polygons(&|x| x == r));
             }
-            candidates.extend(
-                (0..aa.len())
-                    .flat_map(|r| [aa.get(r, a_name).to_string(), aa.get(r, a_code).to_string()]),
-            );
+            candidates.extend(admin.names());
         }
         let hint = did_you_mean(q, candidates.iter().map(String::as_str))
             .map(|s| format!("; did you mean \"{s}\"?"))
@@ -440,27 +364,8 @@ pub fn score_cells(
     min_spacing_km: f64,
     mut sink: Option<&mut CellSink<'_>>,
 ) -> std::io::Result<RegionSummary> {
-    let p = engine.profile();
-    let n = p.criteria.len();
-    let mut s = RegionSummary {
-        cell_deg: cells.first().map_or(0.0, |c| c.size_deg),
-        area_by_constraint_km2: vec![0.0; p.constraints.len()],
-        area_unknown_by_criterion_km2: vec![0.0; n],
-        counts: Summary {
-            by_constraint: p
-                .constraints
-                .iter()
-                .map(|c| (c.reason.clone(), 0))
-                .collect(),
-            unknown_by_criterion: p.criteria.iter().map(|c| (c.id().to_string(), 0)).collect(),
-            ..Summary::default()
-        },
-        ..RegionSummary::default()
-    };
-    let mut score_sum = vec![0.0; n];
-    let mut score_area = vec![0.0; n];
-    let mut total_sum = 0.0;
-    let mut ok_cells: Vec<(f64, usize)> = Vec::new();
+    let n = engine.profile().criteria.len();
+    let mut acc = Accumulator::new(engine, cells);
     const CHUNK: usize = 65_536;
     for (chunk_no, chunk) in cells.chunks(CHUNK).enumerate() {
         // Per cell: the quick outcome and the criterion scores (NaN = unknown).
@@ -479,71 +384,126 @@ pub fn score_cells(
                 .collect()
         });
         for (k, (cell, (q, sc))) in chunk.iter().zip(&detail).enumerate() {
-            let a = cell.area_km2();
-            s.area_km2 += a;
-            s.counts.sites += 1;
-            for i in 0..n {
-                if sc[i].is_nan() {
-                    s.counts.unknown_by_criterion[i].1 += 1;
-                    s.area_unknown_by_criterion_km2[i] += a;
-                } else {
-                    score_sum[i] += sc[i] * a;
-                    score_area[i] += a;
-                }
-            }
-            for j in 0..p.constraints.len().min(64) {
-                if q.failed & (1 << j) != 0 {
-                    s.counts.by_constraint[j].1 += 1;
-                    s.area_by_constraint_km2[j] += a;
-                }
-            }
-            match q.status {
-                Status::Ok => {
-                    s.counts.ok += 1;
-                    s.area_ok_km2 += a;
-                    let t = q.score.unwrap_or(0.0);
-                    total_sum += t * a;
-                    ok_cells.push((t, chunk_no * CHUNK + k));
-                }
-                Status::Excluded => {
-                    s.counts.excluded += 1;
-                    s.area_excluded_km2 += a;
-                }
-                Status::Unknown => {
-                    s.counts.unknown += 1;
-                    s.area_unknown_km2 += a;
-                }
-            }
+            acc.add(cell, q, sc, chunk_no * CHUNK + k);
             if let (Some(f), Some(ev)) = (sink.as_deref_mut(), &evals) {
                 f(cell, &ev[k])?;
             }
         }
     }
-    s.mean_scores = score_sum
-        .iter()
-        .zip(&score_area)
-        .map(|(x, a)| (*a > 0.0).then(|| x / a))
-        .collect();
-    s.mean_total = (s.area_ok_km2 > 0.0).then(|| total_sum / s.area_ok_km2);
-    // Best first; ties by grid order. Greedy selection with minimum spacing.
-    ok_cells.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    for (score, i) in ok_cells {
-        if s.top.len() >= top_n {
-            break;
-        }
-        let c = cells[i];
-        let far = s.top.iter().all(|t| {
-            great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat()) >= min_spacing_km
-        });
-        if far {
-            s.top.push(TopSite {
-                rank: s.top.len() + 1,
-                cell: c,
-                score,
-            });
+    Ok(acc.finish(cells, top_n, min_spacing_km))
+}
+
+/// Area-weighted sums and counts over the cells of a region, in grid order.
+struct Accumulator {
+    s: RegionSummary,
+    score_sum: Vec<f64>,
+    score_area: Vec<f64>,
+    total_sum: f64,
+    /// (total score, cell position) of every `ok` cell.
+    ok_cells: Vec<(f64, usize)>,
+}
+
+impl Accumulator {
+    fn new(engine: &Engine, cells: &[Cell]) -> Self {
+        let p = engine.profile();
+        let n = p.criteria.len();
+        let by_constraint = p
+            .constraints
+            .iter()
+            .map(|c| (c.reason.clone(), 0))
+            .collect();
+        let unknown_by_criterion = p.criteria.iter().map(|c| (c.id().to_string(), 0)).collect();
+        Accumulator {
+            s: RegionSummary {
+                cell_deg: cells.first().map_or(0.0, |c| c.size_deg),
+                area_by_constraint_km2: vec![0.0; p.constraints.len()],
+                area_unknown_by_criterion_km2: vec![0.0; n],
+                counts: Summary {
+                    by_constraint,
+                    unknown_by_criterion,
+                    ..Summary::default()
+                },
+                ..RegionSummary::default()
+            },
+            score_sum: vec![0.0; n],
+            score_area: vec![0.0; n],
+            total_sum: 0.0,
+            ok_cells: Vec::new(),
         }
     }
-    Ok(s)
+
+    /// Count cell number `position` with its quick outcome and criterion scores.
+    fn add(&mut self, cell: &Cell, q: &crate::engine::Quick, sc: &[f64], position: usize) {
+        let s = &mut self.s;
+        let a = cell.area_km2();
+        s.area_km2 += a;
+        s.counts.sites += 1;
+        for (i, &x) in sc.iter().enumerate() {
+            if x.is_nan() {
+                s.counts.unknown_by_criterion[i].1 += 1;
+                s.area_unknown_by_criterion_km2[i] += a;
+            } else {
+                self.score_sum[i] += x * a;
+                self.score_area[i] += a;
+            }
+        }
+        for j in 0..s.counts.by_constraint.len().min(64) {
+            if q.failed & (1 << j) != 0 {
+                s.counts.by_constraint[j].1 += 1;
+                s.area_by_constraint_km2[j] += a;
+            }
+        }
+        match q.status {
+            Status::Ok => {
+                s.counts.ok += 1;
+                s.area_ok_km2 += a;
+                let t = q.score.unwrap_or(0.0);
+                self.total_sum += t * a;
+                self.ok_cells.push((t, position));
+            }
+            Status::Excluded => {
+                s.counts.excluded += 1;
+                s.area_excluded_km2 += a;
+            }
+            Status::Unknown => {
+                s.counts.unknown += 1;
+                s.area_unknown_km2 += a;
+            }
+        }
+    }
+
+    /// Means, and the top sites: best first (ties by grid order), greedily at least
+    /// `min_spacing_km` apart.
+    fn finish(mut self, cells: &[Cell], top_n: usize, min_spacing_km: f64) -> RegionSummary {
+        let s = &mut self.s;
+        s.mean_scores = self
+            .score_sum
+            .iter()
+            .zip(&self.score_area)
+            .map(|(x, a)| (*a > 0.0).then(|| x / a))
+            .collect();
+        s.mean_total = (s.area_ok_km2 > 0.0).then(|| self.total_sum / s.area_ok_km2);
+        self.ok_cells
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        for &(score, i) in &self.ok_cells {
+            if s.top.len() >= top_n {
+                break;
+            }
+            let c = cells[i];
+            let far = s.top.iter().all(|t| {
+                great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat()) >= min_spacing_km
+            });
+            if far {
+                let rank = s.top.len() + 1;
+                s.top.push(TopSite {
+                    rank,
+                    cell: c,
+                    score,
+                });
+            }
+        }
+        self.s
+    }
 }
 
 #[cfg(test)]
@@ -603,5 +563,105 @@ mod tests {
             ErrorKind::Usage
         );
         assert!(Region::from_bbox([0.0, 0.0, 200.0, 5.0]).is_err());
+    }
+}
+
+/// A polygon layer of named units with codes (countries, admin-1), for resolving names.
+struct Named {
+    layer: std::sync::Arc<crate::layers::Layer>,
+    name: usize,
+    code: usize,
+}
+
+impl Named {
+    fn load(layers: &LayerSet, layer: &str, code_field: &str) -> Result<Named> {
+        let layer = std::sync::Arc::new(layers.load(layer)?);
+        if !matches!(layer.geometry, Geometry::Polygons(_)) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("layer {} must be polygons", layer.name),
+            ));
+        }
+        let col = |f: &str| {
+            layer.attributes.field_index(f).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!(
+                        "layer {} needs a field \"{f}\" to resolve regions",
+                        layer.name
+                    ),
+                )
+            })
+        };
+        let (name, code) = (col("name")?, col(code_field)?);
+        Ok(Named { layer, name, code })
+    }
+
+    /// The polygons of the rows `rows` accepts.
+    fn polygons(&self, rows: &dyn Fn(usize) -> bool) -> Vec<Polygon> {
+        match &self.layer.geometry {
+            Geometry::Polygons(polys) => polys.iter().filter(|p| rows(p.row)).cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The first row whose name (or, `by_code`, code) is `q` (case-insensitive).
+    fn find(&self, q: &str, by_code: bool) -> Option<usize> {
+        let (a, ql) = (&self.layer.attributes, q.to_lowercase());
+        (0..a.len()).find(|&r| {
+            a.get(r, self.name).to_string().to_lowercase() == ql
+                || (by_code && a.get(r, self.code).to_string().to_lowercase() == ql)
+        })
+    }
+
+    /// Every name and code, for suggestions.
+    fn names(&self) -> Vec<String> {
+        let a = &self.layer.attributes;
+        (0..a.len())
+            .flat_map(|r| {
+                [
+                    a.get(r, self.name).to_string(),
+                    a.get(r, self.code).to_string(),
+                ]
+            })
+            .filter(|s| !s.is_empty() && s != "-99")
+            .collect()
+    }
+
+    /// A country by ISO3 code, then by the aliases of codes the layer lacks.
+    fn by_iso3(&self, q: &str) -> Result<Option<Region>> {
+        if q.len() != 3 || !q.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Ok(None);
+        }
+        let a = &self.layer.attributes;
+        let code = q.to_uppercase();
+        let rows = |r: usize| a.get(r, self.code).to_string() == code;
+        let polys = self.polygons(&rows);
+        if !polys.is_empty() {
+            let name = (0..a.len())
+                .find(|&r| rows(r))
+                .map(|r| a.get(r, self.name).to_string())
+                .unwrap_or_default();
+            return Region::from_polygons(format!("{name} ({code})"), polys).map(Some);
+        }
+        let Some((_, target, part)) = ALIASES.iter().find(|(c, _, _)| *c == code) else {
+            return Ok(None);
+        };
+        let polys = match part {
+            None => self.polygons(&|r| a.get(r, self.name).to_string() == *target),
+            Some((lon, lat)) => self
+                .polygons(&|r| a.get(r, self.code).to_string() == *target)
+                .into_iter()
+                .filter(|p| {
+                    PolygonIndex::new(std::slice::from_ref(p))
+                        .containing(*lon, *lat)
+                        .is_some()
+                })
+                .collect(),
+        };
+        if polys.is_empty() {
+            return Ok(None);
+        }
+        Region::from_polygons(format!("{code} (via {target})"), polys).map(Some)
     }
 }

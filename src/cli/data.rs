@@ -156,65 +156,9 @@ fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
     ]];
     let mut missing = 0;
     for spec in set.specs() {
-        let files: Vec<&Path> = std::iter::once(spec.path.as_path())
-            .chain(spec.join.as_ref().map(|j| j.path.as_path()))
-            .collect();
-        let absent: Vec<&Path> = files
-            .iter()
-            .copied()
-            .filter(|p| set.resolve(p).map(|r| !r.exists()).unwrap_or(true))
-            .collect();
-        let (state, count) = if !absent.is_empty() {
-            missing += 1;
-            (
-                format!(
-                    "missing {}",
-                    absent
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "-".to_string(),
-            )
-        } else {
-            match set.load(&spec.name) {
-                Ok(l) => ("ok".to_string(), l.feature_count().to_string()),
-                Err(e) => (format!("unreadable: {e}"), "-".to_string()),
-            }
-        };
-        // Versions and licences of the layer's file and of the table joined onto it.
-        let found: Vec<_> = files
-            .iter()
-            .filter_map(|p| catalog.find(p))
-            .map(|(s, _)| s)
-            .collect();
-        let (version, licence) = if found.is_empty() {
-            (
-                "-".into(),
-                spec.licence.clone().unwrap_or_else(|| "-".into()),
-            )
-        } else {
-            let mut licences: Vec<&str> = found.iter().map(|s| s.licence.as_str()).collect();
-            licences.dedup();
-            (
-                found
-                    .iter()
-                    .map(|s| format!("{} {}", s.id, s.version))
-                    .collect::<Vec<_>>()
-                    .join(" + "),
-                licences.join(" + "),
-            )
-        };
-        rows.push(vec![
-            spec.name.clone(),
-            spec.kind.to_string(),
-            state,
-            count,
-            version,
-            licence,
-            spec.path.display().to_string(),
-        ]);
+        let row = status_row(&set, &catalog, spec);
+        missing += usize::from(row[2].starts_with("missing"));
+        rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -245,4 +189,57 @@ fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
         .map_err(w)?;
     }
     Ok(())
+}
+
+/// One layer's row of `data status`: name, kind, state, features, version, licence, file.
+fn status_row(
+    set: &LayerSet,
+    catalog: &Catalog,
+    spec: &standort::layers::LayerSpec,
+) -> Vec<String> {
+    let files: Vec<&Path> = std::iter::once(spec.path.as_path())
+        .chain(spec.join.as_ref().map(|j| j.path.as_path()))
+        .collect();
+    let absent: Vec<String> = files
+        .iter()
+        .filter(|p| set.resolve(p).map(|r| !r.exists()).unwrap_or(true))
+        .map(|p| p.display().to_string())
+        .collect();
+    let (state, count) = if !absent.is_empty() {
+        (format!("missing {}", absent.join(", ")), "-".to_string())
+    } else {
+        match set.load(&spec.name) {
+            Ok(l) => ("ok".to_string(), l.feature_count().to_string()),
+            Err(e) => (format!("unreadable: {e}"), "-".to_string()),
+        }
+    };
+    // Versions and licences of the layer's file and of the table joined onto it.
+    let found: Vec<_> = files
+        .iter()
+        .filter_map(|p| catalog.find(p))
+        .map(|(s, _)| s)
+        .collect();
+    let (version, licence) = if found.is_empty() {
+        (
+            "-".into(),
+            spec.licence.clone().unwrap_or_else(|| "-".into()),
+        )
+    } else {
+        let mut licences: Vec<&str> = found.iter().map(|s| s.licence.as_str()).collect();
+        licences.dedup();
+        let versions: Vec<String> = found
+            .iter()
+            .map(|s| format!("{} {}", s.id, s.version))
+            .collect();
+        (versions.join(" + "), licences.join(" + "))
+    };
+    vec![
+        spec.name.clone(),
+        spec.kind.to_string(),
+        state,
+        count,
+        version,
+        licence,
+        spec.path.display().to_string(),
+    ]
 }

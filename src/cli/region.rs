@@ -350,16 +350,38 @@ fn write_summary(
             )?;
         }
     }
+    write_sub_scores(out, engine, s)?;
+    if s.top.is_empty() {
+        writeln!(out, "no candidate site: every cell is excluded or unknown")?;
+        return Ok(());
+    }
+    write_top(out, engine, s, spacing)
+}
+
+/// The area-weighted mean sub-scores with the weights.
+fn write_sub_scores(
+    out: &mut dyn Write,
+    engine: &Engine,
+    s: &RegionSummary,
+) -> std::io::Result<()> {
+    let p = engine.profile();
     writeln!(out, "sub-scores (area-weighted mean where known; weight)")?;
     let width = p.criteria.iter().map(|c| c.id().len()).max().unwrap_or(0);
     for ((c, m), w) in p.criteria.iter().zip(&s.mean_scores).zip(engine.weights()) {
         let m = m.map_or_else(|| "-".to_string(), |m| format!("{m:.3}"));
         writeln!(out, "  {:<width$}  {m:>5}  ({:.2})", c.id(), w)?;
     }
-    if s.top.is_empty() {
-        writeln!(out, "no candidate site: every cell is excluded or unknown")?;
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// The top sites table and the notes on fallback sources.
+fn write_top(
+    out: &mut dyn Write,
+    engine: &Engine,
+    s: &RegionSummary,
+    spacing: f64,
+) -> std::io::Result<()> {
+    let p = engine.profile();
     writeln!(
         out,
         "top {} candidate sites (cell centres at least {} km apart)",
