@@ -506,66 +506,6 @@ impl Accumulator {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn square(x0: f64, x1: f64, row: usize) -> Polygon {
-        repair_polygon(
-            &[vec![[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]],
-            row,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn circular_bbox_across_the_antimeridian() {
-        // Parts at 172..180 and -180..-170 (like the Aleutians or Fiji): 18 degrees wide.
-        let b = circular_bbox(&[square(172.0, 180.0, 0), square(-180.0, -170.0, 0)]);
-        assert_eq!(b, [172.0, 0.0, 190.0, 1.0]);
-        // Parts far apart the other way round.
-        let b = circular_bbox(&[square(-10.0, 10.0, 0), square(100.0, 120.0, 0)]);
-        assert_eq!(b, [-10.0, 0.0, 120.0, 1.0]);
-    }
-
-    #[test]
-    fn cells_across_the_antimeridian_are_normalised() {
-        let r = Region::from_bbox([179.0, 0.0, -179.0, 1.0]).unwrap();
-        let cells = region_cells(&r, 0.5);
-        assert_eq!(cells.len(), 8);
-        assert!(cells.iter().all(|c| (-180.0..180.0).contains(&c.min_lon)));
-        assert!(cells.iter().any(|c| c.min_lon == -180.0));
-        assert!(cells.iter().any(|c| c.min_lon == 179.5));
-    }
-
-    #[test]
-    fn cell_sizes_are_nice() {
-        assert_eq!(nice_cell_deg(40_000.0), 1.0);
-        assert_eq!(nice_cell_deg(250.0), 0.1);
-        assert_eq!(nice_cell_deg(1.0), 0.005);
-        // India is about 290 square degrees: ~29,000 cells of 0.1 degree.
-        let c = nice_cell_deg(290.0);
-        let cells = 290.0 / (c * c);
-        assert!((10_000.0..=100_000.0).contains(&cells), "{c} {cells}");
-    }
-
-    #[test]
-    fn whole_world_bbox() {
-        let r = Region::from_bbox([-180.0, -90.0, 180.0, 90.0]).unwrap();
-        assert!(r.contains(0.0, 0.0) && r.contains(179.9, 89.0) && r.contains(-179.9, -89.0));
-        assert_eq!(region_cells(&r, 10.0).len(), 36 * 18);
-    }
-
-    #[test]
-    fn bad_bboxes_are_usage_errors() {
-        assert_eq!(
-            Region::from_bbox([0.0, 10.0, 1.0, 5.0]).unwrap_err().kind(),
-            ErrorKind::Usage
-        );
-        assert!(Region::from_bbox([0.0, 0.0, 200.0, 5.0]).is_err());
-    }
-}
-
 /// A polygon layer of named units with codes (countries, admin-1), for resolving names.
 struct Named {
     layer: std::sync::Arc<crate::layers::Layer>,
@@ -663,5 +603,65 @@ impl Named {
             return Ok(None);
         }
         Region::from_polygons(format!("{code} (via {target})"), polys).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(x0: f64, x1: f64, row: usize) -> Polygon {
+        repair_polygon(
+            &[vec![[x0, 0.0], [x1, 0.0], [x1, 1.0], [x0, 1.0], [x0, 0.0]]],
+            row,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn circular_bbox_across_the_antimeridian() {
+        // Parts at 172..180 and -180..-170 (like the Aleutians or Fiji): 18 degrees wide.
+        let b = circular_bbox(&[square(172.0, 180.0, 0), square(-180.0, -170.0, 0)]);
+        assert_eq!(b, [172.0, 0.0, 190.0, 1.0]);
+        // Parts far apart the other way round.
+        let b = circular_bbox(&[square(-10.0, 10.0, 0), square(100.0, 120.0, 0)]);
+        assert_eq!(b, [-10.0, 0.0, 120.0, 1.0]);
+    }
+
+    #[test]
+    fn cells_across_the_antimeridian_are_normalised() {
+        let r = Region::from_bbox([179.0, 0.0, -179.0, 1.0]).unwrap();
+        let cells = region_cells(&r, 0.5);
+        assert_eq!(cells.len(), 8);
+        assert!(cells.iter().all(|c| (-180.0..180.0).contains(&c.min_lon)));
+        assert!(cells.iter().any(|c| c.min_lon == -180.0));
+        assert!(cells.iter().any(|c| c.min_lon == 179.5));
+    }
+
+    #[test]
+    fn cell_sizes_are_nice() {
+        assert_eq!(nice_cell_deg(40_000.0), 1.0);
+        assert_eq!(nice_cell_deg(250.0), 0.1);
+        assert_eq!(nice_cell_deg(1.0), 0.005);
+        // India is about 290 square degrees: ~29,000 cells of 0.1 degree.
+        let c = nice_cell_deg(290.0);
+        let cells = 290.0 / (c * c);
+        assert!((10_000.0..=100_000.0).contains(&cells), "{c} {cells}");
+    }
+
+    #[test]
+    fn whole_world_bbox() {
+        let r = Region::from_bbox([-180.0, -90.0, 180.0, 90.0]).unwrap();
+        assert!(r.contains(0.0, 0.0) && r.contains(179.9, 89.0) && r.contains(-179.9, -89.0));
+        assert_eq!(region_cells(&r, 10.0).len(), 36 * 18);
+    }
+
+    #[test]
+    fn bad_bboxes_are_usage_errors() {
+        assert_eq!(
+            Region::from_bbox([0.0, 10.0, 1.0, 5.0]).unwrap_err().kind(),
+            ErrorKind::Usage
+        );
+        assert!(Region::from_bbox([0.0, 0.0, 200.0, 5.0]).is_err());
     }
 }

@@ -366,60 +366,7 @@ impl Profile {
         }
         let mut ids = HashSet::new();
         for c in &self.criteria {
-            let id = c.id();
-            if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
-                return Err(crit_err(
-                    c,
-                    "ids may hold only letters, digits and _".into(),
-                ));
-            }
-            if !ids.insert(id) {
-                return Err(crit_err(c, "the id is used twice".into()));
-            }
-            let given = [c.layer.is_some(), c.layers.is_some(), c.sources.is_some()];
-            match given.iter().filter(|g| **g).count() {
-                0 => return Err(crit_err(c, "needs a layer (layer = \"...\")".into())),
-                1 => {}
-                _ => {
-                    return Err(crit_err(c, "give one of layer, layers or sources".into()));
-                }
-            }
-            let n_layers = c.layer_names().len();
-            if n_layers == 0 {
-                return Err(crit_err(c, "layers is empty".into()));
-            }
-            if n_layers > 1 && !c.measure.reads_several_layers() {
-                return Err(crit_err(
-                    c,
-                    format!(
-                        "only attribute and inside measures read several layers, not {}",
-                        c.measure.name()
-                    ),
-                ));
-            }
-            if c.sources.is_some() && !c.measure.takes_sources() {
-                return Err(crit_err(
-                    c,
-                    format!(
-                        "sources are for attribute measures, not {}",
-                        c.measure.name()
-                    ),
-                ));
-            }
-            for s in c.sources.iter().flatten() {
-                if let Some(st) = &s.standardise {
-                    st.validate()
-                        .map_err(|e| crit_err(c, format!("source {}: {e}", s.layer)))?;
-                }
-            }
-            if !c.weight.is_finite() || c.weight < 0.0 {
-                return Err(crit_err(
-                    c,
-                    format!("weight {} must be zero or positive", c.weight),
-                ));
-            }
-            c.measure.check().map_err(|e| crit_err(c, e))?;
-            c.standardise.validate().map_err(|e| crit_err(c, e))?;
+            Self::check_criterion(c, &mut ids, &crit_err)?;
         }
         if self.criteria.iter().all(|c| c.weight == 0.0) {
             return Err(err(
@@ -427,35 +374,108 @@ impl Profile {
             ));
         }
         for k in &self.constraints {
-            if !ids.contains(k.criterion.as_str()) {
-                let hint = crate::text::did_you_mean(&k.criterion, ids.iter().copied())
-                    .map(|s| format!("; did you mean \"{s}\"?"))
-                    .unwrap_or_default();
+            Self::check_constraint(k, &ids, &err)?;
+        }
+        Ok(())
+    }
+
+    /// Check one criterion on its own; `ids` are those seen before it.
+    fn check_criterion<'a>(
+        c: &'a Criterion,
+        ids: &mut HashSet<&'a str>,
+        crit_err: &dyn Fn(&Criterion, String) -> Error,
+    ) -> Result<()> {
+        let id = c.id();
+        if id.is_empty() || !id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            return Err(crit_err(
+                c,
+                "ids may hold only letters, digits and _".into(),
+            ));
+        }
+        if !ids.insert(id) {
+            return Err(crit_err(c, "the id is used twice".into()));
+        }
+        let given = [c.layer.is_some(), c.layers.is_some(), c.sources.is_some()];
+        match given.iter().filter(|g| **g).count() {
+            0 => return Err(crit_err(c, "needs a layer (layer = \"...\")".into())),
+            1 => {}
+            _ => {
+                return Err(crit_err(c, "give one of layer, layers or sources".into()));
+            }
+        }
+        let n_layers = c.layer_names().len();
+        if n_layers == 0 {
+            return Err(crit_err(c, "layers is empty".into()));
+        }
+        if n_layers > 1 && !c.measure.reads_several_layers() {
+            return Err(crit_err(
+                c,
+                format!(
+                    "only attribute and inside measures read several layers, not {}",
+                    c.measure.name()
+                ),
+            ));
+        }
+        if c.sources.is_some() && !c.measure.takes_sources() {
+            return Err(crit_err(
+                c,
+                format!(
+                    "sources are for attribute measures, not {}",
+                    c.measure.name()
+                ),
+            ));
+        }
+        for s in c.sources.iter().flatten() {
+            if let Some(st) = &s.standardise {
+                st.validate()
+                    .map_err(|e| crit_err(c, format!("source {}: {e}", s.layer)))?;
+            }
+        }
+        if !c.weight.is_finite() || c.weight < 0.0 {
+            return Err(crit_err(
+                c,
+                format!("weight {} must be zero or positive", c.weight),
+            ));
+        }
+        c.measure.check().map_err(|e| crit_err(c, e))?;
+        c.standardise.validate().map_err(|e| crit_err(c, e))?;
+        Ok(())
+    }
+
+    /// Check one constraint against the criteria's ids.
+    fn check_constraint(
+        k: &Constraint,
+        ids: &HashSet<&str>,
+        err: &dyn Fn(String) -> Error,
+    ) -> Result<()> {
+        if !ids.contains(k.criterion.as_str()) {
+            let hint = crate::text::did_you_mean(&k.criterion, ids.iter().copied())
+                .map(|s| format!("; did you mean \"{s}\"?"))
+                .unwrap_or_default();
+            return Err(err(format!(
+                "constraint on unknown criterion \"{}\"{hint}",
+                k.criterion
+            )));
+        }
+        if k.min.is_none() && k.max.is_none() {
+            return Err(err(format!(
+                "constraint on \"{}\" needs min or max",
+                k.criterion
+            )));
+        }
+        if let (Some(lo), Some(hi)) = (k.min, k.max) {
+            if lo > hi {
                 return Err(err(format!(
-                    "constraint on unknown criterion \"{}\"{hint}",
+                    "constraint on \"{}\" has min {lo} above max {hi}: bounds are inverted",
                     k.criterion
                 )));
             }
-            if k.min.is_none() && k.max.is_none() {
-                return Err(err(format!(
-                    "constraint on \"{}\" needs min or max",
-                    k.criterion
-                )));
-            }
-            if let (Some(lo), Some(hi)) = (k.min, k.max) {
-                if lo > hi {
-                    return Err(err(format!(
-                        "constraint on \"{}\" has min {lo} above max {hi}: bounds are inverted",
-                        k.criterion
-                    )));
-                }
-            }
-            if k.reason.trim().is_empty() {
-                return Err(err(format!(
-                    "constraint on \"{}\" needs a reason",
-                    k.criterion
-                )));
-            }
+        }
+        if k.reason.trim().is_empty() {
+            return Err(err(format!(
+                "constraint on \"{}\" needs a reason",
+                k.criterion
+            )));
         }
         Ok(())
     }
