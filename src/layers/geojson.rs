@@ -269,18 +269,8 @@ pub(crate) fn json_value(v: &serde_json::Value) -> Value {
 /// Read a GeoJSON layer of the declared kind.
 pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
     let source = path.display().to_string();
-    let mut fields: Vec<String> = spec.fields.clone().unwrap_or_default();
-    let fixed_fields = spec.fields.is_some();
-    let mut field_pos: HashMap<String, usize> = fields
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.clone(), i))
-        .collect();
-    let mut seen_field = vec![false; fields.len()];
-    let mut rows: Vec<Vec<Value>> = Vec::new();
-    let mut points = Vec::new();
-    let mut lines = Vec::new();
-    let mut polygons = Vec::new();
+    let mut columns = Columns::new(spec.fields.clone());
+    let mut shapes = Shapes::default();
     let kind = spec.kind;
     let mut visit = |index: usize, feature: LayerFeature| -> Result<()> {
         let Some(g) = &feature.geometry else {
@@ -295,111 +285,170 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
         {
             return Err(at(check_position(bad, &label()).unwrap_err()));
         }
-        let row = rows.len();
+        if let Err(found) = shapes.add(g, kind, columns.rows.len()) {
+            let expected = match kind {
+                LayerKind::Points => "Point or MultiPoint",
+                LayerKind::Lines => "LineString or MultiLineString",
+                LayerKind::Polygons => "Polygon or MultiPolygon",
+                LayerKind::Raster => "a raster file",
+            };
+            return Err(Error::at(
+                ErrorKind::Input,
+                source.clone(),
+                format!(
+                    "{}: layer \"{}\" is {kind}, expected {expected}, found {found}",
+                    label(),
+                    spec.name,
+                ),
+            ));
+        }
+        columns.add_row(feature.properties.as_ref());
+        Ok(())
+    };
+    stream_features_file(path, &source, &mut visit)?;
+    if let Some(missing) = columns.never_seen() {
+        return Err(Error::at(
+            ErrorKind::Config,
+            source,
+            format!(
+                "layer \"{}\" has no property \"{missing}\" in any feature",
+                spec.name
+            ),
+        ));
+    }
+    columns.numbers_from_text();
+    let geometry = match kind {
+        LayerKind::Points => Geometry::Points(shapes.points),
+        LayerKind::Lines => Geometry::Lines(shapes.lines),
+        _ => Geometry::Polygons(shapes.polygons),
+    };
+    Ok((geometry, Attributes::new(columns.fields, columns.rows)))
+}
+
+/// A layer's geometries as they are read.
+#[derive(Default)]
+struct Shapes {
+    points: Vec<PointFeature>,
+    lines: Vec<Vec<Vec<[f64; 2]>>>,
+    polygons: Vec<super::Polygon>,
+}
+
+impl Shapes {
+    /// Add a feature's geometry for attribute row `row`; the geometry type when it does not
+    /// suit a layer of `kind`.
+    fn add(
+        &mut self,
+        g: &FlatGeometry,
+        kind: LayerKind,
+        row: usize,
+    ) -> std::result::Result<(), String> {
         match (g.type_name.as_str(), kind) {
             ("Point" | "MultiPoint", LayerKind::Points) => {
-                points.extend(
-                    g.coords
-                        .iter()
-                        .map(|&[lon, lat]| PointFeature { lon, lat, row }),
-                );
+                let points = g
+                    .coords
+                    .iter()
+                    .map(|&[lon, lat]| PointFeature { lon, lat, row });
+                self.points.extend(points);
             }
             ("LineString" | "MultiLineString", LayerKind::Lines) => {
                 let parts = g.lines(0, g.line_ends.len());
-                lines.push(parts.into_iter().map(<[[f64; 2]]>::to_vec).collect());
+                self.lines
+                    .push(parts.into_iter().map(<[[f64; 2]]>::to_vec).collect());
             }
             ("Polygon", LayerKind::Polygons) => {
-                polygons.extend(repair_polygon(&g.lines(0, g.line_ends.len()), row));
+                self.polygons
+                    .extend(repair_polygon(&g.lines(0, g.line_ends.len()), row));
             }
             ("MultiPolygon", LayerKind::Polygons) => {
                 let mut a = 0;
                 for &b in &g.polygon_ends {
-                    polygons.extend(repair_polygon(&g.lines(a, b), row));
+                    self.polygons.extend(repair_polygon(&g.lines(a, b), row));
                     a = b;
                 }
             }
-            (other, kind) => {
-                let expected = match kind {
-                    LayerKind::Points => "Point or MultiPoint",
-                    LayerKind::Lines => "LineString or MultiLineString",
-                    LayerKind::Polygons => "Polygon or MultiPolygon",
-                    LayerKind::Raster => "a raster file",
-                };
-                return Err(Error::at(
-                    ErrorKind::Input,
-                    source.clone(),
-                    format!(
-                        "{}: layer \"{}\" is {kind}, expected {expected}, found {other}",
-                        label(),
-                        spec.name,
-                    ),
-                ));
-            }
+            (other, _) => return Err(other.to_string()),
         }
-        let mut cells = vec![Value::Null; fields.len()];
-        if let Some(props) = &feature.properties {
-            for (k, v) in props {
-                let pos = match field_pos.get(k) {
-                    Some(&p) => p,
-                    None if !fixed_fields => {
-                        fields.push(k.clone());
-                        field_pos.insert(k.clone(), fields.len() - 1);
-                        seen_field.push(false);
-                        for r in rows.iter_mut() {
-                            r.push(Value::Null);
-                        }
-                        cells.push(Value::Null);
-                        fields.len() - 1
-                    }
-                    None => continue,
-                };
-                seen_field[pos] = true;
-                cells[pos] = json_value(v);
-            }
-        }
-        rows.push(cells);
         Ok(())
-    };
-    stream_features_file(path, &source, &mut visit)?;
-    if fixed_fields {
-        if let Some(missing) = fields
+    }
+}
+
+/// A layer's attribute columns as they are read: the declared fields, or every property in
+/// first-seen order.
+struct Columns {
+    fields: Vec<String>,
+    fixed: bool,
+    position: HashMap<String, usize>,
+    seen: Vec<bool>,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Columns {
+    fn new(declared: Option<Vec<String>>) -> Self {
+        let fixed = declared.is_some();
+        let fields = declared.unwrap_or_default();
+        let position = fields
             .iter()
-            .zip(&seen_field)
-            .find(|(_, s)| !**s)
-            .map(|(f, _)| f)
-        {
-            if !rows.is_empty() {
-                return Err(Error::at(
-                    ErrorKind::Config,
-                    source,
-                    format!(
-                        "layer \"{}\" has no property \"{missing}\" in any feature",
-                        spec.name
-                    ),
-                ));
-            }
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i))
+            .collect();
+        Columns {
+            seen: vec![false; fields.len()],
+            fields,
+            fixed,
+            position,
+            rows: Vec::new(),
         }
     }
-    // Numeric-looking text columns (numbers stored as strings) become numbers.
-    for c in 0..fields.len() {
-        let numeric = rows.iter().all(|r| match &r[c] {
-            Value::Null | Value::Num(_) => true,
-            Value::Text(t) => t.trim().parse::<f64>().is_ok_and(f64::is_finite),
-        });
-        if numeric {
-            for r in rows.iter_mut() {
-                if let Value::Text(t) = &r[c] {
-                    r[c] = Value::Num(t.trim().parse().unwrap_or(f64::NAN));
+
+    /// One feature's properties as a row.
+    fn add_row(&mut self, props: Option<&serde_json::Map<String, serde_json::Value>>) {
+        let mut cells = vec![Value::Null; self.fields.len()];
+        for (k, v) in props.into_iter().flatten() {
+            let pos = match self.position.get(k) {
+                Some(&p) => p,
+                None if !self.fixed => {
+                    self.fields.push(k.clone());
+                    self.position.insert(k.clone(), self.fields.len() - 1);
+                    self.seen.push(false);
+                    for r in self.rows.iter_mut() {
+                        r.push(Value::Null);
+                    }
+                    cells.push(Value::Null);
+                    self.fields.len() - 1
+                }
+                None => continue,
+            };
+            self.seen[pos] = true;
+            cells[pos] = json_value(v);
+        }
+        self.rows.push(cells);
+    }
+
+    /// A declared field that no feature has (when there are features).
+    fn never_seen(&self) -> Option<&str> {
+        if !self.fixed || self.rows.is_empty() {
+            return None;
+        }
+        let mut fields = self.fields.iter().zip(&self.seen);
+        fields.find(|(_, s)| !**s).map(|(f, _)| f.as_str())
+    }
+
+    /// Numeric-looking text columns (numbers stored as strings) become numbers.
+    fn numbers_from_text(&mut self) {
+        for c in 0..self.fields.len() {
+            let numeric = self.rows.iter().all(|r| match &r[c] {
+                Value::Null | Value::Num(_) => true,
+                Value::Text(t) => t.trim().parse::<f64>().is_ok_and(f64::is_finite),
+            });
+            if numeric {
+                for r in self.rows.iter_mut() {
+                    if let Value::Text(t) = &r[c] {
+                        r[c] = Value::Num(t.trim().parse().unwrap_or(f64::NAN));
+                    }
                 }
             }
         }
     }
-    let geometry = match kind {
-        LayerKind::Points => Geometry::Points(points),
-        LayerKind::Lines => Geometry::Lines(lines),
-        _ => Geometry::Polygons(polygons),
-    };
-    Ok((geometry, Attributes::new(fields, rows)))
 }
 
 #[cfg(test)]

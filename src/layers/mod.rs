@@ -421,90 +421,80 @@ impl LayerSet {
                 },
             ));
         }
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let make = |geometry: Geometry, attributes: Attributes| Layer {
-            name: name.into(),
-            spec: spec.clone(),
-            path: path.clone(),
-            geometry,
-            attributes,
-        };
-        let native_vector = matches!(ext.as_str(), "geojson" | "json")
-            || (spec.kind == LayerKind::Points && matches!(ext.as_str(), "csv" | "tsv" | "txt"));
-        let mut layer = match (spec.kind, ext.as_str()) {
-            // GeoTIFF: the pure-Rust reader first; with the `gdal` feature GDAL gets a chance
-            // at what it cannot read (compressions, layouts), but its own error is kept.
-            (LayerKind::Raster, "tif" | "tiff") => {
-                let raster = match Raster::read(&path) {
-                    Ok(r) => r,
-                    #[cfg(feature = "gdal")]
-                    Err(native) => self::gdal::read_raster(&path).map_err(|_| native)?,
-                    #[cfg(not(feature = "gdal"))]
-                    Err(native) => return Err(native),
-                };
-                make(
-                    Geometry::Raster(std::sync::Arc::new(raster)),
-                    Attributes::default(),
-                )
-            }
-            #[cfg(feature = "gdal")]
-            (LayerKind::Raster, _) => make(
-                Geometry::Raster(std::sync::Arc::new(self::gdal::read_raster(&path)?)),
-                Attributes::default(),
-            ),
-            #[cfg(not(feature = "gdal"))]
-            (LayerKind::Raster, _) => {
-                return Err(Error::at(
-                    ErrorKind::Usage,
-                    path.display().to_string(),
-                    format!(
-                        "raster layer \"{name}\": only GeoTIFF (.tif) is read without the `gdal` feature (cargo build --release --features gdal)"
-                    ),
-                ));
-            }
-            (LayerKind::Points, "csv" | "tsv" | "txt") if spec.source_layer.is_none() => {
-                let (points, attributes) = self::csv::read_point_csv(&path, spec)?;
-                make(Geometry::Points(points), attributes)
-            }
-            (_, "geojson" | "json") if spec.source_layer.is_none() => {
-                let (geometry, attributes) = self::geojson::read_layer(&path, spec)?;
-                make(geometry, attributes)
-            }
-            #[cfg(feature = "gdal")]
-            (_, _) => {
-                let _ = native_vector;
-                let (geometry, attributes) = self::gdal::read_vector(&path, spec)?;
-                make(geometry, attributes)
-            }
-            #[cfg(not(feature = "gdal"))]
-            (kind, ext) => {
-                let _ = native_vector;
-                return Err(Error::at(
-                    ErrorKind::Usage,
-                    path.display().to_string(),
-                    format!(
-                        "cannot read a {kind} layer from a .{ext} file without the `gdal` feature (cargo build --release --features gdal; or use CSV points or GeoJSON)"
-                    ),
-                ));
-            }
-        };
+        let (geometry, mut attributes) = read_geometry(&path, spec)?;
         if let Some(join) = &spec.join {
             let table = self.resolve(&join.path)?;
-            self::csv::join_table(&mut layer.attributes, &table, join)?;
+            self::csv::join_table(&mut attributes, &table, join)?;
         }
         for d in &spec.derive {
-            derive_field(&mut layer.attributes, d).map_err(|m| {
+            derive_field(&mut attributes, d).map_err(|m| {
                 Error::new(
                     ErrorKind::Config,
                     format!("{}: layer \"{name}\", derive {}: {m}", self.source, d.field),
                 )
             })?;
         }
-        Ok(layer)
+        Ok(Layer {
+            name: name.into(),
+            spec: spec.clone(),
+            path,
+            geometry,
+            attributes,
+        })
+    }
+}
+
+/// Read a layer's file with the reader for its kind and extension.
+fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let raster = |r: Raster| {
+        (
+            Geometry::Raster(std::sync::Arc::new(r)),
+            Attributes::default(),
+        )
+    };
+    match (spec.kind, ext.as_str()) {
+        // GeoTIFF: the pure-Rust reader first; with the `gdal` feature GDAL gets a chance at
+        // what it cannot read (compressions, layouts), but its own error is kept.
+        (LayerKind::Raster, "tif" | "tiff") => match Raster::read(path) {
+            Ok(r) => Ok(raster(r)),
+            #[cfg(feature = "gdal")]
+            Err(native) => Ok(raster(self::gdal::read_raster(path).map_err(|_| native)?)),
+            #[cfg(not(feature = "gdal"))]
+            Err(native) => Err(native),
+        },
+        #[cfg(feature = "gdal")]
+        (LayerKind::Raster, _) => Ok(raster(self::gdal::read_raster(path)?)),
+        #[cfg(not(feature = "gdal"))]
+        (LayerKind::Raster, _) => Err(Error::at(
+            ErrorKind::Usage,
+            path.display().to_string(),
+            format!(
+                "raster layer \"{}\": only GeoTIFF (.tif) is read without the `gdal` feature (cargo build --release --features gdal)",
+                spec.name
+            ),
+        )),
+        (LayerKind::Points, "csv" | "tsv" | "txt") if spec.source_layer.is_none() => {
+            let (points, attributes) = self::csv::read_point_csv(path, spec)?;
+            Ok((Geometry::Points(points), attributes))
+        }
+        (_, "geojson" | "json") if spec.source_layer.is_none() => {
+            self::geojson::read_layer(path, spec)
+        }
+        #[cfg(feature = "gdal")]
+        (_, _) => self::gdal::read_vector(path, spec),
+        #[cfg(not(feature = "gdal"))]
+        (kind, ext) => Err(Error::at(
+            ErrorKind::Usage,
+            path.display().to_string(),
+            format!(
+                "cannot read a {kind} layer from a .{ext} file without the `gdal` feature (cargo build --release --features gdal; or use CSV points or GeoJSON)"
+            ),
+        )),
     }
 }
 
