@@ -84,32 +84,9 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
         }
         _ => None,
     };
-    let all_fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
-    let fields: Vec<String> = match &spec.fields {
-        Some(f) => {
-            for name in f {
-                if !all_fields.contains(name) {
-                    return Err(Error::at(
-                        ErrorKind::Config,
-                        source.clone(),
-                        format!(
-                            "layer \"{}\" has no field \"{name}\" (fields: {})",
-                            spec.name,
-                            all_fields.join(", ")
-                        ),
-                    ));
-                }
-            }
-            f.clone()
-        }
-        None => all_fields.clone(),
-    };
-    let field_idx: Vec<usize> = fields
-        .iter()
-        .filter_map(|f| all_fields.iter().position(|a| a == f))
-        .collect();
-    let (mut points, mut lines, mut polygons, mut rows) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (fields, field_idx) = selected_fields(&layer, spec, &source)?;
+    let mut shapes = Shapes::default();
+    let mut rows: Vec<Vec<Value>> = Vec::new();
     for (n, feature) in layer.features().enumerate() {
         let label = format!("feature {}", feature.fid().map_or(n as u64 + 1, |f| f));
         let Some(geom) = feature.geometry() else {
@@ -122,56 +99,13 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
             None => geom.clone(),
         };
         let g = geo::Geometry::<f64>::try_from(&geom).map_err(|e| err(format!("{label}: {e}")))?;
-        let row = rows.len();
-        let check = |c: &geo::Coord<f64>| -> Result<()> {
-            crate::feature_stream::check_position(&[c.x, c.y], &label)
-                .map(|_| ())
-                .map_err(|e| err(e.message().to_string()))
-        };
-        match (&g, spec.kind) {
-            (geo::Geometry::Point(p), LayerKind::Points) => {
-                check(&p.0)?;
-                points.push(PointFeature {
-                    lon: p.x(),
-                    lat: p.y(),
-                    row,
-                });
-            }
-            (geo::Geometry::MultiPoint(mp), LayerKind::Points) => {
-                for p in &mp.0 {
-                    check(&p.0)?;
-                    points.push(PointFeature {
-                        lon: p.x(),
-                        lat: p.y(),
-                        row,
-                    });
-                }
-            }
-            (geo::Geometry::LineString(l), LayerKind::Lines) => lines.push(vec![ring(l)]),
-            (geo::Geometry::MultiLineString(ml), LayerKind::Lines) => {
-                lines.push(ml.0.iter().map(ring).collect())
-            }
-            (geo::Geometry::Polygon(p), LayerKind::Polygons) => {
-                polygons.extend(repair_polygon(&polygon_rings(p), row))
-            }
-            (geo::Geometry::MultiPolygon(mp), LayerKind::Polygons) => {
-                for p in &mp.0 {
-                    polygons.extend(repair_polygon(&polygon_rings(p), row));
-                }
-            }
-            (other, kind) => {
-                let found = match other {
-                    geo::Geometry::Point(_) => "Point",
-                    geo::Geometry::MultiPoint(_) => "MultiPoint",
-                    geo::Geometry::LineString(_) => "LineString",
-                    geo::Geometry::MultiLineString(_) => "MultiLineString",
-                    geo::Geometry::Polygon(_) => "Polygon",
-                    geo::Geometry::MultiPolygon(_) => "MultiPolygon",
-                    _ => "another geometry type",
-                };
+        match shapes.add(&g, spec.kind, rows.len(), &label) {
+            Ok(()) => {}
+            Err(Bad::Position(e)) => return Err(err(e.message().to_string())),
+            Err(Bad::Type(found)) => {
                 return Err(err(format!(
-                    "{label}: layer \"{}\" is {kind}, found {found}",
-                    spec.name
+                    "{label}: layer \"{}\" is {}, found {found}",
+                    spec.name, spec.kind
                 )));
             }
         }
@@ -183,11 +117,108 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
         );
     }
     let geometry = match spec.kind {
-        LayerKind::Points => Geometry::Points(points),
-        LayerKind::Lines => Geometry::Lines(lines),
-        _ => Geometry::Polygons(polygons),
+        LayerKind::Points => Geometry::Points(shapes.points),
+        LayerKind::Lines => Geometry::Lines(shapes.lines),
+        _ => Geometry::Polygons(shapes.polygons),
     };
     Ok((geometry, Attributes::new(fields, rows)))
+}
+
+/// The fields kept (the declared ones, checked, or all) and their OGR field indexes.
+fn selected_fields(
+    layer: &gdal::vector::Layer<'_>,
+    spec: &LayerSpec,
+    source: &str,
+) -> Result<(Vec<String>, Vec<usize>)> {
+    let all_fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+    let fields: Vec<String> = match &spec.fields {
+        Some(f) => {
+            if let Some(name) = f.iter().find(|name| !all_fields.contains(name)) {
+                return Err(Error::at(
+                    ErrorKind::Config,
+                    source.to_string(),
+                    format!(
+                        "layer \"{}\" has no field \"{name}\" (fields: {})",
+                        spec.name,
+                        all_fields.join(", ")
+                    ),
+                ));
+            }
+            f.clone()
+        }
+        None => all_fields.clone(),
+    };
+    let idx = fields
+        .iter()
+        .filter_map(|f| all_fields.iter().position(|a| a == f))
+        .collect();
+    Ok((fields, idx))
+}
+
+/// Why a feature's geometry was refused.
+enum Bad {
+    /// A position out of range.
+    Position(Error),
+    /// A geometry type the layer's kind does not take (its name).
+    Type(&'static str),
+}
+
+/// A layer's geometries as they are read.
+#[derive(Default)]
+struct Shapes {
+    points: Vec<PointFeature>,
+    lines: Vec<Vec<Vec<[f64; 2]>>>,
+    polygons: Vec<crate::layers::Polygon>,
+}
+
+impl Shapes {
+    /// Add feature `label`'s geometry for attribute row `row`.
+    fn add(
+        &mut self,
+        g: &geo::Geometry<f64>,
+        kind: LayerKind,
+        row: usize,
+        label: &str,
+    ) -> std::result::Result<(), Bad> {
+        let mut point = |p: &geo::Point<f64>| -> std::result::Result<(), Bad> {
+            crate::feature_stream::check_position(&[p.x(), p.y()], label).map_err(Bad::Position)?;
+            let (lon, lat) = (p.x(), p.y());
+            self.points.push(PointFeature { lon, lat, row });
+            Ok(())
+        };
+        match (g, kind) {
+            (geo::Geometry::Point(p), LayerKind::Points) => point(p)?,
+            (geo::Geometry::MultiPoint(mp), LayerKind::Points) => {
+                for p in &mp.0 {
+                    point(p)?;
+                }
+            }
+            (geo::Geometry::LineString(l), LayerKind::Lines) => self.lines.push(vec![ring(l)]),
+            (geo::Geometry::MultiLineString(ml), LayerKind::Lines) => {
+                self.lines.push(ml.0.iter().map(ring).collect())
+            }
+            (geo::Geometry::Polygon(p), LayerKind::Polygons) => {
+                self.polygons.extend(repair_polygon(&polygon_rings(p), row))
+            }
+            (geo::Geometry::MultiPolygon(mp), LayerKind::Polygons) => {
+                for p in &mp.0 {
+                    self.polygons.extend(repair_polygon(&polygon_rings(p), row));
+                }
+            }
+            (other, _) => {
+                return Err(Bad::Type(match other {
+                    geo::Geometry::Point(_) => "Point",
+                    geo::Geometry::MultiPoint(_) => "MultiPoint",
+                    geo::Geometry::LineString(_) => "LineString",
+                    geo::Geometry::MultiLineString(_) => "MultiLineString",
+                    geo::Geometry::Polygon(_) => "Polygon",
+                    geo::Geometry::MultiPolygon(_) => "MultiPolygon",
+                    _ => "another geometry type",
+                }));
+            }
+        }
+        Ok(())
+    }
 }
 
 thread_local! {
