@@ -325,97 +325,12 @@ impl Raster {
                 "has {samples} bands; only single-band GeoTIFF is read without the `gdal` feature"
             )));
         }
-        let keys = dec
-            .get_tag_u16_vec(Tag::GeoKeyDirectoryTag)
-            .map_err(|_| at("no GeoTIFF georeference (GeoKeyDirectory tag missing)".into()))?;
-        let key = |id: u16| -> Option<u16> {
-            keys.get(4..)?
-                .chunks_exact(4)
-                .find(|e| e[0] == id && e[1] == 0)
-                .map(|e| e[3])
-        };
-        if let Some(epsg) = key(GEO_KEY_PROJECTED_TYPE) {
-            return Err(at(format!(
-                "is in a projected CRS (EPSG:{epsg}); reproject to EPSG:4326 or build with --features gdal"
-            )));
-        }
-        if key(GEO_KEY_MODEL_TYPE) != Some(2) {
-            return Err(at("is not in geographic coordinates; reproject to EPSG:4326 or build with --features gdal".into()));
-        }
-        match key(GEO_KEY_GEOGRAPHIC_TYPE) {
-            Some(4326) => {}
-            Some(other) => {
-                return Err(at(format!(
-                    "is in EPSG:{other}, not EPSG:4326; reproject it or build with --features gdal"
-                )));
-            }
-            None => return Err(at("has no geographic CRS code (expected EPSG:4326)".into())),
-        }
-        let pixel_is_point = key(GEO_KEY_RASTER_TYPE) == Some(2);
-        let (origin_lon, origin_lat, sx, sy) =
-            if let Ok(m) = dec.get_tag_f64_vec(Tag::ModelTransformationTag) {
-                if m.len() < 8 || m[1] != 0.0 || m[4] != 0.0 {
-                    return Err(at(
-                        "has a rotated or sheared ModelTransformation; not supported".into(),
-                    ));
-                }
-                (m[3], m[7], m[0], -m[5])
-            } else {
-                let scale = dec
-                    .get_tag_f64_vec(Tag::ModelPixelScaleTag)
-                    .map_err(|_| at("no ModelPixelScale tag".into()))?;
-                let tie = dec
-                    .get_tag_f64_vec(Tag::ModelTiepointTag)
-                    .map_err(|_| at("no ModelTiepoint tag".into()))?;
-                if scale.len() < 2 || tie.len() < 6 {
-                    return Err(at("malformed ModelPixelScale or ModelTiepoint tag".into()));
-                }
-                (
-                    tie[3] - tie[0] * scale[0],
-                    tie[4] + tie[1] * scale[1],
-                    scale[0],
-                    scale[1],
-                )
-            };
-        if !(sx > 0.0 && sy > 0.0) {
-            return Err(at(format!(
-                "pixel size {sx} x {sy} is not a north-up grid; not supported"
-            )));
-        }
-        let (origin_lon, origin_lat) = if pixel_is_point {
-            (origin_lon - sx / 2.0, origin_lat + sy / 2.0)
-        } else {
-            (origin_lon, origin_lat)
-        };
-        let nodata = match dec.get_tag_ascii_string(Tag::GdalNodata) {
-            Ok(s) => {
-                let t = s.trim_matches(char::from(0)).trim();
-                match t.to_ascii_lowercase().as_str() {
-                    "nan" => None, // NaN is already no data
-                    _ => Some(
-                        t.parse::<f64>()
-                            .map_err(|_| at(format!("GDAL_NODATA \"{t}\" is not a number")))?,
-                    ),
-                }
-            }
-            Err(_) => None,
-        };
+        let pixel_is_point = check_crs(&mut dec, &at)?;
+        let (origin_lon, origin_lat, sx, sy) = georeference(&mut dec, pixel_is_point, &at)?;
+        let nodata = nodata(&mut dec, &at)?;
         let pixels = match mapped_pixels(&mut dec, path, w as usize, h as usize)? {
             Some(pixels) => pixels,
-            None => match dec
-                .read_image()
-                .map_err(|e| at(format!("cannot decode pixels: {e}")))?
-            {
-                DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-                DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-                DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-                DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-                DecodingResult::F32(v) => Pixels::F32(v),
-                DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-                DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-                DecodingResult::F64(v) => Pixels::F64(v),
-                _ => return Err(at("unsupported pixel type".into())),
-            },
+            None => decode_pixels(&mut dec, &at)?,
         };
         Ok(Raster {
             width: w as usize,
@@ -490,6 +405,117 @@ impl Raster {
         img.write_data(&data).map_err(io)?;
         Ok(())
     }
+}
+
+/// A TIFF decoder over a file.
+type FileDecoder = Decoder<BufReader<std::fs::File>>;
+
+/// Check that the GeoTIFF is in EPSG:4326; returns whether pixels are points (not areas).
+fn check_crs(dec: &mut FileDecoder, at: &dyn Fn(String) -> Error) -> Result<bool> {
+    let keys = dec
+        .get_tag_u16_vec(Tag::GeoKeyDirectoryTag)
+        .map_err(|_| at("no GeoTIFF georeference (GeoKeyDirectory tag missing)".into()))?;
+    let key = |id: u16| -> Option<u16> {
+        keys.get(4..)?
+            .chunks_exact(4)
+            .find(|e| e[0] == id && e[1] == 0)
+            .map(|e| e[3])
+    };
+    if let Some(epsg) = key(GEO_KEY_PROJECTED_TYPE) {
+        return Err(at(format!(
+            "is in a projected CRS (EPSG:{epsg}); reproject to EPSG:4326 or build with --features gdal"
+        )));
+    }
+    if key(GEO_KEY_MODEL_TYPE) != Some(2) {
+        return Err(at("is not in geographic coordinates; reproject to EPSG:4326 or build with --features gdal".into()));
+    }
+    match key(GEO_KEY_GEOGRAPHIC_TYPE) {
+        Some(4326) => {}
+        Some(other) => {
+            return Err(at(format!(
+                "is in EPSG:{other}, not EPSG:4326; reproject it or build with --features gdal"
+            )));
+        }
+        None => return Err(at("has no geographic CRS code (expected EPSG:4326)".into())),
+    }
+    Ok(key(GEO_KEY_RASTER_TYPE) == Some(2))
+}
+
+/// The north-west corner of the grid (lon, lat) and the pixel size (deg) from the
+/// ModelTransformation tag, or ModelPixelScale and ModelTiepoint.
+fn georeference(
+    dec: &mut FileDecoder,
+    pixel_is_point: bool,
+    at: &dyn Fn(String) -> Error,
+) -> Result<(f64, f64, f64, f64)> {
+    let (origin_lon, origin_lat, sx, sy) =
+        if let Ok(m) = dec.get_tag_f64_vec(Tag::ModelTransformationTag) {
+            if m.len() < 8 || m[1] != 0.0 || m[4] != 0.0 {
+                return Err(at(
+                    "has a rotated or sheared ModelTransformation; not supported".into(),
+                ));
+            }
+            (m[3], m[7], m[0], -m[5])
+        } else {
+            let scale = dec
+                .get_tag_f64_vec(Tag::ModelPixelScaleTag)
+                .map_err(|_| at("no ModelPixelScale tag".into()))?;
+            let tie = dec
+                .get_tag_f64_vec(Tag::ModelTiepointTag)
+                .map_err(|_| at("no ModelTiepoint tag".into()))?;
+            if scale.len() < 2 || tie.len() < 6 {
+                return Err(at("malformed ModelPixelScale or ModelTiepoint tag".into()));
+            }
+            (
+                tie[3] - tie[0] * scale[0],
+                tie[4] + tie[1] * scale[1],
+                scale[0],
+                scale[1],
+            )
+        };
+    if !(sx > 0.0 && sy > 0.0) {
+        return Err(at(format!(
+            "pixel size {sx} x {sy} is not a north-up grid; not supported"
+        )));
+    }
+    if pixel_is_point {
+        return Ok((origin_lon - sx / 2.0, origin_lat + sy / 2.0, sx, sy));
+    }
+    Ok((origin_lon, origin_lat, sx, sy))
+}
+
+/// The GDAL_NODATA value, if any (NaN is no data anyway).
+fn nodata(dec: &mut FileDecoder, at: &dyn Fn(String) -> Error) -> Result<Option<f64>> {
+    let Ok(s) = dec.get_tag_ascii_string(Tag::GdalNodata) else {
+        return Ok(None);
+    };
+    let t = s.trim_matches(char::from(0)).trim();
+    if t.eq_ignore_ascii_case("nan") {
+        return Ok(None);
+    }
+    t.parse::<f64>()
+        .map(Some)
+        .map_err(|_| at(format!("GDAL_NODATA \"{t}\" is not a number")))
+}
+
+/// Decode every pixel into memory.
+fn decode_pixels(dec: &mut FileDecoder, at: &dyn Fn(String) -> Error) -> Result<Pixels> {
+    Ok(
+        match dec
+            .read_image()
+            .map_err(|e| at(format!("cannot decode pixels: {e}")))?
+        {
+            DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
+            DecodingResult::F32(v) => Pixels::F32(v),
+            DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+            DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
+            DecodingResult::F64(v) => Pixels::F64(v),
+            _ => return Err(at("unsupported pixel type".into())),
+        },
+    )
 }
 
 #[cfg(test)]
