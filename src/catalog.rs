@@ -278,25 +278,7 @@ pub fn fetch_file(
         return Ok(Outcome::Present);
     }
     if let Some(mirror) = &opts.from {
-        let src = mirror.join(&f.path);
-        if !src.is_file() {
-            return Err(Error::at(
-                ErrorKind::Io,
-                src.display().to_string(),
-                "not in the mirror: no such file",
-            ));
-        }
-        if src.canonicalize().ok() == target.canonicalize().ok() && target.exists() {
-            return Ok(Outcome::Present);
-        }
-        let mut tmp = temp_in(&target)?;
-        let mut input = std::fs::File::open(&src).map_err(|e| Error::io(&src, &e))?;
-        let total = input.metadata().ok().map(|m| m.len());
-        copy_with_progress(&mut input, tmp.as_file_mut(), total, progress)
-            .map_err(|e| Error::io(&src, &e))?;
-        verify(tmp.path(), &src.display().to_string(), f, !opts.no_verify)?;
-        persist(tmp, &target)?;
-        return Ok(Outcome::Copied);
+        return copy_from_mirror(f, mirror, &target, opts, progress);
     }
     let Some(url) = &f.url else {
         return Ok(Outcome::Manual(
@@ -305,52 +287,93 @@ pub fn fetch_file(
                 .unwrap_or_else(|| "no download address known".into()),
         ));
     };
-    let mut download = temp_in(&target)?;
-    let mut resp = ureq::get(url.as_str())
-        .call()
-        .map_err(|e| Error::at(ErrorKind::Io, url.clone(), format!("download failed: {e}")))?;
-    let total = resp.body().content_length();
-    let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
-    let got = copy_with_progress(&mut reader, download.as_file_mut(), total, progress)
-        .map_err(|e| Error::at(ErrorKind::Io, url.clone(), format!("download failed: {e}")))?;
-    if let Some(t) = total {
-        if got != t {
-            return Err(Error::at(
-                ErrorKind::Io,
-                url.clone(),
-                format!("download truncated: {got} of {t} bytes"),
-            ));
-        }
-    }
+    let download = download(url, &target, progress)?;
     let checksums = !opts.no_verify && f.url_version.is_none();
     let tmp = match &f.member {
         None => download,
-        Some(member) => {
-            let mut out = temp_in(&target)?;
-            let file = download
-                .reopen()
-                .map_err(|e| Error::io(download.path(), &e))?;
-            let mut zip = zip::ZipArchive::new(file).map_err(|e| {
-                Error::at(
-                    ErrorKind::Input,
-                    url.clone(),
-                    format!("not a zip archive: {e}"),
-                )
-            })?;
-            let mut entry = zip.by_name(member).map_err(|e| {
-                Error::at(
-                    ErrorKind::Input,
-                    url.clone(),
-                    format!("no member {member}: {e}"),
-                )
-            })?;
-            std::io::copy(&mut entry, out.as_file_mut()).map_err(|e| Error::io(out.path(), &e))?;
-            out
-        }
+        Some(member) => unzip_member(download, member, url, &target)?,
     };
     verify(tmp.path(), url, f, checksums)?;
     persist(tmp, &target)?;
     Ok(Outcome::Downloaded)
+}
+
+/// Copy a catalog file from a local mirror, checking it.
+fn copy_from_mirror(
+    f: &SourceFile,
+    mirror: &Path,
+    target: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<Outcome> {
+    let src = mirror.join(&f.path);
+    if !src.is_file() {
+        return Err(Error::at(
+            ErrorKind::Io,
+            src.display().to_string(),
+            "not in the mirror: no such file",
+        ));
+    }
+    if src.canonicalize().ok() == target.canonicalize().ok() && target.exists() {
+        return Ok(Outcome::Present);
+    }
+    let mut tmp = temp_in(target)?;
+    let mut input = std::fs::File::open(&src).map_err(|e| Error::io(&src, &e))?;
+    let total = input.metadata().ok().map(|m| m.len());
+    copy_with_progress(&mut input, tmp.as_file_mut(), total, progress)
+        .map_err(|e| Error::io(&src, &e))?;
+    verify(tmp.path(), &src.display().to_string(), f, !opts.no_verify)?;
+    persist(tmp, target)?;
+    Ok(Outcome::Copied)
+}
+
+/// Download `url` into a temporary file beside `target`, checking its length.
+fn download(
+    url: &str,
+    target: &Path,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<tempfile::NamedTempFile> {
+    let failed = |e: String| {
+        Error::at(
+            ErrorKind::Io,
+            url.to_string(),
+            format!("download failed: {e}"),
+        )
+    };
+    let mut download = temp_in(target)?;
+    let mut resp = ureq::get(url).call().map_err(|e| failed(e.to_string()))?;
+    let total = resp.body().content_length();
+    let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
+    let got = copy_with_progress(&mut reader, download.as_file_mut(), total, progress)
+        .map_err(|e| failed(e.to_string()))?;
+    if let Some(t) = total.filter(|t| got != *t) {
+        return Err(Error::at(
+            ErrorKind::Io,
+            url.to_string(),
+            format!("download truncated: {got} of {t} bytes"),
+        ));
+    }
+    Ok(download)
+}
+
+/// Extract `member` of a downloaded zip archive into a temporary file beside `target`.
+fn unzip_member(
+    download: tempfile::NamedTempFile,
+    member: &str,
+    url: &str,
+    target: &Path,
+) -> Result<tempfile::NamedTempFile> {
+    let bad = |msg: String| Error::at(ErrorKind::Input, url.to_string(), msg);
+    let mut out = temp_in(target)?;
+    let file = download
+        .reopen()
+        .map_err(|e| Error::io(download.path(), &e))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a zip archive: {e}")))?;
+    let mut entry = zip
+        .by_name(member)
+        .map_err(|e| bad(format!("no member {member}: {e}")))?;
+    std::io::copy(&mut entry, out.as_file_mut()).map_err(|e| Error::io(out.path(), &e))?;
+    Ok(out)
 }
 
 fn copy_with_progress(

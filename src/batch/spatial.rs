@@ -25,6 +25,8 @@ pub(super) const ORDER_GRID: usize = 256;
 /// per chunk; then every part of the output, a run of buckets, is filled by one task that
 /// scans all keys), with no comparisons: neighbouring queries then touch the same index
 /// pages and raster rows.
+// Over 80 lines on purpose: the steps of one parallel counting sort (bounding box, keys,
+// bucket starts, output parts, fill) share the same buffers; apart, each would take them all.
 pub(super) fn spatial_order(chunks: &[SiteChunk], total: usize, points: &mut Vec<(f64, f64, u32)>) {
     let bbox = |c: &SiteChunk| {
         c.lon.iter().zip(&c.lat).fold(

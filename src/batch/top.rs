@@ -21,6 +21,8 @@ const SITES_PER_TASK: usize = 4096;
 /// into `heap` and `summary`. The outcome does not depend on the order of evaluation: the
 /// ranking is a total order (score, then input position). `points` is working memory, kept
 /// from one batch to the next.
+// Over 80 lines on purpose: the hot loop of `--top` (touch a group, score, count, keep the
+// best) and the merge of its parts stay together, so that their cost shows in one place.
 pub(super) fn score_batch_top(
     engine: &Engine,
     chunks: &[SiteChunk],

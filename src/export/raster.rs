@@ -34,35 +34,8 @@ pub fn write_region_geotiff(
     let r0 = (y0 / cell_deg).floor() as i64;
     let r1 = (y1 / cell_deg).ceil() as i64;
     let (w, h) = ((c1 - c0).max(1) as usize, (r1 - r0).max(1) as usize);
-    let n = engine.profile().criteria.len();
-    let bands_n = n + 2;
-    let mut bands: Vec<Vec<f32>> = vec![vec![NODATA; w * h]; bands_n];
-    let values: Vec<(usize, Vec<f32>)> = cells
-        .par_iter()
-        .map(|c| {
-            let mut sc = vec![0.0; n];
-            let q = engine.score_detail(c.lon(), c.lat(), &mut sc);
-            let mut v = Vec::with_capacity(bands_n);
-            v.push(q.score.map_or(NODATA, |s| s as f32));
-            v.extend(
-                sc.iter()
-                    .map(|s| if s.is_nan() { NODATA } else { *s as f32 }),
-            );
-            v.push(match q.status {
-                Status::Ok => 1.0,
-                Status::Excluded => 2.0,
-                Status::Unknown => 3.0,
-            });
-            (c.id as usize, v)
-        })
-        .collect();
-    for (id, v) in values {
-        if id < w * h {
-            for (b, x) in v.into_iter().enumerate() {
-                bands[b][id] = x;
-            }
-        }
-    }
+    let bands = cell_bands(engine, cells, w * h);
+    let bands_n = bands.len();
     let mem = DriverManager::get_driver_by_name("MEM").map_err(io)?;
     let mut ds = mem
         .create_with_band_type::<f32, _>("", w, h, bands_n)
@@ -108,4 +81,38 @@ pub fn write_region_geotiff(
     opts.set_name_value("BLOCKSIZE", "256").map_err(io)?;
     ds.create_copy(&cog, path, &opts).map_err(io)?;
     Ok(())
+}
+
+/// The bands' pixels (row-major, `pixels` each): the total score, each criterion's score
+/// and the status of every cell (by its id), nodata elsewhere.
+fn cell_bands(engine: &Engine, cells: &[Cell], pixels: usize) -> Vec<Vec<f32>> {
+    let n = engine.profile().criteria.len();
+    let mut bands: Vec<Vec<f32>> = vec![vec![NODATA; pixels]; n + 2];
+    let values: Vec<(usize, Vec<f32>)> = cells
+        .par_iter()
+        .map(|c| {
+            let mut sc = vec![0.0; n];
+            let q = engine.score_detail(c.lon(), c.lat(), &mut sc);
+            let mut v = Vec::with_capacity(n + 2);
+            v.push(q.score.map_or(NODATA, |s| s as f32));
+            v.extend(
+                sc.iter()
+                    .map(|s| if s.is_nan() { NODATA } else { *s as f32 }),
+            );
+            v.push(match q.status {
+                Status::Ok => 1.0,
+                Status::Excluded => 2.0,
+                Status::Unknown => 3.0,
+            });
+            (c.id as usize, v)
+        })
+        .collect();
+    for (id, v) in values {
+        if id < pixels {
+            for (b, x) in v.into_iter().enumerate() {
+                bands[b][id] = x;
+            }
+        }
+    }
+    bands
 }

@@ -20,34 +20,7 @@ pub fn write_table(
     let numeric: Vec<bool> = (0..header.len())
         .map(|i| i == 0 || i == 2 || (i >= 4 && i < header.len() - 1))
         .collect();
-    let rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|s| {
-            let mut r = vec![
-                s.rank.map_or_else(|| "-".into(), |r| r.to_string()),
-                s.site.id.clone(),
-                s.eval
-                    .score
-                    .map_or_else(|| "-".into(), |x| format!("{x:.3}")),
-                s.eval.status.to_string(),
-            ];
-            r.extend(s.eval.values.iter().zip(criteria).map(|(v, c)| {
-                let text = match &v.raw {
-                    Value::Num(x) => format_number(*x),
-                    Value::Text(t) => t.clone(),
-                    Value::Null => "?".into(),
-                };
-                // Values from a source with a note (a proxy) are marked and explained below.
-                let noted = v
-                    .source
-                    .and_then(|k| c.source(usize::from(k)))
-                    .is_some_and(|s| s.note.is_some());
-                if noted { format!("{text}*") } else { text }
-            }));
-            r.push(s.eval.reasons.join("; "));
-            r
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = results.iter().map(|s| row(ctx, s)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -79,7 +52,41 @@ pub fn write_table(
     for r in &rows {
         line(&mut w, r)?;
     }
-    // Explain marked values: which criterion, which source, what the note says.
+    write_notes(&mut w, ctx, results)?;
+    w.flush()
+}
+
+/// One site's cells.
+fn row(ctx: &Context, s: &ScoredSite) -> Vec<String> {
+    let criteria = &ctx.engine.profile().criteria;
+    let mut r = vec![
+        s.rank.map_or_else(|| "-".into(), |r| r.to_string()),
+        s.site.id.clone(),
+        s.eval
+            .score
+            .map_or_else(|| "-".into(), |x| format!("{x:.3}")),
+        s.eval.status.to_string(),
+    ];
+    r.extend(s.eval.values.iter().zip(criteria).map(|(v, c)| {
+        let text = match &v.raw {
+            Value::Num(x) => format_number(*x),
+            Value::Text(t) => t.clone(),
+            Value::Null => "?".into(),
+        };
+        // Values from a source with a note (a proxy) are marked and explained below.
+        let noted = v
+            .source
+            .and_then(|k| c.source(usize::from(k)))
+            .is_some_and(|s| s.note.is_some());
+        if noted { format!("{text}*") } else { text }
+    }));
+    r.push(s.eval.reasons.join("; "));
+    r
+}
+
+/// Explain marked values: which criterion, which source, what the note says.
+fn write_notes(w: &mut dyn Write, ctx: &Context, results: &[ScoredSite]) -> std::io::Result<()> {
+    let criteria = &ctx.engine.profile().criteria;
     for (i, c) in criteria.iter().enumerate() {
         for (k, src) in c.sources.iter().flatten().enumerate() {
             let Some(note) = &src.note else { continue };
@@ -102,5 +109,5 @@ pub fn write_table(
             }
         }
     }
-    w.flush()
+    Ok(())
 }
