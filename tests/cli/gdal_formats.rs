@@ -1,7 +1,7 @@
 //! The `gdal` feature: the same layer as a Shapefile in EPSG:3857, a GeoPackage in UTM zone
 //! 32N and GeoJSON in WGS84 gives the same scores (distances within 1 m).
 
-use super::{by_id, fixtures, num, run_csv, run_ok};
+use super::util::{by_id, fixtures, num, run_csv, run_ok};
 use assert_cmd::Command;
 use gdal::DriverManager;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};

@@ -2,7 +2,7 @@
 //! (`STANDORT_DATA_DIR`, which `.ci/run` points at the shared mirror). They fail — loudly,
 //! never skip — when the data is not there.
 
-use super::{haversine_km, run_ok};
+use super::util::{haversine_km, run_ok};
 use assert_cmd::Command;
 use standort::region::{Region, region_cells};
 use standort::{Engine, LayerSet, Profile};

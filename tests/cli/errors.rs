@@ -1,0 +1,299 @@
+//! Bad input: one-line errors naming the file and line or feature, exit codes, nothing
+//! written.
+
+use super::util::*;
+use assert_cmd::Command;
+use std::path::Path;
+
+#[test]
+fn bad_sites_input() {
+    let mut cmd = score();
+    cmd.arg("/no/such/sites.csv");
+    fails(cmd, 1, "/no/such/sites.csv: no such file or directory");
+
+    let (_d, p) = with_sites("id,lat,lon\na,0,10\nb,zero,10\n", "sites.csv");
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(cmd, 1, "sites.csv:3: latitude \"zero\" is not a number");
+
+    let (_d, p) = with_sites("id,lat,lon\na,0,10\nb,0,10\nc,95,10\n", "sites.csv");
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(cmd, 1, "sites.csv:4: latitude 95 is out of range [-90, 90]");
+
+    let (_d, p) = with_sites("id,lat,lon\na,0,181\n", "sites.csv");
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(
+        cmd,
+        1,
+        "sites.csv:2: longitude 181 is out of range [-180, 180]",
+    );
+
+    let (_d, p) = with_sites("name,where\na,here\n", "sites.csv");
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(cmd, 1, "sites.csv:1: no latitude column found");
+
+    let (_d, p) = with_sites(
+        "{\"type\": \"FeatureCollection\", \"features\": [\n{\"type\": \"Feature\", \"geometry\": {\"type\": \"Point\", \"coordinates\": [1, 2]}, \"properties\": {}},\n{\"type\": \"Feature\" \"geometry\": null}\n]}",
+        "sites.geojson",
+    );
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(cmd, 1, "sites.geojson:3: expected `,` or `}`");
+
+    let (_d, p) = with_sites(
+        "{\"type\": \"FeatureCollection\", \"features\": [\n{\"type\": \"Feature\", \"geometry\": {\"type\": \"Pointy\", \"coordinates\": [1, 2]}, \"properties\": {}}\n]}",
+        "sites.geojson",
+    );
+    let mut cmd = score();
+    cmd.arg(&p);
+    fails(
+        cmd,
+        1,
+        "sites.geojson:2: feature 1: unknown variant `Pointy`",
+    );
+}
+
+#[test]
+fn bad_profiles() {
+    // (edit of the fixture profile, expected part of the one-line message)
+    let cases: [(&str, &str, &str); 9] = [
+        ("weight = 3", "weight = = 3", "profile.toml:12: "),
+        (
+            "layer = \"plants\"",
+            "layer = \"plant\"",
+            "criterion \"grid_distance\": unknown layer \"plant\"",
+        ),
+        (
+            "attribute = \"bws\"",
+            "attribute = \"bsw\"",
+            "layer \"zones\" has no field \"bsw\"",
+        ),
+        (
+            "capacity_mw >= 100",
+            "capacity >= 100",
+            "did you mean \"capacity_mw\"",
+        ),
+        (
+            "weight = 3",
+            "weight = -3",
+            "profile.toml:8: criterion \"grid_distance\": weight -3 must be zero or positive",
+        ),
+        (
+            "weight = ",
+            "weight = 0 #",
+            "all criterion weights are zero",
+        ),
+        (
+            "best = 1000.0, worst = 10000.0",
+            "best = 1000.0, worst = 1000.0",
+            "best and worst are both 1000",
+        ),
+        ("max = 4.0", "min = 4.5\nmax = 4.0", "bounds are inverted"),
+        (
+            "layer = \"lines\"",
+            "layer = \"zones\"",
+            "measure nearest_km needs a points or lines layer, but \"zones\" is polygons",
+        ),
+    ];
+    for (from, to, message) in cases {
+        let (_d, p) = with_profile(|t| t.replace(from, to));
+        let mut cmd = score();
+        cmd.arg(fixtures().join("sites.csv"))
+            .arg("--profile")
+            .arg(&p);
+        fails(cmd, 1, message);
+    }
+}
+
+/// Criteria are built in parallel, but the first error in profile order is the one reported.
+#[test]
+fn first_error_in_profile_order_wins() {
+    let (_d, p) = with_profile(|t| {
+        t.replace("capacity_mw >= 100", "capacity >= 100")
+            .replace("layer = \"lines\"", "layer = \"line\"")
+    });
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .arg("--profile")
+        .arg(&p);
+    fails(cmd, 1, "criterion \"grid_distance\"");
+    let (_d, p) = with_profile(|t| t.replace("layer = \"lines\"", "layer = \"line\""));
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .arg("--profile")
+        .arg(&p);
+    fails(
+        cmd,
+        1,
+        "criterion \"line_distance\": unknown layer \"line\"",
+    );
+}
+
+#[test]
+fn bad_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "layers.toml",
+        "plants.csv",
+        "lines.geojson",
+        "countries.geojson",
+        "land.tif",
+    ] {
+        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+    }
+    let cmd_in = |dir: &Path| {
+        let mut cmd = Command::cargo_bin("standort").unwrap();
+        cmd.env_remove("STANDORT_DATA_DIR")
+            .args(["score", "--layers"])
+            .arg(dir.join("layers.toml"))
+            .arg("--profile")
+            .arg(fixtures().join("profile.toml"))
+            .arg(fixtures().join("sites.csv"));
+        cmd
+    };
+    // Missing layer file.
+    fails(
+        cmd_in(dir.path()),
+        1,
+        "zones.geojson: layer \"zones\" is missing",
+    );
+    // Malformed GeoJSON layer.
+    std::fs::write(
+        dir.path().join("zones.geojson"),
+        "{\"type\": \"FeatureCollection\",\n\"features\": [\n{\"type\": \"Feature\",\n]}",
+    )
+    .unwrap();
+    fails(cmd_in(dir.path()), 1, "zones.geojson:4: ");
+    // Wrong geometry for the layer's kind.
+    std::fs::copy(
+        fixtures().join("lines.geojson"),
+        dir.path().join("zones.geojson"),
+    )
+    .unwrap();
+    fails(
+        cmd_in(dir.path()),
+        1,
+        "zones.geojson: feature 1 (id \"L1\"): layer \"zones\" is polygons, expected Polygon or MultiPolygon, found LineString",
+    );
+    // A plant row with a bad coordinate.
+    std::fs::copy(
+        fixtures().join("zones.geojson"),
+        dir.path().join("zones.geojson"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("plants.csv"),
+        "name,capacity_mw,latitude,longitude\nA,300,0,10.4\nB,50,north,10\n",
+    )
+    .unwrap();
+    fails(
+        cmd_in(dir.path()),
+        1,
+        "plants.csv:3: latitude \"north\" is not a number",
+    );
+    // Not a GeoTIFF.
+    std::fs::copy(fixtures().join("plants.csv"), dir.path().join("plants.csv")).unwrap();
+    std::fs::write(dir.path().join("land.tif"), "not a tiff").unwrap();
+    fails(cmd_in(dir.path()), 1, "land.tif: not a readable TIFF");
+    // Layer-set syntax error.
+    std::fs::write(
+        dir.path().join("layers.toml"),
+        "[[layer]]\nname = \"plants\"\npath = \n",
+    )
+    .unwrap();
+    fails(cmd_in(dir.path()), 1, "layers.toml:3: ");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .args(["--format", "xml"]);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = score()
+        .arg(fixtures().join("sites.csv"))
+        .arg("--out")
+        .arg(dir.path().join(if cfg!(feature = "gdal") {
+            "x.kml"
+        } else {
+            "x.gpkg"
+        }))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let expected = if cfg!(feature = "gdal") {
+        "is not implemented yet"
+    } else {
+        "needs the `gdal` feature"
+    };
+    assert!(stderr.contains(expected), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1);
+
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .args(["--profile", "ai-campos"]);
+    fails(cmd, 2, "did you mean \"ai-campus\"");
+
+    // Never overwrite an input.
+    let (_d, p) = with_sites("id,lat,lon\na,0,10\n", "sites.csv");
+    let before = std::fs::read(&p).unwrap();
+    let out = score()
+        .arg(&p)
+        .arg("--out")
+        .arg(&p)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&p).unwrap(), before);
+
+    // The built-in layer set needs a data directory.
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .env_remove("STANDORT_DATA_DIR")
+        .args(["score"])
+        .arg(fixtures().join("sites.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no data directory"));
+}
+
+#[test]
+fn missing_layers_say_how_to_get_them() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .args(["score", "--data-dir"])
+        .arg(empty.path())
+        .arg(fixtures().join("candidates.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("layer \"power_plants\" is missing")
+            && stderr.contains("standort data fetch"),
+        "{stderr}"
+    );
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .args(["data", "status", "--data-dir"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("missing power_plants/gppd_global_v1.2.0.csv"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("7 layer(s) missing"), "{stdout}");
+}
