@@ -25,18 +25,18 @@ def main(results, outdir):
         if phase:
             phases[(tool, size)].append(float(phase))
     sizes = [s for s in ["100k", "1m"] if ("standort", s) in runs]
-    print(f"{'sites':>6}  {'tool':<10} {'wall s (median)':>16} {'peak RSS MB':>12} {'vs standort':>12}")
+    print(f"{'sites':>6}  {'tool':<17} {'wall s (median)':>16} {'peak RSS MB':>12} {'vs standort':>12}")
     ok = True
     for size in sizes:
         base = statistics.median(w for w, _ in runs[("standort", size)])
-        for tool in ["standort", "geopandas", "duckdb"]:
+        for tool in ["standort", "standort-baseline", "geopandas", "duckdb"]:
             if (tool, size) not in runs:
                 continue
             walls = [w for w, _ in runs[(tool, size)]]
             rss = max(r for _, r in runs[(tool, size)]) / 1024
             med = statistics.median(walls)
-            ratio = "1.0x" if tool == "standort" else f"{med / base:.1f}x slower"
-            print(f"{size:>6}  {tool:<10} {med:>16.2f} {rss:>12.0f} {ratio:>12}   (runs: {', '.join(f'{w:.2f}' for w in walls)})")
+            ratio = "1.0x" if tool == "standort" else f"{med / base:.2f}x"
+            print(f"{size:>6}  {tool:<17} {med:>16.2f} {rss:>12.0f} {ratio:>12}   (runs: {', '.join(f'{w:.2f}' for w in walls)})")
     for size in sizes:
         one, two = phases.get(("standort-j1", size)), phases.get(("standort-j2", size))
         if one and two:

@@ -4,6 +4,8 @@
 # spatial, as whole processes, RUNS times each, on 100,000 and 1,000,000 sites.
 #
 #   bench/run.sh            # RUNS=3 by default; SIZES="100k 1m"
+#   BASELINE=path/to/old/standort bench/run.sh   # also time an older build, interleaved
+#   PEERS=0 bench/run.sh    # standort only (no GeoPandas/DuckDB install or runs)
 #
 # Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
 # (bench/requirements.txt) into target/bench-venv on first use.
@@ -17,7 +19,8 @@ OUT=target/bench-out
 mkdir -p "$OUT"
 cargo build --release --quiet --bin standort
 [ -f "$W/sites_1m.csv" ] || cargo run --release --quiet --example workload -- "$W"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import geopandas, duckdb, duckdb_extension_spatial, rasterio, scipy" 2>/dev/null; then
+PEERS=${PEERS:-1}
+if [ "$PEERS" = 1 ] && { [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import geopandas, duckdb, duckdb_extension_spatial, rasterio, scipy" 2>/dev/null; }; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet -r bench/requirements.txt
 fi
@@ -43,9 +46,20 @@ for size in $SIZES; do
     measure standort "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_$size.geojson"
     measure standort-j1 "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_j1_$size.geojson" -j 1
     measure standort-j2 "$size" target/release/standort score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_j2_$size.geojson" -j 2
-    measure geopandas "$size" "$VENV/bin/python" bench/peer_geopandas.py "$W" "$sites" "$OUT/geopandas_$size.geojson"
-    measure duckdb "$size" "$VENV/bin/python" bench/peer_duckdb.py "$W" "$sites" "$OUT/duckdb_$size.geojson"
+    if [ -n "${BASELINE:-}" ]; then
+      measure standort-baseline "$size" "$BASELINE" score "$sites" --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --out "$OUT/standort_baseline_$size.geojson"
+    fi
+    if [ "$PEERS" = 1 ]; then
+      measure geopandas "$size" "$VENV/bin/python" bench/peer_geopandas.py "$W" "$sites" "$OUT/geopandas_$size.geojson"
+      measure duckdb "$size" "$VENV/bin/python" bench/peer_duckdb.py "$W" "$sites" "$OUT/duckdb_$size.geojson"
+    fi
   done
 done
 cmp -s "$OUT/standort_j1_1m.geojson" "$OUT/standort_j2_1m.geojson" 2>/dev/null && echo "standort output identical for 1 and 2 threads" || true
-"$VENV/bin/python" bench/report.py "$RESULTS" "$OUT"
+if [ -n "${BASELINE:-}" ]; then
+  for size in $SIZES; do
+    cmp -s "$OUT/standort_$size.geojson" "$OUT/standort_baseline_$size.geojson" && echo "standort output identical to the baseline's ($size)" || echo "standort output DIFFERS from the baseline's ($size)"
+  done
+fi
+PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
+"$PY" bench/report.py "$RESULTS" "$OUT"

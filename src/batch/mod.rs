@@ -410,17 +410,8 @@ mod tests {
             let e = engine.evaluate(s.lon, s.lat);
             assert_eq!(q.status, e.status, "{s:?}");
             assert_eq!(q.score.map(f64::to_bits), e.score.map(f64::to_bits));
-            let unknown = (0..e.values.len())
-                .filter(|&i| e.values[i].unknown.is_some())
-                .fold(0u64, |m, i| m | 1 << i);
+            let (unknown, failed) = crate::engine::tests::masks(profile, &e);
             assert_eq!(q.unknown, unknown, "{s:?}");
-            let failed = (0..profile.constraints.len())
-                .filter(|&k| {
-                    let c = &profile.constraints[k];
-                    let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
-                    matches!(i.map(|i| &e.values[i].raw), Some(Value::Num(v)) if !c.passes(*v))
-                })
-                .fold(0u64, |m, k| m | 1 << k);
             assert_eq!(q.failed, failed, "{s:?}");
             if q.status == Status::Excluded {
                 excluded += 1;

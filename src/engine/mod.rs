@@ -15,7 +15,7 @@ mod build;
 mod probe;
 mod score;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use score::Quick;
 

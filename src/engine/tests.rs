@@ -114,23 +114,30 @@ proptest! {
             let e = engine.evaluate(lon, lat);
             prop_assert_eq!(q.status, e.status, "{} at {},{}", text, lon, lat);
             prop_assert_eq!(q.score.map(f64::to_bits), e.score.map(f64::to_bits));
-            let unknown = (0..e.values.len())
-                .filter(|&i| e.values[i].unknown.is_some())
-                .fold(0u64, |m, i| m | 1 << i);
+            let (unknown, failed) = masks(&profile, &e);
             prop_assert_eq!(q.unknown, unknown, "{} at {},{}", text, lon, lat);
-            let failed = (0..profile.constraints.len())
-                .filter(|&k| {
-                    let c = &profile.constraints[k];
-                    let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
-                    matches!(i.map(|i| &e.values[i].raw), Some(Value::Num(v)) if !c.passes(*v))
-                })
-                .fold(0u64, |m, k| m | 1 << k);
             prop_assert_eq!(q.failed, failed, "{} at {},{}", text, lon, lat);
             if q.status == Status::Excluded {
                 prop_assert!(q.failed != 0);
             }
         }
     }
+}
+
+/// The UNKNOWN criteria and failed constraints of an explained evaluation, as the bit masks
+/// of [`crate::engine::Quick`].
+pub(crate) fn masks(profile: &Profile, e: &crate::Evaluation) -> (u64, u64) {
+    let unknown = (0..e.values.len())
+        .filter(|&i| e.values[i].unknown.is_some())
+        .fold(0u64, |m, i| m | 1 << i);
+    let failed = (0..profile.constraints.len())
+        .filter(|&k| {
+            let c = &profile.constraints[k];
+            let i = profile.criteria.iter().position(|x| x.id() == c.criterion);
+            matches!(i.map(|i| &e.values[i].raw), Some(Value::Num(v)) if !c.passes(*v))
+        })
+        .fold(0u64, |m, k| m | 1 << k);
+    (unknown, failed)
 }
 
 /// A set-dependent method (the test-only rescaled sum: the best candidate of the set scores

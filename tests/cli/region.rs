@@ -5,17 +5,8 @@ use assert_cmd::Command;
 
 /// `standort region` on the fixtures over a box along the equator.
 fn region() -> Command {
-    let f = fixtures();
-    let mut cmd = Command::cargo_bin("standort").unwrap();
-    cmd.env_remove("STANDORT_DATA_DIR")
-        .arg("region")
-        .args(["--bbox", "9,-1,14,1", "--cell", "0.5"])
-        .arg("--data-dir")
-        .arg(&f)
-        .arg("--layers")
-        .arg(f.join("layers.toml"))
-        .arg("--profile")
-        .arg(f.join("profile.toml"));
+    let mut cmd = on_fixtures("region");
+    cmd.args(["--bbox", "9,-1,14,1", "--cell", "0.5"]);
     cmd
 }
 

@@ -13,10 +13,15 @@ pub fn fixtures() -> PathBuf {
 
 /// `standort score` on the fixtures, with the data directory pinned to them.
 pub fn score() -> Command {
+    on_fixtures("score")
+}
+
+/// `standort SUBCOMMAND` with the fixture data directory, layer set and profile.
+pub fn on_fixtures(subcommand: &str) -> Command {
     let f = fixtures();
     let mut cmd = Command::cargo_bin("standort").unwrap();
     cmd.env_remove("STANDORT_DATA_DIR")
-        .arg("score")
+        .arg(subcommand)
         .arg("--data-dir")
         .arg(&f)
         .arg("--layers")
