@@ -304,7 +304,7 @@ pub fn score_stream(
 mod tests {
     use super::spatial::{ORDER_GRID, morton, spatial_order};
     use super::*;
-    use crate::layers::{LayerSet, Value};
+    use crate::layers::LayerSet;
     use crate::profile::Profile;
     use crate::sites::Record;
     use std::path::Path;
