@@ -1,6 +1,7 @@
 //! The format registry: every output format, what it can hold, the feature it needs, and the
 //! one place where `--format` and `--out`'s extension are turned into a format.
 
+use super::output::{self, CellsWriter, SitesWriter};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -55,39 +56,52 @@ pub struct Entry {
     pub products: &'static [Product],
     /// True when it is written through GDAL (the `gdal` cargo feature).
     pub needs_gdal: bool,
+    /// Its writer of scored sites (in this build).
+    pub sites: Option<SitesWriter>,
+    /// Its writer of region cells (in this build).
+    pub cells: Option<CellsWriter>,
 }
 
 use Product::{Cells, Sites};
 
-/// Every format. A new format is one entry here plus its writer.
+/// Every format. A new format is a variant of [`Format`], one entry here and its writer.
 pub const REGISTRY: &[Entry] = &[
-    entry(Format::Table, "table", &["txt"], &[Sites], false),
-    entry(Format::Csv, "csv", &["csv"], &[Sites], false),
+    stream(Format::Table, "table", &["txt"], super::write_table),
+    stream(Format::Csv, "csv", &["csv"], super::write_csv),
     // Before GeoJSON: `.json` is a JSON document for sites, GeoJSON for cells.
-    entry(Format::Json, "json", &["json"], &[Sites], false),
-    entry(
-        Format::GeoJson,
-        "geojson",
-        &["geojson", "json"],
-        &[Sites, Cells],
-        false,
-    ),
-    entry(
+    stream(Format::Json, "json", &["json"], super::write_json),
+    Entry {
+        cells: Some(output::geojson_cells),
+        products: &[Sites, Cells],
+        ..stream(
+            Format::GeoJson,
+            "geojson",
+            &["geojson", "json"],
+            super::write_geojson,
+        )
+    },
+    stream(
         Format::GeoJsonSeq,
         "geojsonseq",
         &["geojsonl", "geojsons", "geojsonseq"],
-        &[Sites],
-        false,
+        super::write_geojson_seq,
     ),
-    entry(Format::GeoPackage, "gpkg", &["gpkg"], &[Sites, Cells], true),
-    entry(Format::FlatGeobuf, "fgb", &["fgb"], &[Sites, Cells], true),
-    entry(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells], true),
+    gdal(Format::GeoPackage, "gpkg", &["gpkg"], &[Sites, Cells]),
+    gdal(Format::FlatGeobuf, "fgb", &["fgb"], &[Sites, Cells]),
+    Entry {
+        sites: None,
+        cells: output::TIFF_CELLS,
+        ..gdal(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells])
+    },
+    // GIS formats standort recognises but does not write.
     Entry {
         format: None,
         name: "shp",
         extensions: &["shp"],
         products: &[],
         needs_gdal: true,
+        sites: None,
+        cells: None,
     },
     Entry {
         format: None,
@@ -95,22 +109,44 @@ pub const REGISTRY: &[Entry] = &[
         extensions: &["kml"],
         products: &[],
         needs_gdal: true,
+        sites: None,
+        cells: None,
     },
 ];
 
-const fn entry(
+/// A format that streams scored sites.
+const fn stream(
+    format: Format,
+    name: &'static str,
+    extensions: &'static [&'static str],
+    write: output::StreamSites,
+) -> Entry {
+    Entry {
+        format: Some(format),
+        name,
+        extensions,
+        products: &[Sites],
+        needs_gdal: false,
+        sites: Some(SitesWriter::Stream(write)),
+        cells: None,
+    }
+}
+
+/// A format written through an OGR driver (the `gdal` feature).
+const fn gdal(
     format: Format,
     name: &'static str,
     extensions: &'static [&'static str],
     products: &'static [Product],
-    needs_gdal: bool,
 ) -> Entry {
     Entry {
         format: Some(format),
         name,
         extensions,
         products,
-        needs_gdal,
+        needs_gdal: true,
+        sites: output::OGR_SITES,
+        cells: output::OGR_CELLS,
     }
 }
 

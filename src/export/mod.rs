@@ -22,7 +22,10 @@ mod table;
 
 pub use self::atomic::AtomicFile;
 pub use self::format::{Format, Product};
-pub use self::output::{CellWriter, Destination, OutputError, cell_writer, write_sites};
+pub use self::output::{
+    CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites, cell_writer,
+    write_sites,
+};
 
 pub use self::csv::write_csv;
 pub use self::geojson::{FeatureCollection, write_geojson, write_geojson_seq};

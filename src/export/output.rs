@@ -1,11 +1,11 @@
 //! Writing a run's results in the format the registry chose: one entry point for scored
-//! sites ([`write_sites`]) and one for region cells ([`CellWriter`]), whatever the format —
-//! streamed to stdout or a file, or written through GDAL.
+//! sites ([`write_sites`]) and one for region cells ([`cell_writer`]), whatever the format —
+//! streamed to stdout or a file, or written through GDAL. The writers themselves are named
+//! in the registry ([`super::format::REGISTRY`]).
 
 use super::format::Format;
 use super::region::{RegionGeoJson, cell_feature};
-use super::write_table;
-use super::{AtomicFile, Context, write_csv, write_geojson, write_geojson_seq, write_json};
+use super::{AtomicFile, Context};
 use crate::batch::ScoredSite;
 use crate::engine::{Engine, Evaluation};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,6 +34,23 @@ impl From<Error> for OutputError {
     }
 }
 
+/// Writes scored sites to any stream.
+pub type StreamSites = fn(&mut dyn Write, &Context, &[ScoredSite]) -> std::io::Result<()>;
+
+/// How a format writes scored sites.
+#[derive(Clone, Copy)]
+pub enum SitesWriter {
+    /// To any stream (stdout or a file).
+    Stream(StreamSites),
+    /// To a file by name (GDAL drivers), in the given format.
+    File(fn(Format, &mut AtomicFile, &Context, &[ScoredSite]) -> Result<()>),
+}
+
+/// Opens a writer of a region's cells in the given format on an output file (with the
+/// grid's cell size in degrees).
+pub type CellsWriter =
+    for<'a> fn(Format, &'a mut AtomicFile, f64) -> Result<Box<dyn CellWriter + 'a>>;
+
 /// Where a run's output goes.
 pub enum Destination<'a> {
     /// A stream (stdout): streaming formats only.
@@ -49,100 +66,50 @@ pub fn write_sites(
     ctx: &Context,
     results: &[ScoredSite],
 ) -> std::result::Result<(), OutputError> {
-    let stream = |format: Format, out: &mut dyn Write| -> std::io::Result<()> {
-        match format {
-            Format::Csv => write_csv(out, ctx, results),
-            Format::GeoJson => write_geojson(out, ctx, results),
-            Format::GeoJsonSeq => write_geojson_seq(out, ctx, results),
-            Format::Json => write_json(out, ctx, results),
-            _ => write_table(out, ctx, results),
-        }
-    };
-    match dest {
-        _ if !format.streams() => match dest {
-            Destination::File(f) => write_sites_ogr(format, f, ctx, results),
-            Destination::Stream(_) => Err(not_a_stream(format).into()),
-        },
-        Destination::Stream(out) => {
-            stream(format, out)?;
+    match (format.entry().sites, dest) {
+        (Some(SitesWriter::Stream(write)), Destination::Stream(out)) => {
+            write(out, ctx, results)?;
             out.flush()?;
-            Ok(())
         }
-        Destination::File(f) => {
+        (Some(SitesWriter::Stream(write)), Destination::File(f)) => {
             let mut w = std::io::BufWriter::new(f.file());
-            stream(format, &mut w)?;
+            write(&mut w, ctx, results)?;
             w.flush()?;
-            Ok(())
         }
+        (Some(SitesWriter::File(write)), Destination::File(f)) => write(format, f, ctx, results)?,
+        (Some(SitesWriter::File(_)), Destination::Stream(_)) => {
+            return Err(Error::usage(format!(
+                "{} is written to a file only; give --out FILE",
+                format.entry().name
+            ))
+            .into());
+        }
+        (None, _) => return Err(unavailable(format, "scored sites").into()),
     }
-}
-
-fn not_a_stream(format: Format) -> Error {
-    Error::usage(format!(
-        "{} is written through GDAL to a file only; give --out FILE",
-        format.entry().name
-    ))
-}
-
-#[cfg(feature = "gdal")]
-fn write_sites_ogr(
-    format: Format,
-    file: &mut AtomicFile,
-    ctx: &Context,
-    results: &[ScoredSite],
-) -> std::result::Result<(), OutputError> {
-    use super::{input_values, ogr, result_columns, result_values};
-    let inputs: Vec<String> = ctx.header.columns.clone();
-    let mut columns = inputs.clone();
-    columns.extend(result_columns(ctx.engine, &inputs));
-    let mut rows = Vec::with_capacity(results.len());
-    for s in results {
-        let mut values: Vec<serde_json::Value> = input_values(ctx.header, s)
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect();
-        values.extend(result_values(ctx.engine, s));
-        rows.push((ogr::point(s.site.lon, s.site.lat)?, values));
-    }
-    let geometry = gdal::vector::OGRwkbGeometryType::wkbPoint;
-    ogr::write_layer(
-        file.path(),
-        ogr_driver(format),
-        "sites",
-        geometry,
-        &columns,
-        rows,
-    )?;
     Ok(())
 }
 
-#[cfg(not(feature = "gdal"))]
-fn write_sites_ogr(
+/// The writer of region cells in `format` to `file` (`cell_deg`: the grid's cell size).
+pub fn cell_writer<'a>(
     format: Format,
-    _file: &mut AtomicFile,
-    _ctx: &Context,
-    _results: &[ScoredSite],
-) -> std::result::Result<(), OutputError> {
-    Err(needs_gdal(format).into())
-}
-
-#[cfg(not(feature = "gdal"))]
-fn needs_gdal(format: Format) -> Error {
-    Error::new(
-        ErrorKind::Usage,
-        format!(
-            "{} output needs the `gdal` feature (cargo build --release --features gdal)",
-            format.entry().name
-        ),
-    )
-}
-
-#[cfg(feature = "gdal")]
-fn ogr_driver(format: Format) -> &'static str {
-    match format {
-        Format::FlatGeobuf => "FlatGeobuf",
-        _ => "GPKG",
+    file: &'a mut AtomicFile,
+    cell_deg: f64,
+) -> Result<Box<dyn CellWriter + 'a>> {
+    match format.entry().cells {
+        Some(open) => open(format, file, cell_deg),
+        None => Err(unavailable(format, "region cells")),
     }
+}
+
+/// The error for a format without a writer of `what` in this build.
+fn unavailable(format: Format, what: &str) -> Error {
+    let e = format.entry();
+    let why = if e.needs_gdal && !cfg!(feature = "gdal") {
+        "needs the `gdal` feature (cargo build --release --features gdal)"
+    } else {
+        "is not written"
+    };
+    Error::new(ErrorKind::Usage, format!("{what} as {}: {why}", e.name))
 }
 
 /// Receives a region's cells as they are scored (explained, in grid order), then the
@@ -159,38 +126,16 @@ pub trait CellWriter {
     ) -> std::result::Result<(), OutputError>;
 }
 
-/// The writer of region cells in `format` to `file` (`cell_deg`: the grid's cell size).
-pub fn cell_writer<'a>(
-    format: Format,
+/// Region cells as a streamed GeoJSON FeatureCollection.
+pub(super) fn geojson_cells<'a>(
+    _format: Format,
     file: &'a mut AtomicFile,
-    cell_deg: f64,
+    _cell_deg: f64,
 ) -> Result<Box<dyn CellWriter + 'a>> {
-    let _ = cell_deg;
-    match format {
-        Format::GeoJson => {
-            let target = file.target().to_path_buf();
-            let out = std::io::BufWriter::new(file.file());
-            let map = RegionGeoJson::new(out).map_err(|e| Error::io(&target, &e))?;
-            Ok(Box::new(GeoJsonCells(map)))
-        }
-        #[cfg(feature = "gdal")]
-        Format::GeoPackage | Format::FlatGeobuf => Ok(Box::new(OgrCells {
-            file,
-            format,
-            columns: Vec::new(),
-            rows: Vec::new(),
-        })),
-        #[cfg(feature = "gdal")]
-        Format::GeoTiff => Ok(Box::new(TiffCells {
-            file,
-            cell_deg,
-            cells: Vec::new(),
-        })),
-        other => Err(Error::new(
-            ErrorKind::Usage,
-            format!("{} cannot hold region cells", other.entry().name),
-        )),
-    }
+    let target = file.target().to_path_buf();
+    let out = std::io::BufWriter::new(file.file());
+    let map = RegionGeoJson::new(out).map_err(|e| Error::io(&target, &e))?;
+    Ok(Box::new(GeoJsonCells(map)))
 }
 
 struct GeoJsonCells<'a>(RegionGeoJson<std::io::BufWriter<&'a mut std::fs::File>>);
@@ -210,67 +155,161 @@ impl CellWriter for GeoJsonCells<'_> {
     }
 }
 
+/// The OGR writer of scored sites, with the `gdal` feature.
 #[cfg(feature = "gdal")]
-struct OgrCells<'a> {
-    file: &'a mut AtomicFile,
-    format: Format,
-    columns: Vec<String>,
-    rows: Vec<(gdal::vector::Geometry, Vec<serde_json::Value>)>,
-}
+pub(super) const OGR_SITES: Option<SitesWriter> = Some(SitesWriter::File(gdal::ogr_sites));
+/// The OGR writer of scored sites, with the `gdal` feature.
+#[cfg(not(feature = "gdal"))]
+pub(super) const OGR_SITES: Option<SitesWriter> = None;
+/// The OGR writer of region cells, with the `gdal` feature.
+#[cfg(feature = "gdal")]
+pub(super) const OGR_CELLS: Option<CellsWriter> = Some(gdal::ogr_cells);
+/// The OGR writer of region cells, with the `gdal` feature.
+#[cfg(not(feature = "gdal"))]
+pub(super) const OGR_CELLS: Option<CellsWriter> = None;
+/// The GeoTIFF writer of region cells, with the `gdal` feature.
+#[cfg(feature = "gdal")]
+pub(super) const TIFF_CELLS: Option<CellsWriter> = Some(gdal::tiff_cells);
+/// The GeoTIFF writer of region cells, with the `gdal` feature.
+#[cfg(not(feature = "gdal"))]
+pub(super) const TIFF_CELLS: Option<CellsWriter> = None;
 
+/// The writers through GDAL.
 #[cfg(feature = "gdal")]
-impl CellWriter for OgrCells<'_> {
-    fn cell(&mut self, engine: &Engine, c: &Cell, e: &Evaluation) -> std::io::Result<()> {
-        let props = super::region::cell_properties(engine, c, e);
-        if self.columns.is_empty() {
-            self.columns = props.keys().cloned().collect();
+mod gdal {
+    use super::{CellWriter, Format, OutputError};
+    use crate::batch::ScoredSite;
+    use crate::engine::{Engine, Evaluation};
+    use crate::error::Result;
+    use crate::export::{AtomicFile, Context, ogr};
+    use crate::region::{Cell, Region, RegionSummary};
+
+    fn driver(format: Format) -> &'static str {
+        match format {
+            Format::FlatGeobuf => "FlatGeobuf",
+            _ => "GPKG",
         }
-        let values = self
-            .columns
-            .iter()
-            .map(|k| props.get(k).cloned().unwrap_or_default())
-            .collect();
-        let (x1, y1) = (c.min_lon + c.size_deg, (c.min_lat + c.size_deg).min(90.0));
-        let geometry = super::ogr::rectangle(c.min_lon, c.min_lat, x1, y1)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        self.rows.push((geometry, values));
-        Ok(())
     }
-    fn finish(
-        self: Box<Self>,
-        _engine: &Engine,
-        _region: &Region,
-        _summary: &RegionSummary,
-    ) -> std::result::Result<(), OutputError> {
-        let geometry = gdal::vector::OGRwkbGeometryType::wkbPolygon;
-        let driver = ogr_driver(self.format);
-        let path = self.file.path();
-        super::ogr::write_layer(path, driver, "cells", geometry, &self.columns, self.rows)?;
-        Ok(())
-    }
-}
 
-#[cfg(feature = "gdal")]
-struct TiffCells<'a> {
-    file: &'a mut AtomicFile,
-    cell_deg: f64,
-    cells: Vec<Cell>,
-}
-
-#[cfg(feature = "gdal")]
-impl CellWriter for TiffCells<'_> {
-    fn cell(&mut self, _engine: &Engine, c: &Cell, _e: &Evaluation) -> std::io::Result<()> {
-        self.cells.push(*c);
-        Ok(())
+    pub(super) fn ogr_sites(
+        format: Format,
+        file: &mut AtomicFile,
+        ctx: &Context,
+        results: &[ScoredSite],
+    ) -> Result<()> {
+        use crate::export::{input_values, result_columns, result_values};
+        let inputs: Vec<String> = ctx.header.columns.clone();
+        let mut columns = inputs.clone();
+        columns.extend(result_columns(ctx.engine, &inputs));
+        let mut rows = Vec::with_capacity(results.len());
+        for s in results {
+            let mut values: Vec<serde_json::Value> = input_values(ctx.header, s)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect();
+            values.extend(result_values(ctx.engine, s));
+            rows.push((ogr::point(s.site.lon, s.site.lat)?, values));
+        }
+        let geometry = ::gdal::vector::OGRwkbGeometryType::wkbPoint;
+        ogr::write_layer(
+            file.path(),
+            driver(format),
+            "sites",
+            geometry,
+            &columns,
+            rows,
+        )
     }
-    fn finish(
-        self: Box<Self>,
-        engine: &Engine,
-        region: &Region,
-        _summary: &RegionSummary,
-    ) -> std::result::Result<(), OutputError> {
-        let path = self.file.path();
-        super::raster::write_region_geotiff(engine, region, self.cell_deg, &self.cells, path)?;
-        Ok(())
+
+    pub(super) fn ogr_cells<'a>(
+        format: Format,
+        file: &'a mut AtomicFile,
+        _cell_deg: f64,
+    ) -> Result<Box<dyn CellWriter + 'a>> {
+        Ok(Box::new(OgrCells {
+            file,
+            format,
+            columns: Vec::new(),
+            rows: Vec::new(),
+        }))
+    }
+
+    pub(super) fn tiff_cells<'a>(
+        _format: Format,
+        file: &'a mut AtomicFile,
+        cell_deg: f64,
+    ) -> Result<Box<dyn CellWriter + 'a>> {
+        Ok(Box::new(TiffCells {
+            file,
+            cell_deg,
+            cells: Vec::new(),
+        }))
+    }
+
+    struct OgrCells<'a> {
+        file: &'a mut AtomicFile,
+        format: Format,
+        columns: Vec<String>,
+        rows: Vec<(::gdal::vector::Geometry, Vec<serde_json::Value>)>,
+    }
+
+    impl CellWriter for OgrCells<'_> {
+        fn cell(&mut self, engine: &Engine, c: &Cell, e: &Evaluation) -> std::io::Result<()> {
+            let props = crate::export::region::cell_properties(engine, c, e);
+            if self.columns.is_empty() {
+                self.columns = props.keys().cloned().collect();
+            }
+            let values = self
+                .columns
+                .iter()
+                .map(|k| props.get(k).cloned().unwrap_or_default())
+                .collect();
+            let (x1, y1) = (c.min_lon + c.size_deg, (c.min_lat + c.size_deg).min(90.0));
+            let geometry = ogr::rectangle(c.min_lon, c.min_lat, x1, y1)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            self.rows.push((geometry, values));
+            Ok(())
+        }
+        fn finish(
+            self: Box<Self>,
+            _engine: &Engine,
+            _region: &Region,
+            _summary: &RegionSummary,
+        ) -> std::result::Result<(), OutputError> {
+            let geometry = ::gdal::vector::OGRwkbGeometryType::wkbPolygon;
+            let path = self.file.path();
+            let driver = driver(self.format);
+            ogr::write_layer(path, driver, "cells", geometry, &self.columns, self.rows)?;
+            Ok(())
+        }
+    }
+
+    struct TiffCells<'a> {
+        file: &'a mut AtomicFile,
+        cell_deg: f64,
+        cells: Vec<Cell>,
+    }
+
+    impl CellWriter for TiffCells<'_> {
+        fn cell(&mut self, _engine: &Engine, c: &Cell, _e: &Evaluation) -> std::io::Result<()> {
+            self.cells.push(*c);
+            Ok(())
+        }
+        fn finish(
+            self: Box<Self>,
+            engine: &Engine,
+            region: &Region,
+            _summary: &RegionSummary,
+        ) -> std::result::Result<(), OutputError> {
+            let path = self.file.path();
+            crate::export::raster::write_region_geotiff(
+                engine,
+                region,
+                self.cell_deg,
+                &self.cells,
+                path,
+            )?;
+            Ok(())
+        }
     }
 }
