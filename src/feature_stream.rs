@@ -233,13 +233,19 @@ pub(crate) fn check_position(p: &[f64], feature: &str) -> Result<[f64; 2]> {
     if !lon.is_finite() || lon.abs() > 180.0 {
         return Err(Error::new(
             ErrorKind::Input,
-            format!("{feature}: longitude {lon} is out of range [-180, 180]"),
+            format!(
+                "{feature}: longitude {} is out of range [-180, 180]",
+                crate::text::format_number(lon)
+            ),
         ));
     }
     if !lat.is_finite() || lat.abs() > 90.0 {
         return Err(Error::new(
             ErrorKind::Input,
-            format!("{feature}: latitude {lat} is out of range [-90, 90]"),
+            format!(
+                "{feature}: latitude {} is out of range [-90, 90]",
+                crate::text::format_number(lat)
+            ),
         ));
     }
     Ok([lon, lat])

@@ -19,7 +19,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::geodesy::{cell_area_km2, great_circle_km};
 use crate::index::PolygonIndex;
 use crate::layers::{Geometry, LayerKind, LayerSet, LayerSpec, Polygon, repair_polygon};
-use crate::text::did_you_mean;
+use crate::text::{did_you_mean, format_number};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -69,16 +69,22 @@ impl Region {
     /// A rectangle `[min_lon, min_lat, max_lon, max_lat]`; `min_lon > max_lon` crosses 180.
     pub fn from_bbox(b: [f64; 4]) -> Result<Region> {
         let [x0, y0, x1, y1] = b;
-        let ok = b.iter().all(|v| v.is_finite())
-            && (-180.0..=180.0).contains(&x0)
-            && (-180.0..=180.0).contains(&x1)
-            && (-90.0..=90.0).contains(&y0)
-            && (-90.0..=90.0).contains(&y1)
-            && y0 < y1
-            && x0 != x1;
-        if !ok {
+        let shown = b.map(format_number).join(",");
+        let lon_ok = |x: f64| (-180.0..=180.0).contains(&x);
+        let lat_ok = |y: f64| (-90.0..=90.0).contains(&y);
+        if !(lon_ok(x0) && lon_ok(x1)) {
             return Err(Error::usage(format!(
-                "--bbox {x0},{y0},{x1},{y1}: expected minlon,minlat,maxlon,maxlat in degrees with minlat < maxlat"
+                "--bbox {shown}: a longitude is out of range [-180, 180]"
+            )));
+        }
+        if !(lat_ok(y0) && lat_ok(y1)) {
+            return Err(Error::usage(format!(
+                "--bbox {shown}: a latitude is out of range [-90, 90]"
+            )));
+        }
+        if y0 >= y1 || x0 == x1 {
+            return Err(Error::usage(format!(
+                "--bbox {shown}: expected minlon,minlat,maxlon,maxlat with minlat < maxlat and minlon != maxlon (minlon > maxlon crosses 180)"
             )));
         }
         let x1u = if x1 < x0 { x1 + 360.0 } else { x1 };

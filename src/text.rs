@@ -31,7 +31,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// A number for people: integers plain, others with up to 3 decimals.
 pub fn format_number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
+    if !v.is_finite() || v.abs() >= 1e15 {
+        // Huge (or not a number): scientific notation, never hundreds of digits.
+        return format!("{v:e}");
+    }
+    if v.fract() == 0.0 {
         format!("{}", v as i64)
     } else {
         let s = format!("{v:.3}");
@@ -56,5 +60,7 @@ mod tests {
         assert_eq!(format_number(3.0), "3");
         assert_eq!(format_number(2.5), "2.5");
         assert_eq!(format_number(1.23456), "1.235");
+        assert_eq!(format_number(1e308), "1e308");
+        assert_eq!(format_number(-2.5e20), "-2.5e20");
     }
 }

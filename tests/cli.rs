@@ -23,6 +23,10 @@ mod errors;
 #[path = "cli/data.rs"]
 mod data;
 
+#[cfg(unix)]
+#[path = "cli/safety.rs"]
+mod safety;
+
 #[path = "cli/real_data.rs"]
 mod real_data;
 

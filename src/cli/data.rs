@@ -2,6 +2,7 @@
 
 use super::progress::{Progress, Unit};
 use super::{Failure, Globals, write_failure};
+use standort::ErrorKind;
 use standort::catalog::{Catalog, FetchOptions, Outcome, fetch_file};
 use standort::{Error, LayerSet};
 use std::io::Write;
@@ -154,10 +155,11 @@ fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
         "licence".into(),
         "file".into(),
     ]];
-    let mut missing = 0;
+    let (mut missing, mut unreadable) = (0, 0);
     for spec in set.specs() {
         let row = status_row(&set, &catalog, spec);
         missing += usize::from(row[2].starts_with("missing"));
+        unreadable += usize::from(row[2].starts_with("unreadable"));
         rows.push(row);
     }
     let widths: Vec<usize> = (0..rows[0].len())
@@ -181,14 +183,28 @@ fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
             .collect();
         writeln!(out, "{}", cells.join("  ").trim_end()).map_err(w)?;
     }
-    if missing > 0 {
-        writeln!(
-            out,
-            "{missing} layer(s) missing: run `standort data fetch` (or --from DIR)"
+    out.flush().map_err(w)?;
+    // Scripts can trust the exit code: 0 only when every layer is there and readable.
+    match (missing, unreadable) {
+        (0, 0) => Ok(()),
+        (0, n) => Err(Error::new(
+            ErrorKind::Input,
+            format!("{n} layer(s) unreadable (see the status column)"),
         )
-        .map_err(w)?;
+        .into()),
+        (m, n) => Err(Error::new(
+            ErrorKind::Io,
+            format!(
+                "{m} layer(s) missing{}: run `standort data fetch` (or --from DIR)",
+                if n > 0 {
+                    format!(", {n} unreadable")
+                } else {
+                    String::new()
+                }
+            ),
+        )
+        .into()),
     }
-    Ok(())
 }
 
 /// One layer's row of `data status`: name, kind, state, features, version, licence, file.

@@ -130,7 +130,11 @@ impl EngineSetup {
     /// Read the layers and build the engine.
     pub fn open(self) -> Result<Opened, Error> {
         let engine = Engine::new(self.profile, &self.layers)?;
-        let mut inputs: Vec<PathBuf> = engine.layers().iter().map(|l| l.path.clone()).collect();
+        let mut inputs: Vec<PathBuf> = Vec::new();
+        for l in engine.layers() {
+            inputs.push(l.path.clone());
+            inputs.extend(l.joined.clone());
+        }
         inputs.extend(self.profile_path);
         inputs.extend(self.layers_path);
         Ok(Opened { engine, inputs })
@@ -163,10 +167,18 @@ fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> {
     }
 }
 
+/// More worker threads than this is a usage error (thousands of threads take minutes to
+/// start and gain nothing).
+const MAX_THREADS: usize = 256;
+
 /// Size rayon's pool.
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     match threads {
         Some(0) => Err(Error::usage("--threads must be at least 1")),
+        Some(n) if n > MAX_THREADS => Err(Error::usage(format!(
+            "--threads {n}: at most {MAX_THREADS} (this machine has {} cores)",
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        ))),
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
@@ -192,7 +204,21 @@ pub fn attributions(engine: &Engine) -> Vec<&str> {
     parts
 }
 
+/// On SIGINT, SIGTERM or SIGHUP: remove the partial output files and exit with 130 (the
+/// run is abandoned; nothing half-written stays behind).
+fn on_signals_remove_partial_files() {
+    let _ = ctrlc::set_handler(|| {
+        standort::export::remove_partial_files();
+        let _ = writeln!(
+            std::io::stderr(),
+            "\nstandort: interrupted; partial output removed"
+        );
+        std::process::exit(130);
+    });
+}
+
 pub fn main() -> ExitCode {
+    on_signals_remove_partial_files();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -57,9 +57,11 @@ impl<'a> Loader<'a> {
             .into_iter()
             .map(|n| {
                 let l = self.get(n)?;
+                let joined = l.spec.join.as_ref().map(|j| self.set.resolve(&j.path));
                 Ok(LayerInfo {
                     name: l.name.clone(),
                     path: l.path.clone(),
+                    joined: joined.transpose()?,
                     kind: l.kind(),
                     features: l.feature_count(),
                     attribution: l.spec.attribution.clone(),

@@ -116,6 +116,8 @@ pub struct LayerInfo {
     pub name: String,
     /// File read.
     pub path: std::path::PathBuf,
+    /// The table joined onto it, if any.
+    pub joined: Option<std::path::PathBuf>,
     /// Kind.
     pub kind: LayerKind,
     /// Features (or pixels) read.

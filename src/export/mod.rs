@@ -20,7 +20,7 @@ pub mod raster;
 pub mod region;
 mod table;
 
-pub use self::atomic::AtomicFile;
+pub use self::atomic::{AtomicFile, remove_partial_files};
 pub use self::format::{Format, Product};
 pub use self::output::{
     CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites, cell_writer,

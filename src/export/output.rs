@@ -212,7 +212,7 @@ mod gdal {
         }
         let geometry = ::gdal::vector::OGRwkbGeometryType::wkbPoint;
         ogr::write_layer(
-            file.path(),
+            file.path()?,
             driver(format),
             "sites",
             geometry,
@@ -277,7 +277,7 @@ mod gdal {
             _summary: &RegionSummary,
         ) -> std::result::Result<(), OutputError> {
             let geometry = ::gdal::vector::OGRwkbGeometryType::wkbPolygon;
-            let path = self.file.path();
+            let path = self.file.path()?;
             let driver = driver(self.format);
             ogr::write_layer(path, driver, "cells", geometry, &self.columns, self.rows)?;
             Ok(())
@@ -301,7 +301,7 @@ mod gdal {
             region: &Region,
             _summary: &RegionSummary,
         ) -> std::result::Result<(), OutputError> {
-            let path = self.file.path();
+            let path = self.file.path()?;
             crate::export::raster::write_region_geotiff(
                 engine,
                 region,

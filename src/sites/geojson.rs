@@ -3,7 +3,6 @@
 use super::{Record, Site, SiteFormat, SiteHeader, SiteOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::feature_stream::{FeatureVisitor, stream_features};
-use crate::layers::parse_coordinate;
 use std::io::Read;
 
 struct GeoJsonSites<'a> {
@@ -31,8 +30,8 @@ impl FeatureVisitor for GeoJsonSites<'_> {
                 if c.len() < 2 {
                     return Err(at("a position needs two coordinates".into()));
                 }
-                let lon = parse_coordinate(&c[0].to_string(), "longitude", 180.0).map_err(at)?;
-                let lat = parse_coordinate(&c[1].to_string(), "latitude", 90.0).map_err(at)?;
+                let lon = coordinate(c[0], "longitude", 180.0).map_err(at)?;
+                let lat = coordinate(c[1], "latitude", 90.0).map_err(at)?;
                 (lon, lat)
             }
             Some(other) => {
@@ -114,4 +113,16 @@ pub(super) fn read_geojson(
         columns: v.columns,
         source: label.to_string(),
     })
+}
+
+/// A coordinate within [-max_abs, max_abs]; the message shows huge values briefly.
+fn coordinate(v: f64, what: &str, max_abs: f64) -> std::result::Result<f64, String> {
+    if v.is_finite() && v.abs() <= max_abs {
+        Ok(v)
+    } else {
+        let shown = crate::text::format_number(v);
+        Err(format!(
+            "{what} {shown} is out of range [-{max_abs}, {max_abs}]"
+        ))
+    }
 }

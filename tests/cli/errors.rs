@@ -291,9 +291,46 @@ fn missing_layers_say_how_to_get_them() {
         .output()
         .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stdout.contains("missing power_plants/gppd_global_v1.2.0.csv"),
         "{stdout}"
     );
-    assert!(stdout.contains("7 layer(s) missing"), "{stdout}");
+    // Scripts can trust the exit code: not every layer is there.
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.starts_with("error: 7 layer(s) missing"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn data_status_exits_1_when_a_layer_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "plants.csv",
+        "lines.geojson",
+        "zones.geojson",
+        "countries.geojson",
+        "land.tif",
+    ] {
+        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+    }
+    let layers = fixtures().join("layers.toml");
+    let status = || {
+        Command::cargo_bin("standort")
+            .unwrap()
+            .args(["data", "status", "--data-dir"])
+            .arg(dir.path())
+            .arg("--layers")
+            .arg(&layers)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(status().status.code(), Some(0));
+    std::fs::write(dir.path().join("zones.geojson"), "{ not json").unwrap();
+    let out = status();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stdout.contains("unreadable"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("1 layer(s) unreadable"), "{stderr}");
 }
