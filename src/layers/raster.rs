@@ -28,6 +28,17 @@ enum Pixels {
 }
 
 impl Pixels {
+    /// Number of pixels.
+    fn len(&self) -> usize {
+        match self {
+            Pixels::F32(v) => v.len(),
+            Pixels::F64(v) => v.len(),
+            Pixels::Mapped { count, .. } => *count,
+        }
+    }
+}
+
+impl Pixels {
     fn get(&self, i: usize) -> f64 {
         match self {
             Pixels::F32(p) => f64::from(p[i]),
@@ -148,8 +159,10 @@ fn mapped_pixels<R: std::io::Read + std::io::Seek>(
     let Some(map) = crate::mapped::map(&file, path)? else {
         return Ok(None);
     };
-    let end = first + height as u64 * row_bytes;
-    if map.len() < 4 || &map[..2] != b"II" || (map.len() as u64) < end {
+    let end = (height as u64)
+        .checked_mul(row_bytes)
+        .and_then(|n| n.checked_add(first));
+    if map.len() < 4 || &map[..2] != b"II" || end.is_none_or(|end| (map.len() as u64) < end) {
         return Ok(None);
     }
     Ok(Some(Pixels::Mapped {
@@ -311,10 +324,19 @@ impl Raster {
     pub fn read(path: &Path) -> Result<Self> {
         let at = |msg: String| Error::at(ErrorKind::Input, path.display().to_string(), msg);
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, &e))?.len();
         let mut dec = Decoder::new(BufReader::new(file))
             .map_err(|e| at(format!("not a readable TIFF: {e}")))?
-            .with_limits(Limits::unlimited());
+            .with_limits(limits(file_len));
         let (w, h) = dec.dimensions().map_err(|e| at(e.to_string()))?;
+        let pixels_bytes = u64::from(w) * u64::from(h) * 8;
+        if pixels_bytes > MAX_DECODED_BYTES {
+            return Err(at(format!(
+                "{w} x {h} pixels are too many to read ({} GB at most; this needs {} GB)",
+                MAX_DECODED_BYTES >> 30,
+                pixels_bytes >> 30
+            )));
+        }
         let samples: u16 = dec
             .find_tag_unsigned(Tag::SamplesPerPixel)
             .ok()
@@ -332,6 +354,12 @@ impl Raster {
             Some(pixels) => pixels,
             None => decode_pixels(&mut dec, &at)?,
         };
+        if pixels.len() != w as usize * h as usize {
+            return Err(at(format!(
+                "holds {} pixels where its header says {w} x {h}",
+                pixels.len()
+            )));
+        }
         Ok(Raster {
             width: w as usize,
             height: h as usize,
@@ -405,6 +433,20 @@ impl Raster {
         img.write_data(&data).map_err(io)?;
         Ok(())
     }
+}
+
+/// The most memory a raster's pixels may take once decoded (8 bytes a pixel at most).
+const MAX_DECODED_BYTES: u64 = 8 << 30;
+
+/// Decoder limits for a file of `file_len` bytes: no tag value larger than the file, no
+/// buffer larger than [`MAX_DECODED_BYTES`] (a corrupt header must give an error, never a
+/// huge allocation).
+fn limits(file_len: u64) -> Limits {
+    let mut limits = Limits::default();
+    limits.ifd_value_size = usize::try_from(file_len).unwrap_or(usize::MAX);
+    limits.decoding_buffer_size = MAX_DECODED_BYTES as usize;
+    limits.intermediate_buffer_size = MAX_DECODED_BYTES as usize;
+    limits
 }
 
 /// A TIFF decoder over a file.
@@ -599,5 +641,60 @@ mod tests {
         std::fs::write(&path, b"hello").unwrap();
         let e = Raster::read(&path).unwrap_err();
         assert!(e.to_string().contains("x.tif: not a readable TIFF"), "{e}");
+    }
+
+    /// Seeded byte-level mutations of the fixture GeoTIFF (flipped bytes, words set to huge
+    /// values, truncations): every one is read as a raster or refused with an error, never a
+    /// panic or an abort, and every raster read answers samples anywhere.
+    #[test]
+    fn mutated_geotiffs_are_errors_not_crashes() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/land.tif");
+        let original = std::fs::read(&fixture).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.tif");
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut read, mut refused) = (0, 0);
+        for round in 0..3000 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + next(4) {
+                let at = next(bytes.len());
+                match next(3) {
+                    0 => bytes[at] ^= 1 << next(8),
+                    1 => {
+                        for b in bytes.iter_mut().skip(at).take(4) {
+                            *b = 0xFF;
+                        }
+                    }
+                    _ => bytes[at] = next(256) as u8,
+                }
+            }
+            if round % 10 == 0 {
+                bytes.truncate(next(bytes.len()));
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            let outcome = std::panic::catch_unwind(|| {
+                Raster::read(&path).map(|r| {
+                    let mut t = 0.0;
+                    for k in 0..50 {
+                        let (lon, lat) = (-180.0 + 7.3 * k as f64, -90.0 + 3.6 * k as f64);
+                        t += r.sample(lon, lat).unwrap_or(0.0);
+                        t += r.sample(10.0 + 0.1 * k as f64, 0.0).unwrap_or(0.0);
+                    }
+                    t
+                })
+            });
+            match outcome {
+                Ok(Ok(_)) => read += 1,
+                Ok(Err(_)) => refused += 1,
+                Err(_) => panic!("round {round}: reading a mutated GeoTIFF panicked"),
+            }
+        }
+        assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
     }
 }
