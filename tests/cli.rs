@@ -33,6 +33,9 @@ mod real_data;
 #[path = "cli/readme.rs"]
 mod readme;
 
+#[path = "cli/fuzz.rs"]
+mod fuzz;
+
 #[cfg(feature = "gdal")]
 #[path = "cli/gdal_formats.rs"]
 mod gdal_formats;
