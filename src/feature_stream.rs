@@ -68,12 +68,33 @@ where
                     self.saw_features = true;
                     map.next_value_seed(Features(&mut *self))?;
                 }
+                "crs" => {
+                    let crs: serde_json::Value = map.next_value()?;
+                    check_crs(&crs).map_err(de::Error::custom)?;
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// A `crs` member (from GeoJSON before RFC 7946, as GDAL still writes it) must name WGS84
+/// longitude/latitude: coordinates in another CRS would be read as degrees.
+fn check_crs(crs: &serde_json::Value) -> std::result::Result<(), String> {
+    let name = crs
+        .pointer("/properties/name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("");
+    let wgs84 = name.is_empty() || name.contains("CRS84") || name.ends_with(":4326");
+    if wgs84 {
+        Ok(())
+    } else {
+        Err(format!(
+            "declares the CRS \"{name}\"; GeoJSON is read as WGS84 longitude/latitude (RFC 7946): reproject it (ogr2ogr -t_srs EPSG:4326) or read it through the `gdal` feature"
+        ))
     }
 }
 
@@ -291,6 +312,20 @@ mod tests {
         );
         let e = count("[1,2]").unwrap_err();
         assert!(e.to_string().starts_with("t.geojson:1: "), "{e}");
+    }
+
+    #[test]
+    fn a_crs_other_than_wgs84_is_an_error() {
+        let with = |name: &str| {
+            count(&format!(
+                "{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"{name}\"}}}},\"features\":[]}}"
+            ))
+        };
+        let e = with("urn:ogc:def:crs:EPSG::3857").unwrap_err();
+        assert!(e.to_string().starts_with("t.geojson:1: "), "{e}");
+        assert!(e.to_string().contains("EPSG::3857"), "{e}");
+        assert_eq!(with("urn:ogc:def:crs:OGC:1.3:CRS84").unwrap(), 0);
+        assert_eq!(with("EPSG:4326").unwrap(), 0);
     }
 
     #[test]

@@ -94,6 +94,10 @@ pub struct EngineArgs {
     /// Worker threads [default: all cores]
     #[arg(short = 'j', long, value_name = "N")]
     threads: Option<usize>,
+
+    /// Treat warnings about the layers' data (skipped features, ...) as errors
+    #[arg(long)]
+    strict: bool,
 }
 
 /// A validated engine set-up: the profile and layer set parsed, the thread pool sized. The
@@ -103,6 +107,8 @@ pub struct EngineSetup {
     profile_path: Option<PathBuf>,
     pub layers: LayerSet,
     layers_path: Option<PathBuf>,
+    strict: bool,
+    quiet: bool,
 }
 
 /// An open engine and every file the run reads through it (never to be overwritten).
@@ -122,14 +128,30 @@ impl EngineArgs {
             profile_path,
             layers,
             layers_path: self.layers.clone(),
+            strict: self.strict,
+            quiet: g.quiet,
         })
     }
 }
 
 impl EngineSetup {
-    /// Read the layers and build the engine.
+    /// Read the layers and build the engine; warnings about the layers' data go to stderr
+    /// (or, with `--strict`, the first is an error).
     pub fn open(self) -> Result<Opened, Error> {
         let engine = Engine::new(self.profile, &self.layers)?;
+        let warnings = engine.warnings();
+        if let (true, Some(first)) = (self.strict, warnings.first()) {
+            return Err(Error::new(
+                ErrorKind::Input,
+                format!("{first} (--strict makes warnings errors)"),
+            ));
+        }
+        if !self.quiet {
+            let mut err = std::io::stderr().lock();
+            for w in &warnings {
+                let _ = writeln!(err, "warning: {w}");
+            }
+        }
         let mut inputs: Vec<PathBuf> = Vec::new();
         for l in engine.layers() {
             inputs.push(l.path.clone());

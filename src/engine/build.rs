@@ -62,6 +62,7 @@ impl<'a> Loader<'a> {
                     name: l.name.clone(),
                     path: l.path.clone(),
                     joined: joined.transpose()?,
+                    warnings: l.warnings.clone(),
                     kind: l.kind(),
                     features: l.feature_count(),
                     attribution: l.spec.attribution.clone(),

@@ -118,6 +118,8 @@ pub struct LayerInfo {
     pub path: std::path::PathBuf,
     /// The table joined onto it, if any.
     pub joined: Option<std::path::PathBuf>,
+    /// What was wrong with its data but did not stop reading it.
+    pub warnings: Vec<String>,
     /// Kind.
     pub kind: LayerKind,
     /// Features (or pixels) read.
@@ -135,6 +137,17 @@ impl Engine {
     /// Normalised weights, in criterion order.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+
+    /// Warnings about the layers' data, each naming its layer and file.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            for w in &l.warnings {
+                out.push(format!("{}: layer \"{}\": {w}", l.path.display(), l.name));
+            }
+        }
+        out
     }
 
     /// The layers in use.

@@ -278,19 +278,37 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
     };
     let on = col(&join.on)?;
     let cols: Vec<usize> = join.fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
-    let mut table: HashMap<String, Vec<String>> = HashMap::new();
-    for rec in &records {
+    // Key -> (row, values). A key given twice with different values is ambiguous: an error
+    // (the same values twice are harmless).
+    let mut table: HashMap<String, (usize, Vec<String>)> = HashMap::new();
+    for (row, rec) in records.iter().enumerate() {
         let key = rec[on].trim().to_lowercase();
-        table
-            .entry(key)
-            .or_insert_with(|| cols.iter().map(|&c| rec[c].clone()).collect());
+        let values: Vec<String> = cols.iter().map(|&c| rec[c].clone()).collect();
+        match table.get(&key) {
+            Some((first, v)) if *v != values => {
+                return Err(Error::at(
+                    ErrorKind::Input,
+                    file.clone(),
+                    format!(
+                        "join key \"{}\" is in rows {} and {} with different values; which one applies is ambiguous",
+                        rec[on].trim(),
+                        first + 1,
+                        row + 1
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                table.insert(key, (row, values));
+            }
+        }
     }
     let values: Vec<Vec<String>> = (0..attrs.len())
         .map(|row| {
             let key = attrs.get(row, key_col).to_string().trim().to_lowercase();
             table
                 .get(&key)
-                .cloned()
+                .map(|(_, v)| v.clone())
                 .unwrap_or_else(|| vec![String::new(); cols.len()])
         })
         .collect();

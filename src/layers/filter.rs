@@ -91,8 +91,9 @@ impl Filter {
                     ));
                 }
                 (Literal::Num(_), _, true) if !matches!(t.op, Op::Eq | Op::Ne) => {
+                    let at = attrs.first_non_number(col);
                     return Err(format!(
-                        "filter compares text field \"{}\" with a number",
+                        "filter compares text field \"{}\" with a number: the field holds text, not numbers{at}",
                         t.field
                     ));
                 }

@@ -59,7 +59,10 @@ fn polygon_rings(p: &geo::Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
 }
 
 /// Read an OGR vector layer of the declared kind, reprojected to EPSG:4326.
-pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
+pub(crate) fn read_vector(
+    path: &Path,
+    spec: &LayerSpec,
+) -> Result<(Geometry, Attributes, Vec<String>)> {
     let source = path.display().to_string();
     let err = |msg: String| Error::at(ErrorKind::Input, source.clone(), msg);
     quiet_gdal();
@@ -87,9 +90,11 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
     let (fields, field_idx) = selected_fields(&layer, spec, &source)?;
     let mut shapes = Shapes::default();
     let mut rows: Vec<Vec<Value>> = Vec::new();
+    let mut skipped = Vec::new();
     for (n, feature) in layer.features().enumerate() {
         let label = format!("feature {}", feature.fid().map_or(n as u64 + 1, |f| f));
         let Some(geom) = feature.geometry() else {
+            skipped.push(label);
             continue;
         };
         let geom = match &transform {
@@ -121,7 +126,7 @@ pub(crate) fn read_vector(path: &Path, spec: &LayerSpec) -> Result<(Geometry, At
         LayerKind::Lines => Geometry::Lines(shapes.lines),
         _ => Geometry::Polygons(shapes.polygons),
     };
-    Ok((geometry, Attributes::new(fields, rows)))
+    Ok((geometry, Attributes::new(fields, rows), skipped))
 }
 
 /// The fields kept (the declared ones, checked, or all) and their OGR field indexes.

@@ -267,16 +267,22 @@ pub(crate) fn json_value(v: &serde_json::Value) -> Value {
 }
 
 /// Read a GeoJSON layer of the declared kind.
-pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
+/// Also returns the labels of the features skipped for want of a usable geometry (none, or
+/// a polygon ring of fewer than 3 positions).
+pub(crate) fn read_layer(
+    path: &Path,
+    spec: &LayerSpec,
+) -> Result<(Geometry, Attributes, Vec<String>)> {
     let source = path.display().to_string();
     let mut columns = Columns::new(spec.fields.clone());
     let mut shapes = Shapes::default();
     let kind = spec.kind;
     let mut visit = |index: usize, feature: LayerFeature| -> Result<()> {
+        let label = || label_with_id(index, feature.id.as_ref());
         let Some(g) = &feature.geometry else {
+            shapes.skipped.push(label());
             return Ok(());
         };
-        let label = || label_with_id(index, feature.id.as_ref());
         let at = |e: Error| Error::at(ErrorKind::Input, source.clone(), e.message());
         if let Some(bad) = g
             .coords
@@ -285,6 +291,7 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
         {
             return Err(at(check_position(bad, &label()).unwrap_err()));
         }
+        let before = shapes.polygons.len();
         if let Err(found) = shapes.add(g, kind, columns.rows.len()) {
             let expected = match kind {
                 LayerKind::Points => "Point or MultiPoint",
@@ -301,6 +308,9 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
                     spec.name,
                 ),
             ));
+        }
+        if kind == LayerKind::Polygons && shapes.polygons.len() == before {
+            shapes.skipped.push(label());
         }
         columns.add_row(feature.properties.as_ref());
         Ok(())
@@ -322,7 +332,8 @@ pub(crate) fn read_layer(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Att
         LayerKind::Lines => Geometry::Lines(shapes.lines),
         _ => Geometry::Polygons(shapes.polygons),
     };
-    Ok((geometry, Attributes::new(columns.fields, columns.rows)))
+    let attributes = Attributes::new(columns.fields, columns.rows);
+    Ok((geometry, attributes, shapes.skipped))
 }
 
 /// A layer's geometries as they are read.
@@ -331,6 +342,8 @@ struct Shapes {
     points: Vec<PointFeature>,
     lines: Vec<Vec<Vec<[f64; 2]>>>,
     polygons: Vec<super::Polygon>,
+    /// Labels of the features without a usable geometry.
+    skipped: Vec<String>,
 }
 
 impl Shapes {
@@ -468,7 +481,7 @@ mod tests {
             "name = \"t\"\npath = \"t.geojson\"\nkind = \"{kind}\""
         ))
         .unwrap();
-        read_layer(&path, &spec)
+        read_layer(&path, &spec).map(|(g, a, _)| (g, a))
     }
 
     fn polygons(features: &[&str]) -> Vec<crate::layers::Polygon> {

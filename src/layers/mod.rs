@@ -135,6 +135,19 @@ impl Attributes {
         !self.numeric[col] && self.rows.iter().any(|r| matches!(r[col], Value::Text(_)))
     }
 
+    /// Where a text column first holds something that is not a number: " (feature N:
+    /// \"value\")", for messages (empty when there is none).
+    pub fn first_non_number(&self, col: usize) -> String {
+        let bad = |v: &Value| match v {
+            Value::Text(t) => !t.trim().parse::<f64>().is_ok_and(f64::is_finite),
+            _ => false,
+        };
+        (0..self.rows.len())
+            .find(|&r| bad(&self.rows[r][col]))
+            .map(|r| format!(" (feature {}: \"{}\")", r + 1, self.rows[r][col]))
+            .unwrap_or_default()
+    }
+
     /// The value of a feature's field.
     pub fn get(&self, row: usize, col: usize) -> &Value {
         &self.rows[row][col]
@@ -421,7 +434,7 @@ impl LayerSet {
                 },
             ));
         }
-        let (geometry, mut attributes) = read_geometry(&path, spec)?;
+        let (geometry, mut attributes, skipped) = read_geometry(&path, spec)?;
         if let Some(join) = &spec.join {
             let table = self.resolve(&join.path)?;
             self::csv::join_table(&mut attributes, &table, join)?;
@@ -434,28 +447,49 @@ impl LayerSet {
                 )
             })?;
         }
+        let warnings = skipped_warning(&skipped).into_iter().collect();
         Ok(Layer {
             name: name.into(),
             spec: spec.clone(),
             path,
             geometry,
             attributes,
+            warnings,
         })
     }
 }
 
+/// The warning for features skipped without a usable geometry, naming the first few.
+fn skipped_warning(skipped: &[String]) -> Option<String> {
+    let (first, rest) = (skipped.iter().take(3), skipped.len().saturating_sub(3));
+    let more = if rest > 0 {
+        format!(" and {rest} more")
+    } else {
+        String::new()
+    };
+    (!skipped.is_empty()).then(|| {
+        format!(
+            "{} feature(s) without a usable geometry (none, or a ring of fewer than 3 positions) skipped: {}{more}",
+            skipped.len(),
+            first.cloned().collect::<Vec<_>>().join(", ")
+        )
+    })
+}
+
+/// A layer's geometry, attributes and the labels of the features skipped for want of a
+/// usable geometry.
+type Read = (Geometry, Attributes, Vec<String>);
+
 /// Read a layer's file with the reader for its kind and extension.
-fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)> {
+fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<Read> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     let raster = |r: Raster| {
-        (
-            Geometry::Raster(std::sync::Arc::new(r)),
-            Attributes::default(),
-        )
+        let geometry = Geometry::Raster(std::sync::Arc::new(r));
+        (geometry, Attributes::default(), Vec::new())
     };
     match (spec.kind, ext.as_str()) {
         // GeoTIFF: the pure-Rust reader first; with the `gdal` feature GDAL gets a chance at
@@ -480,7 +514,7 @@ fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<(Geometry, Attributes)
         )),
         (LayerKind::Points, "csv" | "tsv" | "txt") if spec.source_layer.is_none() => {
             let (points, attributes) = self::csv::read_point_csv(path, spec)?;
-            Ok((Geometry::Points(points), attributes))
+            Ok((Geometry::Points(points), attributes, Vec::new()))
         }
         (_, "geojson" | "json") if spec.source_layer.is_none() => {
             self::geojson::read_layer(path, spec)
@@ -575,6 +609,8 @@ pub struct Layer {
     pub geometry: Geometry,
     /// Attribute rows (one per feature; empty for rasters).
     pub attributes: Attributes,
+    /// What was wrong with the data but did not stop reading it, for people.
+    pub warnings: Vec<String>,
 }
 
 impl Layer {

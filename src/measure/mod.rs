@@ -283,8 +283,9 @@ pub(crate) fn field_column(layer: &Layer, field: &str, numeric: bool) -> Result<
         )
     })?;
     if numeric && attrs.is_text(col) {
+        let at = attrs.first_non_number(col);
         return Err(format!(
-            "field \"{field}\" of layer \"{}\" holds text, not numbers",
+            "field \"{field}\" of layer \"{}\" holds text, not numbers{at}",
             layer.name
         ));
     }

@@ -139,6 +139,7 @@ mod tests {
                     .collect(),
             ),
             attributes: Attributes::new(vec!["kv".into()], rows),
+            warnings: Vec::new(),
         })
     }
 

@@ -82,6 +82,16 @@ impl Kind for SumWithinKm {
                 None => Some(1.0),
             };
             if let Some(v) = v {
+                if v < 0.0 {
+                    // Sums of amounts (capacity, population, a count): a negative one is a
+                    // data error, which would silently cancel others within the radius.
+                    return Err(format!(
+                        "field \"{}\" of layer \"{}\" is negative at feature {} ({v}); sum_within_km sums amounts, which cannot be negative",
+                        self.field.as_deref().unwrap_or(""),
+                        layer.name,
+                        p.row + 1
+                    ));
+                }
                 pts.push((p.lon, p.lat));
                 values.push(v);
             }

@@ -334,3 +334,115 @@ fn data_status_exits_1_when_a_layer_is_unreadable() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("1 layer(s) unreadable"), "{stderr}");
 }
+
+/// Broken layer data is never accepted silently: features without a usable geometry are a
+/// warning naming them (an error with `--strict`); a negative amount in a summed field, a
+/// join key given twice with different values, text in a numeric field and a GeoJSON `crs`
+/// that is not WGS84 are one-line errors naming the file and the feature or row.
+#[test]
+fn broken_layer_data_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for f in [
+        "layers.toml",
+        "plants.csv",
+        "lines.geojson",
+        "countries.geojson",
+        "land.tif",
+    ] {
+        std::fs::copy(fixtures().join(f), d.join(f)).unwrap();
+    }
+    let zones = std::fs::read_to_string(fixtures().join("zones.geojson")).unwrap();
+    let cmd_in = |extra: &[&str]| {
+        let mut cmd = Command::cargo_bin("standort").unwrap();
+        cmd.env_remove("STANDORT_DATA_DIR")
+            .args(["score", "--layers"])
+            .arg(d.join("layers.toml"))
+            .arg("--profile")
+            .arg(fixtures().join("profile.toml"))
+            .arg(fixtures().join("sites.csv"))
+            .args(extra);
+        cmd
+    };
+    // A null geometry and a two-position ring: skipped, with a warning naming them.
+    let broken = zones.replacen(
+        "\"features\": [",
+        "\"features\": [\n{\"type\": \"Feature\", \"id\": \"N1\", \"properties\": {\"name\": \"Null\", \"bws\": 0.1}, \"geometry\": null},\n{\"type\": \"Feature\", \"id\": \"T2\", \"properties\": {\"name\": \"Thin\", \"bws\": 0.1}, \"geometry\": {\"type\": \"Polygon\", \"coordinates\": [[[9, 0], [10, 0]]]}},",
+        1,
+    );
+    std::fs::write(d.join("zones.geojson"), &broken).unwrap();
+    let out = run_ok(&mut cmd_in(&["-f", "csv"]));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("layer \"zones\": 2 feature(s) without a usable geometry")
+            && stderr.contains("feature 1 (id \"N1\"), feature 2 (id \"T2\")"),
+        "{stderr}"
+    );
+    fails(cmd_in(&["--strict"]), 1, "--strict makes warnings errors");
+    std::fs::write(d.join("zones.geojson"), &zones).unwrap();
+    // A negative capacity would cancel others in a sum.
+    let plants = std::fs::read_to_string(fixtures().join("plants.csv")).unwrap();
+    std::fs::write(
+        d.join("plants.csv"),
+        plants.replace("Small Hydro,50,", "Small Hydro,-50000,"),
+    )
+    .unwrap();
+    fails(cmd_in(&[]), 1, "is negative at feature 2 (-50000)");
+    // Text in a numeric field names the feature.
+    std::fs::write(
+        d.join("plants.csv"),
+        plants.replace("Small Hydro,50,", "Small Hydro,NaN,"),
+    )
+    .unwrap();
+    fails(
+        cmd_in(&[]),
+        1,
+        "holds text, not numbers (feature 2: \"NaN\")",
+    );
+    std::fs::write(d.join("plants.csv"), &plants).unwrap();
+    // A CRS other than WGS84.
+    let projected = zones.replacen(
+        "\"features\"",
+        "\"crs\": {\"type\": \"name\", \"properties\": {\"name\": \"urn:ogc:def:crs:EPSG::3857\"}},\n\"features\"",
+        1,
+    );
+    std::fs::write(d.join("zones.geojson"), projected).unwrap();
+    fails(
+        cmd_in(&[]),
+        1,
+        "declares the CRS \"urn:ogc:def:crs:EPSG::3857\"",
+    );
+}
+
+/// A join table that gives one key two different values is ambiguous: an error naming both
+/// rows (the first used to win silently).
+#[test]
+fn duplicate_join_keys_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(fixtures().join("zones.geojson"), d.join("zones.geojson")).unwrap();
+    std::fs::write(
+        d.join("stress.csv"),
+        "zone,stress\nGreen,1.0\nRed,4.5\nGreen,3.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("layers.toml"),
+        "[[layer]]\nname = \"zones\"\npath = \"zones.geojson\"\nkind = \"polygons\"\njoin = { path = \"stress.csv\", key = \"name\", on = \"zone\", fields = [\"stress\"] }\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .args(["data", "status", "--data-dir"])
+        .arg(d)
+        .arg("--layers")
+        .arg(d.join("layers.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout.contains("join key \"Green\" is in rows 1 and 3 with different values"),
+        "{stdout}"
+    );
+}
