@@ -151,9 +151,10 @@ fn split_and(text: &str) -> Vec<&str> {
             None if c == b'\'' || c == b'"' => quote = Some(c),
             None => {
                 let word_start = i == 0 || bytes[i - 1].is_ascii_whitespace();
+                // Bytes, not `str` slices: `i + 3` may fall inside a multi-byte character.
                 if word_start
-                    && text[i..].len() >= 4
-                    && text[i..i + 3].eq_ignore_ascii_case("and")
+                    && bytes.len() - i >= 4
+                    && bytes[i..i + 3].eq_ignore_ascii_case(b"and")
                     && bytes[i + 3].is_ascii_whitespace()
                 {
                     parts.push(&text[start..i]);
@@ -240,6 +241,14 @@ mod tests {
         assert_eq!(rows("fuel == 'Gas'"), vec![1, 2]);
         assert_eq!(rows("fuel = \"Gas\" and capacity_mw>=1"), vec![1]);
         assert_eq!(rows("fuel != 'Gas AND Oil' AND capacity_mw <= 50"), vec![0]);
+    }
+
+    #[test]
+    fn multi_byte_characters_after_a_word_start() {
+        // Regression (found by the fuzzer): "an" followed by a 3-byte character was sliced
+        // inside the character while looking for "and".
+        assert!(Filter::parse("x >= 1 an\u{feff}").is_err());
+        assert!(Filter::parse("name == 'an\u{feff}x' and x >= 1").is_ok());
     }
 
     #[test]
