@@ -53,6 +53,10 @@ pub struct RegionArgs {
     #[arg(short, long, value_enum, default_value = "table")]
     format: SummaryFormat,
 
+    /// Write the --out file even when it will be larger than 1 GB
+    #[arg(long)]
+    force: bool,
+
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -84,6 +88,7 @@ struct RegionPlan {
     out: Option<(PathBuf, Format)>,
     polygon: Option<PathBuf>,
     summary_format: SummaryFormat,
+    force: bool,
 }
 
 impl RegionPlan {
@@ -131,6 +136,7 @@ impl RegionPlan {
             out,
             polygon: args.polygon,
             summary_format: args.format,
+            force: args.force,
         };
         Ok((plan, setup))
     }
@@ -163,6 +169,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         ))
         .into());
     }
+    check_output_size(&plan, &engine, cells.len())?;
     if engine.needs_fit() {
         let centres: Vec<(f64, f64)> = cells.iter().map(|c| (c.lon(), c.lat())).collect();
         engine.fit(&centres);
@@ -186,6 +193,30 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         f.commit()?;
     }
     report(&plan, &run, started.elapsed(), g.quiet)
+}
+
+/// Files above this size are written only with `--force`.
+const LARGE_OUTPUT_BYTES: f64 = 1e9;
+
+/// Refuse to write a region file above [`LARGE_OUTPUT_BYTES`] without `--force`, saying how
+/// large it would be. GeoJSON takes about 300 bytes per cell plus 90 per criterion
+/// (measured: 842 bytes per cell with the six criteria of `ai-campus`); the other formats
+/// are counted as half that.
+fn check_output_size(plan: &RegionPlan, engine: &Engine, cells: usize) -> Result<(), Error> {
+    let Some((path, format)) = &plan.out else {
+        return Ok(());
+    };
+    let per_cell = 300.0 + 90.0 * engine.profile().criteria.len() as f64;
+    let factor = if *format == Format::GeoJson { 1.0 } else { 0.5 };
+    let bytes = cells as f64 * per_cell * factor;
+    if bytes > LARGE_OUTPUT_BYTES && !plan.force {
+        return Err(Error::usage(format!(
+            "--out {}: {cells} cells would take about {:.1} GB; give --force to write it anyway, or use a larger --cell",
+            path.display(),
+            bytes / 1e9
+        )));
+    }
+    Ok(())
 }
 
 /// Score the cells, writing them to `file` in the plan's format as they are scored.

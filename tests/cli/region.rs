@@ -76,3 +76,23 @@ fn region_refuses_formats_that_cannot_hold_cells() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// A region file above 1 GB is refused without --force, with its expected size; nothing is
+/// written.
+#[test]
+fn huge_region_files_need_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("world.geojson");
+    let out = on_fixtures("region")
+        .args(["--bbox=-180,-60,180,80", "--cell", "0.1", "-o"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("would take about") && stderr.contains("give --force"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
