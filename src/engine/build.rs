@@ -162,6 +162,13 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
             .map(|s| s.as_ref().unwrap_or(&c.standardise).is_numeric())
             .collect(),
     };
+    for (k, layer) in layers.iter().enumerate() {
+        let st = standardise[k].as_ref().unwrap_or(&c.standardise);
+        let field = input.fields[k].or(c.measure.field());
+        if let Some(field) = field {
+            check_categories(layer, field, st).map_err(err)?;
+        }
+    }
     let probe = c.measure.bind(&input).map_err(err)?;
     let coverage = if layers.len() == 1 {
         coverage(loader, &layers[0])?.map_err(err)?
@@ -175,6 +182,47 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
         policy: c.unknown.unwrap_or(profile.unknown),
         standardise,
     })
+}
+
+/// A categorical standardisation must name at least one value the field holds: else every
+/// site would get the default (or be UNKNOWN), e.g. categories "Low", "High" on a numeric
+/// score field.
+fn check_categories(
+    layer: &Layer,
+    field: &str,
+    st: &crate::profile::Standardise,
+) -> std::result::Result<(), String> {
+    let crate::profile::Standardise::Categorical { scores, .. } = st else {
+        return Ok(());
+    };
+    let attrs = &layer.attributes;
+    let Some(col) = attrs.field_index(field) else {
+        return Ok(()); // the measure reports a missing field
+    };
+    let values: Vec<String> = (0..attrs.len())
+        .map(|r| attrs.get(r, col))
+        .filter(|v| !v.is_null())
+        .map(|v| v.to_string())
+        .collect();
+    if values.is_empty() || values.iter().any(|v| scores.contains_key(v)) {
+        return Ok(());
+    }
+    let mut examples: Vec<&str> = values.iter().map(String::as_str).take(3).collect();
+    examples.dedup();
+    Err(format!(
+        "categorical standardisation: no value of field \"{field}\" in layer \"{}\" is one of its categories ({}); the field holds e.g. {}",
+        layer.name,
+        scores
+            .keys()
+            .map(|k| format!("\"{k}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
+        examples
+            .iter()
+            .map(|e| format!("\"{e}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 impl Engine {

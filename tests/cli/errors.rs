@@ -446,3 +446,26 @@ fn duplicate_join_keys_are_an_error() {
         "{stdout}"
     );
 }
+
+/// Regression: a categorical standardisation on a numeric field scored every site 0.5 (the
+/// default): now an error naming the field and what it holds.
+#[test]
+fn categories_the_field_never_holds_are_an_error() {
+    let (_d, p) = with_profile(|t| {
+        t.replace(
+            "measure = { attribute = \"bws\" }\nstandardise = { linear = { best = 0.0, worst = 5.0 } }",
+            "measure = { attribute = \"bws\" }\nstandardise = { categorical = { scores = { \"Low\" = 1.0, \"High\" = 0.0 }, default = 0.5 } }",
+        )
+    });
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains("categorical"), "the edit did not apply");
+    let mut cmd = score();
+    cmd.arg(fixtures().join("sites.csv"))
+        .arg("--profile")
+        .arg(&p);
+    fails(
+        cmd,
+        1,
+        "no value of field \"bws\" in layer \"zones\" is one of its categories (\"High\", \"Low\")",
+    );
+}
