@@ -134,16 +134,13 @@ fn first_error_in_profile_order_wins() {
 
 #[test]
 fn bad_layers() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
+    let dir = fixture_copy(&[
         "layers.toml",
         "plants.csv",
         "lines.geojson",
         "countries.geojson",
         "land.tif",
-    ] {
-        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     let cmd_in = |dir: &Path| {
         let mut cmd = Command::cargo_bin("standort").unwrap();
         cmd.env_remove("STANDORT_DATA_DIR")
@@ -304,16 +301,13 @@ fn missing_layers_say_how_to_get_them() {
 
 #[test]
 fn data_status_exits_1_when_a_layer_is_unreadable() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
+    let dir = fixture_copy(&[
         "plants.csv",
         "lines.geojson",
         "zones.geojson",
         "countries.geojson",
         "land.tif",
-    ] {
-        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     let layers = fixtures().join("layers.toml");
     let status = || {
         Command::cargo_bin("standort")
@@ -341,17 +335,14 @@ fn data_status_exits_1_when_a_layer_is_unreadable() {
 /// that is not WGS84 are one-line errors naming the file and the feature or row.
 #[test]
 fn broken_layer_data_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    for f in [
+    let dir = fixture_copy(&[
         "layers.toml",
         "plants.csv",
         "lines.geojson",
         "countries.geojson",
         "land.tif",
-    ] {
-        std::fs::copy(fixtures().join(f), d.join(f)).unwrap();
-    }
+    ]);
+    let d = dir.path();
     let zones = std::fs::read_to_string(fixtures().join("zones.geojson")).unwrap();
     let cmd_in = |extra: &[&str]| {
         let mut cmd = Command::cargo_bin("standort").unwrap();

@@ -15,10 +15,7 @@ fn hash(p: &Path) -> Vec<u8> {
 /// A data directory with the fixture layers and a zone layer whose values are joined from a
 /// CSV table; returns (dir, layer set, sites).
 fn joined_world() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["plants.csv", "zones.geojson", "sites.csv"] {
-        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
-    }
+    let dir = fixture_copy(&["plants.csv", "zones.geojson", "sites.csv"]);
     std::fs::create_dir(dir.path().join("tables")).unwrap();
     std::fs::write(
         dir.path().join("tables/stress.csv"),

@@ -407,17 +407,14 @@ fn neutral_and_penalty_policies_score_unknowns() {
 
 #[test]
 fn empty_layer_makes_its_criterion_unknown() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
+    let dir = fixture_copy(&[
         "layers.toml",
         "lines.geojson",
         "zones.geojson",
         "countries.geojson",
         "land.tif",
         "profile.toml",
-    ] {
-        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     std::fs::write(
         dir.path().join("plants.csv"),
         "name,capacity_mw,primary_fuel,latitude,longitude\n",
@@ -508,16 +505,13 @@ fn profiles_lists_and_prints_built_ins() {
 
 #[test]
 fn sources_coverage_ignore_inside_and_derive() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
+    let dir = fixture_copy(&[
         "plants.csv",
         "lines.geojson",
         "zones.geojson",
         "countries.geojson",
         "land.tif",
-    ] {
-        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
-    }
+    ]);
     // Lines are only known to cover zone Z1 ("Green"); countries get a derived field.
     let layers = std::fs::read_to_string(fixtures().join("layers.toml")).unwrap()
         .replace(

@@ -113,3 +113,12 @@ pub fn with_profile(edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBu
     let text = std::fs::read_to_string(fixtures().join("profile.toml")).unwrap();
     with_sites(&edit(&text), "profile.toml")
 }
+
+/// A temporary folder holding copies of these fixture files.
+pub fn fixture_copy(files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in files {
+        std::fs::copy(fixtures().join(f), dir.path().join(f)).unwrap();
+    }
+    dir
+}
