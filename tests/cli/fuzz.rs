@@ -91,15 +91,26 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
     b
 }
 
-fn iterations() -> usize {
-    std::env::var("STANDORT_FUZZ_ITERS")
+fn iterations(var: &str, default: usize) -> usize {
+    std::env::var(var)
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_000)
+        .unwrap_or(default)
 }
 
 /// Fuzz `read` (which reads the file at the path it is given) from the seed file `seed`.
 fn fuzz(name: &str, seed: &Path, file_name: &str, read: &dyn Fn(&Path) -> Result<()>) {
+    fuzz_n(
+        iterations("STANDORT_FUZZ_ITERS", 20_000),
+        name,
+        seed,
+        file_name,
+        read,
+    );
+}
+
+/// [`fuzz`] with `n` mutated inputs.
+fn fuzz_n(n: usize, name: &str, seed: &Path, file_name: &str, read: &dyn Fn(&Path) -> Result<()>) {
     let original = std::fs::read(seed).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(file_name);
@@ -119,7 +130,7 @@ fn fuzz(name: &str, seed: &Path, file_name: &str, read: &dyn Fn(&Path) -> Result
         .collect();
     let fixed = inputs.len();
     let mut rng = Rng(0x5eed_0000 ^ name.bytes().fold(7u64, |h, b| h * 31 + u64::from(b)));
-    let (n, mut errors) = (iterations(), 0usize);
+    let mut errors = 0usize;
     let mutated = (0..n).map(|_| mutate(&original, &mut rng));
     for (i, bytes) in inputs.into_iter().chain(mutated).enumerate() {
         std::fs::write(&path, &bytes).unwrap();
