@@ -278,31 +278,7 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
     };
     let on = col(&join.on)?;
     let cols: Vec<usize> = join.fields.iter().map(|f| col(f)).collect::<Result<_>>()?;
-    // Key -> (row, values). A key given twice with different values is ambiguous: an error
-    // (the same values twice are harmless).
-    let mut table: HashMap<String, (usize, Vec<String>)> = HashMap::new();
-    for (row, rec) in records.iter().enumerate() {
-        let key = rec[on].trim().to_lowercase();
-        let values: Vec<String> = cols.iter().map(|&c| rec[c].clone()).collect();
-        match table.get(&key) {
-            Some((first, v)) if *v != values => {
-                return Err(Error::at(
-                    ErrorKind::Input,
-                    file.clone(),
-                    format!(
-                        "join key \"{}\" is in rows {} and {} with different values; which one applies is ambiguous",
-                        rec[on].trim(),
-                        first + 1,
-                        row + 1
-                    ),
-                ));
-            }
-            Some(_) => {}
-            None => {
-                table.insert(key, (row, values));
-            }
-        }
-    }
+    let table = keyed_table(&records, on, &cols, &file)?;
     let values: Vec<Vec<String>> = (0..attrs.len())
         .map(|row| {
             let key = attrs.get(row, key_col).to_string().trim().to_lowercase();
@@ -318,6 +294,40 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
         attrs.add_column(name.clone(), column);
     }
     Ok(())
+}
+
+/// The join table by key (trimmed, lower case): (row, the joined columns' values). A key given
+/// twice with different values is ambiguous: an error (the same values twice are harmless).
+fn keyed_table(
+    records: &[Vec<String>],
+    on: usize,
+    cols: &[usize],
+    file: &str,
+) -> Result<HashMap<String, (usize, Vec<String>)>> {
+    let mut table: HashMap<String, (usize, Vec<String>)> = HashMap::new();
+    for (row, rec) in records.iter().enumerate() {
+        let key = rec[on].trim().to_lowercase();
+        let values: Vec<String> = cols.iter().map(|&c| rec[c].clone()).collect();
+        match table.get(&key) {
+            Some((first, v)) if *v != values => {
+                return Err(Error::at(
+                    ErrorKind::Input,
+                    file.to_string(),
+                    format!(
+                        "join key \"{}\" is in rows {} and {} with different values; which one applies is ambiguous",
+                        rec[on].trim(),
+                        first + 1,
+                        row + 1
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                table.insert(key, (row, values));
+            }
+        }
+    }
+    Ok(table)
 }
 
 #[cfg(test)]
