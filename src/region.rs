@@ -34,6 +34,9 @@ pub struct Region {
     pub bbox: [f64; 4],
     /// Planar area of the polygons in square degrees (for choosing a cell size).
     pub area_deg2: f64,
+    /// For a state or province: its country's polygons in the `countries` layer. A cell
+    /// the region's own polygons hold but the countries layer puts elsewhere is left out.
+    clip: Option<(PolygonIndex, String)>,
 }
 
 /// A code the boundaries lack: (code, name in the countries layer — or the parent's code
@@ -63,7 +66,23 @@ impl Region {
             index: PolygonIndex::new(&polygons),
             bbox,
             area_deg2,
+            clip: None,
         })
+    }
+
+    /// Keep the region's cells to `polygons` (its country in the countries layer), named
+    /// `what` in summaries.
+    fn clipped(mut self, polygons: &[Polygon], what: String) -> Region {
+        if !polygons.is_empty() {
+            self.clip = Some((PolygonIndex::new(polygons), what));
+        }
+        self
+    }
+
+    /// What cells of the region are kept to, when it is a state or province: "inside USA
+    /// in the countries layer".
+    pub fn clip_note(&self) -> Option<&str> {
+        self.clip.as_ref().map(|(_, w)| w.as_str())
     }
 
     /// A rectangle `[min_lon, min_lat, max_lon, max_lat]`; `min_lon > max_lon` crosses 180.
@@ -114,7 +133,9 @@ impl Region {
             source_layer: None,
             join: None,
             derive: vec![],
+            nodata: Default::default(),
             coverage: None,
+            subdivides: None,
             attribution: None,
             licence: None,
             description: None,
@@ -156,17 +177,7 @@ impl Region {
         if layers.spec("admin1").is_some() {
             let admin = Named::load(layers, "admin1", "iso_3166_2")?;
             if let Some(r) = admin.find(q, true) {
-                let aa = &admin.layer.attributes;
-                let country = aa
-                    .field_index("adm0_a3")
-                    .map(|c| aa.get(r, c).to_string())
-                    .unwrap_or_default();
-                let name = format!(
-                    "{}, {country} ({})",
-                    aa.get(r, admin.name),
-                    aa.get(r, admin.code)
-                );
-                return Region::from_polygons(name, admin.polygons(&|x| x == r));
+                return Region::subdivision(&admin, r, &countries, layers);
             }
             candidates.extend(admin.names());
         }
@@ -178,9 +189,57 @@ impl Region {
         )))
     }
 
-    /// True when (lon, lat) is inside the region (boundary included).
+    /// Admin-1 unit `row` of `admin`: through the polygons of the layer that `subdivides`
+    /// its country where the layer set has one (the US states of the state-level data),
+    /// else its own; kept to its country's polygons in `countries`.
+    fn subdivision(
+        admin: &Named,
+        row: usize,
+        countries: &Named,
+        layers: &LayerSet,
+    ) -> Result<Region> {
+        let aa = &admin.layer.attributes;
+        let country = aa
+            .field_index("adm0_a3")
+            .map(|c| aa.get(row, c).to_string())
+            .unwrap_or_default();
+        let unit = aa.get(row, admin.name).to_string();
+        let code = aa.get(row, admin.code).to_string();
+        let own = layers.specs().iter().find_map(|s| {
+            let sub = s.subdivides.as_ref().filter(|d| d.country == country)?;
+            Some((s.name.clone(), sub.name.clone()))
+        });
+        let mut name = format!("{unit}, {country} ({code})");
+        let mut polygons = admin.polygons(&|x| x == row);
+        if let Some((layer, field)) = own {
+            let sub = Named::load_with(layers, &layer, &field, &field)?;
+            if let Some(r) = sub.find(&unit, false) {
+                polygons = sub.polygons(&|x| x == r);
+                name = format!("{unit}, {country} ({code}; outline from layer {layer})");
+            }
+        }
+        let ca = &countries.layer.attributes;
+        let clip = countries.polygons(&|r| ca.get(r, countries.code).to_string() == country);
+        let what = format!("inside {country} in the countries layer");
+        Ok(Region::from_polygons(name, polygons)?.clipped(&clip, what))
+    }
+
+    /// True when (lon, lat) is inside the region (boundary included) — and, for a state or
+    /// province, inside its country in the countries layer.
     pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        self.in_outline(lon, lat) && self.in_clip(lon, lat)
+    }
+
+    /// Inside the region's own polygons.
+    fn in_outline(&self, lon: f64, lat: f64) -> bool {
         self.index.containing(lon, lat).is_some()
+    }
+
+    /// Inside the clip (true when there is none).
+    fn in_clip(&self, lon: f64, lat: f64) -> bool {
+        self.clip
+            .as_ref()
+            .is_none_or(|(c, _)| c.containing(lon, lat).is_some())
     }
 }
 
@@ -289,6 +348,21 @@ impl Cell {
 /// The cells of a grid aligned to multiples of `size_deg` whose centre is in the region,
 /// north row first, west to east.
 pub fn region_cells(region: &Region, size_deg: f64) -> Vec<Cell> {
+    region_grid(region, size_deg).cells
+}
+
+/// The cells of a region, and how many were left out by its clip.
+#[derive(Debug, Clone)]
+pub struct RegionGrid {
+    /// The cells (see [`region_cells`]).
+    pub cells: Vec<Cell>,
+    /// Cells whose centre is inside the region's own polygons but outside its country in
+    /// the countries layer ([`Region::clip_note`]).
+    pub left_out: u64,
+}
+
+/// [`region_cells`], counting the cells the clip leaves out.
+pub fn region_grid(region: &Region, size_deg: f64) -> RegionGrid {
     let [x0, y0, x1, y1] = region.bbox;
     let c0 = (x0 / size_deg).floor() as i64;
     let c1 = (x1 / size_deg).ceil() as i64;
@@ -296,7 +370,9 @@ pub fn region_cells(region: &Region, size_deg: f64) -> Vec<Cell> {
     let r1 = (y1 / size_deg).ceil() as i64;
     let ncols = (c1 - c0).max(0) as u64;
     let rows: Vec<i64> = (r0..r1).rev().collect();
-    rows.par_iter()
+    // Per cell in the outline: the cell and whether the clip keeps it.
+    let found: Vec<(Cell, bool)> = rows
+        .par_iter()
         .enumerate()
         .flat_map_iter(|(ri, &r)| {
             (c0..c1).filter_map(move |c| {
@@ -311,11 +387,20 @@ pub fn region_cells(region: &Region, size_deg: f64) -> Vec<Cell> {
                     min_lat,
                     size_deg,
                 };
-                (cell.lat() < 90.0 && cell.lat() > -90.0 && region.contains(cell.lon(), cell.lat()))
-                    .then_some(cell)
+                let (lon, lat) = (cell.lon(), cell.lat());
+                (lat < 90.0 && lat > -90.0 && region.in_outline(lon, lat))
+                    .then(|| (cell, region.in_clip(lon, lat)))
             })
         })
-        .collect()
+        .collect();
+    let left_out = found.iter().filter(|(_, kept)| !kept).count() as u64;
+    RegionGrid {
+        cells: found
+            .into_iter()
+            .filter_map(|(c, kept)| kept.then_some(c))
+            .collect(),
+        left_out,
+    }
 }
 
 /// A top candidate site: the centre of a high-scoring cell.
@@ -354,6 +439,15 @@ pub struct RegionSummary {
     pub mean_total: Option<f64>,
     /// The best cells at least `min_spacing_km` apart.
     pub top: Vec<TopSite>,
+    /// Per criterion: cells where its boundary layers disagree (a state layer and the
+    /// countries layer; see [`crate::measure::Probe::boundary_conflict`]); such a cell is
+    /// valued from the countries layer.
+    pub boundary_conflicts: Vec<u64>,
+    /// Cells where any criterion's boundary layers disagree.
+    pub boundary_conflict_cells: u64,
+    /// Cells inside a state's own outline but outside its country in the countries layer,
+    /// left out of the region ([`Region::clip_note`]).
+    pub left_out: u64,
 }
 
 /// Receives each explained cell of a region run, in grid order.
@@ -375,12 +469,12 @@ pub fn score_cells(
     const CHUNK: usize = 65_536;
     for (chunk_no, chunk) in cells.chunks(CHUNK).enumerate() {
         // Per cell: the quick outcome and the criterion scores (NaN = unknown).
-        let detail: Vec<(crate::engine::Quick, Vec<f64>)> = chunk
+        let detail: Vec<(crate::engine::Quick, Vec<f64>, u64)> = chunk
             .par_iter()
             .map(|c| {
                 let mut sc = vec![0.0; n];
                 let q = engine.score_detail(c.lon(), c.lat(), &mut sc);
-                (q, sc)
+                (q, sc, engine.boundary_conflicts(c.lon(), c.lat()))
             })
             .collect();
         let evals: Option<Vec<Evaluation>> = sink.as_ref().map(|_| {
@@ -389,8 +483,9 @@ pub fn score_cells(
                 .map(|c| engine.evaluate(c.lon(), c.lat()))
                 .collect()
         });
-        for (k, (cell, (q, sc))) in chunk.iter().zip(&detail).enumerate() {
+        for (k, (cell, (q, sc, conflicts))) in chunk.iter().zip(&detail).enumerate() {
             acc.add(cell, q, sc, chunk_no * CHUNK + k);
+            acc.conflicts(*conflicts);
             if let (Some(f), Some(ev)) = (sink.as_deref_mut(), &evals) {
                 f(cell, &ev[k])?;
             }
@@ -424,6 +519,7 @@ impl Accumulator {
                 cell_deg: cells.first().map_or(0.0, |c| c.size_deg),
                 area_by_constraint_km2: vec![0.0; p.constraints.len()],
                 area_unknown_by_criterion_km2: vec![0.0; n],
+                boundary_conflicts: vec![0; n],
                 counts: Summary {
                     by_constraint,
                     unknown_by_criterion,
@@ -435,6 +531,16 @@ impl Accumulator {
             score_area: vec![0.0; n],
             total_sum: 0.0,
             ok_cells: Vec::new(),
+        }
+    }
+
+    /// Count a cell's boundary conflicts (bit i: criterion i).
+    fn conflicts(&mut self, mask: u64) {
+        if mask != 0 {
+            self.s.boundary_conflict_cells += 1;
+            for (i, n) in self.s.boundary_conflicts.iter_mut().enumerate().take(64) {
+                *n += (mask >> i) & 1;
+            }
         }
     }
 
@@ -521,6 +627,16 @@ struct Named {
 
 impl Named {
     fn load(layers: &LayerSet, layer: &str, code_field: &str) -> Result<Named> {
+        Self::load_with(layers, layer, "name", code_field)
+    }
+
+    /// A layer whose names are in `name_field`.
+    fn load_with(
+        layers: &LayerSet,
+        layer: &str,
+        name_field: &str,
+        code_field: &str,
+    ) -> Result<Named> {
         let layer = std::sync::Arc::new(layers.load(layer)?);
         if !matches!(layer.geometry, Geometry::Polygons(_)) {
             return Err(Error::new(
@@ -539,7 +655,7 @@ impl Named {
                 )
             })
         };
-        let (name, code) = (col("name")?, col(code_field)?);
+        let (name, code) = (col(name_field)?, col(code_field)?);
         Ok(Named { layer, name, code })
     }
 

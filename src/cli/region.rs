@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use standort::export::format::choose;
 use standort::export::region::summary_json;
 use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
-use standort::region::{Cell, Region, RegionSummary, nice_cell_deg, region_cells, score_cells};
+use standort::region::{Cell, Region, RegionSummary, nice_cell_deg, region_grid, score_cells};
 use standort::text::format_number;
 use standort::{Engine, Error};
 use std::io::Write;
@@ -161,7 +161,8 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         Some((p, _)) => Some(AtomicFile::create(p, &inputs)?),
         None => None,
     };
-    let cells = region_cells(&plan.region, plan.cell_deg);
+    let grid = region_grid(&plan.region, plan.cell_deg);
+    let cells = grid.cells;
     if cells.is_empty() {
         return Err(Error::usage(format!(
             "no cell of {} degrees has its centre inside {}; use a smaller --cell",
@@ -181,7 +182,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         Some(cells.len() as u64),
         Unit::Items("scored cells"),
     );
-    let summary = score(&plan, &engine, &cells, file.as_mut(), &progress)?;
+    let summary = score(&plan, &engine, (&cells, grid.left_out), file.as_mut(), &progress)?;
     progress.finish();
     let run = Scored {
         engine,
@@ -223,12 +224,13 @@ fn check_output_size(plan: &RegionPlan, engine: &Engine, cells: usize) -> Result
 fn score(
     plan: &RegionPlan,
     engine: &Engine,
-    cells: &[Cell],
+    (cells, left_out): (&[Cell], u64),
     file: Option<&mut AtomicFile>,
     progress: &Progress,
 ) -> Result<RegionSummary, Failure> {
     let (Some(file), Some((path, format))) = (file, &plan.out) else {
         return score_cells(engine, cells, plan.top, plan.min_spacing_km, None)
+            .map(|s| RegionSummary { left_out, ..s })
             .map_err(|e| write_failure("<memory>", e));
     };
     let label = path.display().to_string();
@@ -251,6 +253,7 @@ fn score(
             writer.cell(engine, cell, e)
         }),
     )
+    .map(|s| RegionSummary { left_out, ..s })
     .map_err(|e| write_failure(&label, e))?;
     writer
         .finish(engine, &plan.region, &summary)
@@ -381,12 +384,44 @@ fn write_summary(
             )?;
         }
     }
+    write_boundaries(out, engine, region, s)?;
     write_sub_scores(out, engine, s)?;
     if s.top.is_empty() {
         writeln!(out, "no candidate site: every cell is excluded or unknown")?;
         return Ok(());
     }
     write_top(out, engine, s, spacing)
+}
+
+/// Where boundary layers disagree, and what was done about it.
+fn write_boundaries(
+    out: &mut dyn Write,
+    engine: &Engine,
+    region: &Region,
+    s: &RegionSummary,
+) -> std::io::Result<()> {
+    if let Some(note) = region.clip_note() {
+        writeln!(
+            out,
+            "boundary  {} cells left out: in the region's outline but not {note}",
+            thousands(s.left_out as f64)
+        )?;
+    }
+    let p = engine.profile();
+    for (i, n) in s.boundary_conflicts.iter().enumerate() {
+        if *n > 0 {
+            let layers = engine.criterion_layers(i);
+            writeln!(
+                out,
+                "boundary  {} cells where {} disagree: {} valued from {}",
+                thousands(*n as f64),
+                layers.join(" and "),
+                p.criteria[i].id(),
+                layers[1..].join(", ")
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The area-weighted mean sub-scores with the weights.

@@ -4,7 +4,7 @@
 
 use super::{Compiled, Engine, LayerInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::PolygonIndex;
+use crate::index::Coverage;
 use crate::layers::{Geometry, Layer, LayerSet};
 use crate::measure::Input;
 use crate::profile::{Criterion, Profile, method_for};
@@ -17,6 +17,8 @@ use std::sync::{Arc, OnceLock};
 struct Loader<'a> {
     set: &'a LayerSet,
     cells: HashMap<&'a str, OnceLock<Result<Arc<Layer>>>>,
+    /// Polygon edge indexes, shared by the criteria that use the same layer file.
+    edges: crate::measure::inside::EdgeCache,
 }
 
 impl<'a> Loader<'a> {
@@ -34,7 +36,11 @@ impl<'a> Loader<'a> {
             }
         }
         let cells = names.iter().map(|n| (*n, OnceLock::new())).collect();
-        Loader { set, cells }
+        Loader {
+            set,
+            cells,
+            edges: Default::default(),
+        }
     }
 
     // Note: `LayerSet::load` runs inside a `OnceLock` initialisation on a rayon worker, so it
@@ -102,11 +108,11 @@ fn check_layer_names(set: &LayerSet, c: &Criterion) -> std::result::Result<(), S
     Ok(())
 }
 
-/// The polygons of a layer's declared coverage, with the reason sites outside are UNKNOWN.
+/// A layer's declared coverage, with the reason sites outside are UNKNOWN.
 fn coverage(
     loader: &Loader<'_>,
     layer: &Layer,
-) -> Result<std::result::Result<Option<(PolygonIndex, String)>, String>> {
+) -> Result<std::result::Result<Option<(Arc<Coverage>, String)>, String>> {
     let Some(cov) = &layer.spec.coverage else {
         return Ok(Ok(None));
     };
@@ -117,22 +123,18 @@ fn coverage(
             cov.layer
         )));
     };
-    let Some(col) = cov_layer.attributes.field_index(&cov.field) else {
+    let attrs = &cov_layer.attributes;
+    let Some(col) = attrs.field_index(&cov.field) else {
         return Ok(Err(format!(
             "coverage layer \"{}\" has no field \"{}\"",
             cov.layer, cov.field
         )));
     };
-    let kept: Vec<_> = polys
-        .iter()
-        .filter(|p| {
-            cov.values
-                .contains(&cov_layer.attributes.get(p.row, col).to_string())
-        })
-        .cloned()
+    let covered = (0..attrs.len())
+        .map(|r| cov.values.contains(&attrs.get(r, col).to_string()))
         .collect();
     Ok(Ok(Some((
-        PolygonIndex::new(&kept),
+        Arc::new(Coverage::new(polys, covered)),
         format!("outside the coverage of layer {}", layer.name),
     ))))
 }
@@ -147,6 +149,10 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
         .map(|n| loader.get(n))
         .collect::<Result<Vec<_>>>()?;
     let sources: Vec<_> = (0..layers.len()).map(|k| c.source(k)).collect();
+    let mut coverages = Vec::with_capacity(layers.len());
+    for layer in &layers {
+        coverages.push(coverage(loader, layer)?.map_err(err)?);
+    }
     let standardise: Vec<_> = sources
         .iter()
         .map(|s| s.and_then(|s| s.standardise.clone()))
@@ -161,6 +167,11 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
             .iter()
             .map(|s| s.as_ref().unwrap_or(&c.standardise).is_numeric())
             .collect(),
+        coverage: coverages
+            .iter()
+            .map(|cov| cov.as_ref().map(|(index, _)| index.clone()))
+            .collect(),
+        edges: &loader.edges,
     };
     for (k, layer) in layers.iter().enumerate() {
         let st = standardise[k].as_ref().unwrap_or(&c.standardise);
@@ -170,8 +181,10 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
         }
     }
     let probe = c.measure.bind(&input).map_err(err)?;
+    // A measure of one layer is UNKNOWN outside its coverage (checked by the engine); a
+    // measure of several layers passes over a layer where the site is outside its coverage.
     let coverage = if layers.len() == 1 {
-        coverage(loader, &layers[0])?.map_err(err)?
+        coverages.pop().flatten()
     } else {
         None
     };

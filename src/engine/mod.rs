@@ -19,7 +19,6 @@ pub(crate) mod tests;
 
 pub use score::Quick;
 
-use crate::index::PolygonIndex;
 use crate::layers::{LayerKind, Value};
 use crate::measure::Probe;
 use crate::profile::{Aggregate, Method, Profile, Standardise, UnknownPolicy};
@@ -79,7 +78,7 @@ struct Compiled {
     probe: Box<dyn Probe>,
     layer_names: Vec<String>,
     /// Where the (first) layer has data, if it declares a coverage.
-    coverage: Option<(PolygonIndex, String)>,
+    coverage: Option<(std::sync::Arc<crate::index::Coverage>, String)>,
     policy: UnknownPolicy,
     /// Per layer: the source's own standardisation, if it declares one.
     standardise: Vec<Option<Standardise>>,

@@ -15,7 +15,7 @@ impl Engine {
     ) -> std::result::Result<(Raw<'_>, Option<u16>), Why> {
         let c = &self.compiled[i];
         if let Some((cov, _)) = &c.coverage {
-            if cov.containing(at.lon, at.lat).is_none() {
+            if !cov.contains(at.lon, at.lat) {
                 return Err(Why::Coverage);
             }
         }
@@ -46,6 +46,18 @@ impl Engine {
             Raw::Num(x) => st.score_number(*x),
             Raw::Val(v) => st.score(v),
         }
+    }
+
+    /// Which criteria (bit i for criterion i, the first 64) read boundary layers that
+    /// disagree at (lon, lat): see [`crate::measure::Probe::boundary_conflict`].
+    pub fn boundary_conflicts(&self, lon: f64, lat: f64) -> u64 {
+        let at = Position::new(lon, lat);
+        self.compiled
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, c)| c.probe.boundary_conflict(&at))
+            .fold(0, |mask, (i, _)| mask | 1 << i)
     }
 
     /// Read the index memory the measures at `sites` (lon, lat) will read first (raster

@@ -165,6 +165,15 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
             "criterion": c.id(), "weight": c.weight, "mean_score": m.map(|x| round(x, 4)),
         })).collect::<Vec<_>>(),
         "mean_total_ok": s.mean_total.map(|x| round(x, 4)),
+        "boundary": {
+            "clip": region.clip_note(),
+            "cells_left_out": s.left_out,
+            "cells_in_conflict": s.boundary_conflict_cells,
+            "conflicts_by_criterion": p.criteria.iter().zip(&s.boundary_conflicts).enumerate().filter(|(_, (_, n))| **n > 0).map(|(i, (c, n))| json!({
+                "criterion": c.id(), "cells": n, "layers": engine.criterion_layers(i),
+                "treatment": format!("valued from {}, not from {}", engine.criterion_layers(i)[1..].join(", "), engine.criterion_layers(i)[0]),
+            })).collect::<Vec<_>>(),
+        },
         "top": s.top.iter().map(|t| json!({
             "rank": t.rank, "lon": round(t.cell.lon(), 7), "lat": round(t.cell.lat(), 7), "score": round(t.score, 6),
         })).collect::<Vec<_>>(),

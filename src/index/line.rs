@@ -8,24 +8,29 @@ struct SegmentEntry {
     a: UnitVector,
     b: UnitVector,
     item: u32,
+    /// Computed once: the R-tree asks for it many times while it is built.
+    envelope: AABB<[f64; 3]>,
+}
+
+impl SegmentEntry {
+    fn new(a: UnitVector, b: UnitVector, item: u32) -> Self {
+        // The arc lies within its sagitta of the chord a-b.
+        let s = arc_sagitta(a, b) + 1e-12;
+        let lo = [a[0].min(b[0]) - s, a[1].min(b[1]) - s, a[2].min(b[2]) - s];
+        let hi = [a[0].max(b[0]) + s, a[1].max(b[1]) + s, a[2].max(b[2]) + s];
+        SegmentEntry {
+            a,
+            b,
+            item,
+            envelope: AABB::from_corners(lo, hi),
+        }
+    }
 }
 
 impl RTreeObject for SegmentEntry {
     type Envelope = AABB<[f64; 3]>;
     fn envelope(&self) -> Self::Envelope {
-        // The arc lies within its sagitta of the chord a-b.
-        let s = arc_sagitta(self.a, self.b) + 1e-12;
-        let lo = [
-            self.a[0].min(self.b[0]) - s,
-            self.a[1].min(self.b[1]) - s,
-            self.a[2].min(self.b[2]) - s,
-        ];
-        let hi = [
-            self.a[0].max(self.b[0]) + s,
-            self.a[1].max(self.b[1]) + s,
-            self.a[2].max(self.b[2]) + s,
-        ];
-        AABB::from_corners(lo, hi)
+        self.envelope
     }
 }
 
@@ -53,11 +58,7 @@ impl LineIndex {
             for part in parts {
                 if part.len() == 1 {
                     let v = unit_vector(part[0][0], part[0][1]);
-                    entries.push(SegmentEntry {
-                        a: v,
-                        b: v,
-                        item: item as u32,
-                    });
+                    entries.push(SegmentEntry::new(v, v, item as u32));
                 }
                 for w in part.windows(2) {
                     let (a, b) = (unit_vector(w[0][0], w[0][1]), unit_vector(w[1][0], w[1][1]));
@@ -70,11 +71,7 @@ impl LineIndex {
                         } else {
                             slerp(a, b, k as f64 / pieces as f64)
                         };
-                        entries.push(SegmentEntry {
-                            a: prev,
-                            b: next,
-                            item: item as u32,
-                        });
+                        entries.push(SegmentEntry::new(prev, next, item as u32));
                         prev = next;
                     }
                 }

@@ -21,7 +21,7 @@ mod sum;
 
 pub use line::LineIndex;
 pub use point::PointIndex;
-pub use polygon::PolygonIndex;
+pub use polygon::{Coverage, PolygonIndex};
 pub use sum::RadiusSum;
 
 #[cfg(test)]

@@ -477,3 +477,39 @@ impl PolygonIndex {
         None
     }
 }
+
+/// Where a layer has data: the polygons of another layer (the countries), each covered or
+/// not (by its field's value). Built from the whole layer, so that "in a country the layer
+/// does not cover" and "in no country at all" (sea, a gap between outlines) can be told
+/// apart.
+#[derive(Debug, Clone)]
+pub struct Coverage {
+    index: PolygonIndex,
+    /// Per attribute row of the coverage layer: covered or not.
+    covered: Vec<bool>,
+}
+
+impl Coverage {
+    /// `covered[row]` for each attribute row of `polygons`.
+    pub fn new(polygons: &[Polygon], covered: Vec<bool>) -> Self {
+        Coverage {
+            index: PolygonIndex::new(polygons),
+            covered,
+        }
+    }
+
+    /// True when a covered polygon contains (lon, lat).
+    pub fn contains(&self, lon: f64, lat: f64) -> bool {
+        self.index
+            .containing(lon, lat)
+            .is_some_and(|r| self.covered.get(r).copied().unwrap_or(false))
+    }
+
+    /// True when a polygon that is not covered contains (lon, lat): the coverage layer puts
+    /// the site somewhere else (not merely nowhere).
+    pub fn refuses(&self, lon: f64, lat: f64) -> bool {
+        self.index
+            .containing(lon, lat)
+            .is_some_and(|r| !self.covered.get(r).copied().unwrap_or(false))
+    }
+}

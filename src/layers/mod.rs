@@ -163,6 +163,36 @@ impl Attributes {
         self.rows.is_empty()
     }
 
+    /// Empty every value of `field` equal to one of the no-data `codes` (numbers, or text
+    /// that reads as one); the column's type is then decided again.
+    fn clear_codes(&mut self, field: &str, codes: &[f64]) -> std::result::Result<(), String> {
+        let col = self.field_index(field).ok_or_else(|| {
+            format!(
+                "no field \"{field}\" (fields: {})",
+                self.fields.join(", ")
+            )
+        })?;
+        let is_code = |v: &Value| {
+            let x = match v {
+                Value::Num(x) => Some(*x),
+                Value::Text(t) => t.trim().parse::<f64>().ok(),
+                Value::Null => None,
+            };
+            x.is_some_and(|x| codes.contains(&x))
+        };
+        for row in &mut self.rows {
+            if is_code(&row[col]) {
+                row[col] = Value::Null;
+            }
+        }
+        let column = &self.rows;
+        self.numeric[col] = column
+            .iter()
+            .all(|r| matches!(r[col], Value::Num(_) | Value::Null))
+            && column.iter().any(|r| matches!(r[col], Value::Num(_)));
+        Ok(())
+    }
+
     fn add_column(&mut self, name: String, values: Vec<Value>) {
         let numeric = values
             .iter()
@@ -259,6 +289,18 @@ pub struct CoverageSpec {
     pub values: Vec<String>,
 }
 
+/// A polygon layer that holds the subdivisions (states) of one country, as the state-level
+/// data of the layer set draws them: `standort region` resolves a state of that country
+/// through these polygons, so that a state means the same area for the region and its data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubdividesSpec {
+    /// The country, as its code in the `countries` layer (`iso_a3`).
+    pub country: String,
+    /// The field holding the subdivision's name (matched against the admin-1 names).
+    pub name: String,
+}
+
 /// One `[[layer]]` entry of a layer-set file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -287,12 +329,20 @@ pub struct LayerSpec {
     /// A CSV table joined onto the features.
     #[serde(default)]
     pub join: Option<JoinSpec>,
+    /// No-data codes per field (`nodata = { bws_cat_0_4 = [-9999] }`): a value equal to one
+    /// of them is empty (UNKNOWN to every measure), never a number. Applied after the join,
+    /// before `derive`.
+    #[serde(default)]
+    pub nodata: std::collections::BTreeMap<String, Vec<f64>>,
     /// Fields computed from others after the join.
     #[serde(default)]
     pub derive: Vec<DeriveSpec>,
     /// Where the layer has data; outside it, measures on the layer are UNKNOWN.
     #[serde(default)]
     pub coverage: Option<CoverageSpec>,
+    /// The subdivisions of one country that regions resolve through.
+    #[serde(default)]
+    pub subdivides: Option<SubdividesSpec>,
     /// Attribution text to show wherever the layer's data is used.
     #[serde(default)]
     pub attribution: Option<String>,
@@ -438,6 +488,14 @@ impl LayerSet {
         if let Some(join) = &spec.join {
             let table = self.resolve(&join.path)?;
             self::csv::join_table(&mut attributes, &table, join)?;
+        }
+        for (field, codes) in &spec.nodata {
+            attributes.clear_codes(field, codes).map_err(|m| {
+                Error::new(
+                    ErrorKind::Config,
+                    format!("{}: layer \"{name}\", nodata: {m}", self.source),
+                )
+            })?;
         }
         for d in &spec.derive {
             derive_field(&mut attributes, d).map_err(|m| {
@@ -663,6 +721,23 @@ mod tests {
         assert!(a.is_numeric(0));
         assert!(!a.is_numeric(1));
         assert!(!a.is_numeric(2));
+    }
+
+    #[test]
+    fn nodata_codes_become_empty() {
+        let mut a = Attributes::new(
+            vec!["cat".into(), "t".into()],
+            vec![
+                vec![Value::Num(-9999.0), Value::Text("-9999".into())],
+                vec![Value::Num(2.0), Value::Text("x".into())],
+            ],
+        );
+        a.clear_codes("cat", &[-9999.0]).unwrap();
+        a.clear_codes("t", &[-9999.0]).unwrap();
+        assert!(a.get(0, 0).is_null() && a.get(0, 1).is_null());
+        assert_eq!(a.get(1, 0), &Value::Num(2.0));
+        assert!(a.is_numeric(0));
+        assert!(a.clear_codes("nope", &[0.0]).unwrap_err().contains("no field"));
     }
 
     #[test]

@@ -3,31 +3,49 @@
 //!
 //! - Reads: one or more `polygons` layers, most specific first (e.g. US states before
 //!   countries); with `sources`, each layer may name its own field, unit and standardisation.
-//! - Parameters: the field name.
+//! - Parameters: the field name; or a table with `field` and `within_km` (default 0): a
+//!   site in no polygon of a layer takes the value of the polygon with the nearest edge
+//!   within that many great-circle km (a coastal site just outside a generalised outline,
+//!   as for [`super::inside`]).
 //! - Raw value: the field's value (a number, or text for categorical standardisations).
 //!   A point on an edge shared by two polygons takes the first polygon in file order.
 //! - UNKNOWN: when no layer's polygon contains the site with a non-empty value.
+//! - Boundary truth: a layer that declares a `coverage` (the US states layers: where the
+//!   countries layer says USA) is passed over at a site outside it, even where one of its
+//!   polygons contains the site; the next layer answers. So a cell that the countries layer
+//!   puts in Mexico never takes a Texas value from the Census outlines of Texas.
 //!
 //! ```toml
 //! measure = { attribute = "bws_score" }
+//! measure = { attribute = { field = "bws_score", within_km = 2.0 } }
 //! ```
 
 use super::{Input, Kind, Position, Probe, Raw, Why, field_column, kind_error};
-use crate::index::PolygonIndex;
+use crate::index::{Coverage, LineIndex, PolygonIndex};
 use crate::layers::{Geometry, Value};
+use std::sync::Arc;
 
 /// `attribute` parameters: the field read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Attribute {
     /// The field read from the containing polygon.
     pub field: String,
+    /// Tolerance: a site in no polygon takes the value of the polygon whose edge is nearest,
+    /// within this many km.
+    #[serde(default)]
+    pub within_km: f64,
 }
 
 pub(super) fn parse(value: toml::Value) -> Result<Box<dyn Kind>, String> {
     match value {
-        toml::Value::String(field) => Ok(Box::new(Attribute { field })),
+        toml::Value::String(field) => Ok(Box::new(Attribute {
+            field,
+            within_km: 0.0,
+        })),
+        toml::Value::Table(_) => Ok(Box::new(super::params::<Attribute>("attribute", value)?)),
         other => Err(format!(
-            "attribute: expected a field name, e.g. {{ attribute = \"bws_score\" }}, not {}",
+            "attribute: expected a field name, e.g. {{ attribute = \"bws_score\" }}, or a table {{ field = ..., within_km = ... }}, not {}",
             other.type_str()
         )),
     }
@@ -46,6 +64,9 @@ impl Kind for Attribute {
     fn field(&self) -> Option<&str> {
         Some(&self.field)
     }
+    fn check(&self) -> Result<(), String> {
+        super::inside::check_within_km("attribute", self.within_km)
+    }
     fn bind(&self, input: &Input<'_>) -> Result<Box<dyn Probe>, String> {
         let mut sources = Vec::new();
         for (k, layer) in input.layers.iter().enumerate() {
@@ -57,18 +78,61 @@ impl Kind for Attribute {
             let column = (0..layer.attributes.len())
                 .map(|r| layer.attributes.get(r, col).clone())
                 .collect();
+            let near = (self.within_km > 0.0).then(|| Near {
+                edges: input.edges.get(layer, &None, polys),
+                rows: polys.iter().map(|p| p.row).collect(),
+                km: self.within_km,
+            });
             sources.push(Source {
                 index: PolygonIndex::new(polys),
                 column,
+                coverage: input.coverage.get(k).cloned().flatten(),
+                near,
             });
         }
         Ok(Box::new(ContainingAttribute(sources)))
     }
 }
 
+/// The polygons' edges, for the tolerance.
+struct Near {
+    edges: Arc<LineIndex>,
+    /// Attribute row of each polygon (the edge index's items).
+    rows: Vec<usize>,
+    km: f64,
+}
+
 struct Source {
     index: PolygonIndex,
     column: Vec<Value>,
+    coverage: Option<Arc<Coverage>>,
+    near: Option<Near>,
+}
+
+impl Source {
+    /// False when the layer declares a coverage that puts the site elsewhere (in a polygon
+    /// of the coverage layer it does not cover).
+    fn covers(&self, at: &Position) -> bool {
+        self.coverage
+            .as_ref()
+            .is_none_or(|c| !c.refuses(at.lon, at.lat))
+    }
+
+    /// The row of the polygon containing the site, else of the one with the nearest edge
+    /// within the tolerance.
+    fn row(&self, at: &Position) -> Option<usize> {
+        self.index.containing(at.lon, at.lat).or_else(|| {
+            let near = self.near.as_ref()?;
+            let (item, km) = near.edges.nearest(at.lon, at.lat)?;
+            (km <= near.km).then(|| near.rows[item])
+        })
+    }
+
+    /// The non-empty value of the site's polygon, if any.
+    fn value(&self, at: &Position) -> Option<&Value> {
+        let row = self.row(at)?;
+        Some(&self.column[row]).filter(|v| !v.is_null())
+    }
 }
 
 struct ContainingAttribute(Vec<Source>);
@@ -76,13 +140,22 @@ struct ContainingAttribute(Vec<Source>);
 impl Probe for ContainingAttribute {
     fn measure<'a>(&'a self, at: &Position) -> Result<(Raw<'a>, Option<u16>), Why> {
         for (k, s) in self.0.iter().enumerate() {
-            if let Some(row) = s.index.containing(at.lon, at.lat) {
-                if !s.column[row].is_null() {
-                    return Ok((Raw::Val(&s.column[row]), Some(k as u16)));
-                }
+            if !s.covers(at) {
+                continue;
+            }
+            if let Some(v) = s.value(at) {
+                return Ok((Raw::Val(v), Some(k as u16)));
             }
         }
         Err(Why::Outside)
+    }
+    fn boundary_conflict(&self, at: &Position) -> bool {
+        self.0.iter().any(|s| {
+            s.coverage.as_ref().is_some_and(|c| {
+                let here = s.index.containing(at.lon, at.lat).is_some();
+                (here && c.refuses(at.lon, at.lat)) || (!here && c.contains(at.lon, at.lat))
+            })
+        })
     }
     fn touch(&self, group: &[(f64, f64)], scratch: &mut [usize]) -> f64 {
         let Some(s) = self.0.first() else {

@@ -93,6 +93,12 @@ pub struct Input<'a> {
     pub fields: Vec<Option<&'a str>>,
     /// Per layer: whether the field must hold numbers (its standardisation is numeric).
     pub numeric: Vec<bool>,
+    /// Per layer: where it has data, if it declares a coverage. A measure of several layers
+    /// passes over a layer at a site its coverage refuses (for one layer the engine makes
+    /// the criterion UNKNOWN outside the coverage).
+    pub coverage: Vec<Option<Arc<crate::index::Coverage>>>,
+    /// Polygon edge indexes shared by the criteria of one engine (for tolerances).
+    pub edges: &'a inside::EdgeCache,
 }
 
 /// A measure bound to indexed layers: answers one site at a time, from many threads.
@@ -112,6 +118,14 @@ pub trait Probe: Send + Sync {
             Why::Outside => format!("no data: site outside {} or value empty", layers.join(", ")),
             Why::Beyond(km) => format!("no matching feature within {km} km"),
         }
+    }
+    /// True when two of the measure's boundary layers disagree at `at`: a layer with a
+    /// declared coverage has a polygon there although the site is outside its coverage, or
+    /// the other way round (for example a cell that the countries layer puts in Mexico and
+    /// the US states layer in Texas). Counted in region summaries.
+    fn boundary_conflict(&self, at: &Position) -> bool {
+        let _ = at;
+        false
     }
     /// Read the index memory the measure reads first at each of `group`'s (lon, lat)
     /// positions, so that their cache misses overlap; `scratch` has room for the group.

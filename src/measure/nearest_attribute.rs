@@ -153,6 +153,8 @@ mod tests {
             layers: &layers,
             fields: vec![None],
             numeric: vec![true],
+            coverage: vec![None],
+            edges: &super::super::inside::EdgeCache::default(),
         })
         .unwrap()
     }
