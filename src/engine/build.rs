@@ -4,7 +4,7 @@
 
 use super::{Compiled, Engine, LayerInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::Coverage;
+use crate::index::{Coverage, PolygonIndex};
 use crate::layers::{Geometry, Layer, LayerSet};
 use crate::measure::Input;
 use crate::profile::{Criterion, Profile, method_for};
@@ -17,8 +17,8 @@ use std::sync::{Arc, OnceLock};
 struct Loader<'a> {
     set: &'a LayerSet,
     cells: HashMap<&'a str, OnceLock<Result<Arc<Layer>>>>,
-    /// Polygon edge indexes, shared by the criteria that use the same layer file.
-    edges: crate::measure::inside::EdgeCache,
+    /// Indexes shared by the criteria that use the same layer file.
+    indexes: crate::index::IndexCache,
 }
 
 impl<'a> Loader<'a> {
@@ -39,7 +39,7 @@ impl<'a> Loader<'a> {
         Loader {
             set,
             cells,
-            edges: Default::default(),
+            indexes: Default::default(),
         }
     }
 
@@ -134,7 +134,12 @@ fn coverage(
         .map(|r| cov.values.contains(&attrs.get(r, col).to_string()))
         .collect();
     Ok(Ok(Some((
-        Arc::new(Coverage::new(polys, covered)),
+        Arc::new(Coverage::new(
+            loader
+                .indexes
+                .polygons(&cov_layer.path, None, || PolygonIndex::new(polys)),
+            covered,
+        )),
         format!("outside the coverage of layer {}", layer.name),
     ))))
 }
@@ -171,7 +176,7 @@ fn compile(profile: &Profile, loader: &Loader<'_>, c: &Criterion) -> Result<Comp
             .iter()
             .map(|cov| cov.as_ref().map(|(index, _)| index.clone()))
             .collect(),
-        edges: &loader.edges,
+        indexes: &loader.indexes,
     };
     for (k, layer) in layers.iter().enumerate() {
         let st = standardise[k].as_ref().unwrap_or(&c.standardise);

@@ -14,11 +14,13 @@
 //! ```
 
 mod grid;
+mod cache;
 mod line;
 mod point;
 mod polygon;
 mod sum;
 
+pub use cache::{IndexCache, LazyEdges};
 pub use line::LineIndex;
 pub use point::PointIndex;
 pub use polygon::{Coverage, PolygonIndex};

@@ -484,18 +484,15 @@ impl PolygonIndex {
 /// apart.
 #[derive(Debug, Clone)]
 pub struct Coverage {
-    index: PolygonIndex,
+    index: std::sync::Arc<PolygonIndex>,
     /// Per attribute row of the coverage layer: covered or not.
     covered: Vec<bool>,
 }
 
 impl Coverage {
-    /// `covered[row]` for each attribute row of `polygons`.
-    pub fn new(polygons: &[Polygon], covered: Vec<bool>) -> Self {
-        Coverage {
-            index: PolygonIndex::new(polygons),
-            covered,
-        }
+    /// `covered[row]` for each attribute row of the polygons `index` holds.
+    pub fn new(index: std::sync::Arc<PolygonIndex>, covered: Vec<bool>) -> Self {
+        Coverage { index, covered }
     }
 
     /// True when a covered polygon contains (lon, lat).

@@ -367,7 +367,16 @@ pub struct LayerSet {
     specs: Vec<LayerSpec>,
     base_dir: Option<PathBuf>,
     source: String,
+    /// Files already read, shared by the layers that read the same file the same way (the
+    /// countries and the GDP proxy; the US states of water, land and regions).
+    read_cache: ReadCache,
 }
+
+/// What [`read_geometry`] made of a file, by everything it depends on.
+type ReadKey = (PathBuf, String);
+type ReadCache = std::sync::Arc<
+    std::sync::Mutex<HashMap<ReadKey, std::sync::Arc<std::sync::OnceLock<Result<Read>>>>>,
+>;
 
 impl LayerSet {
     /// Parse a layer-set TOML text. `source` names it in errors; `base_dir` resolves relative
@@ -395,6 +404,7 @@ impl LayerSet {
             specs: file.layers,
             base_dir,
             source: source.display().to_string(),
+            read_cache: Default::default(),
         })
     }
 
@@ -415,6 +425,7 @@ impl LayerSet {
             specs,
             base_dir,
             source: "<layers>".into(),
+            read_cache: Default::default(),
         }
     }
 
@@ -456,6 +467,27 @@ impl LayerSet {
         }
     }
 
+    /// [`read_geometry`], once per file and way of reading it. Reads run outside the lock
+    /// (a `OnceLock` per key), so different files are read in parallel.
+    fn read_cached(&self, path: &Path, spec: &LayerSpec) -> Result<Read> {
+        let how = format!(
+            "{:?}",
+            (
+                spec.kind,
+                &spec.fields,
+                &spec.lat,
+                &spec.lon,
+                spec.delimiter,
+                &spec.source_layer
+            )
+        );
+        let cell = {
+            let mut map = self.read_cache.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry((path.to_path_buf(), how)).or_default().clone()
+        };
+        cell.get_or_init(|| read_geometry(path, spec)).clone()
+    }
+
     /// Read one layer from disk.
     ///
     /// Runs sequentially (no rayon): [`crate::Engine::new`] calls it inside a once-only
@@ -484,7 +516,7 @@ impl LayerSet {
                 },
             ));
         }
-        let (geometry, mut attributes, skipped) = read_geometry(&path, spec)?;
+        let (geometry, mut attributes, skipped) = self.read_cached(&path, spec)?;
         if let Some(join) = &spec.join {
             let table = self.resolve(&join.path)?;
             self::csv::join_table(&mut attributes, &table, join)?;

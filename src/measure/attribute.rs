@@ -21,7 +21,7 @@
 //! ```
 
 use super::{Input, Kind, Position, Probe, Raw, Why, field_column, kind_error};
-use crate::index::{Coverage, LineIndex, PolygonIndex};
+use crate::index::{Coverage, LazyEdges, PolygonIndex};
 use crate::layers::{Geometry, Value};
 use std::sync::Arc;
 
@@ -79,12 +79,14 @@ impl Kind for Attribute {
                 .map(|r| layer.attributes.get(r, col).clone())
                 .collect();
             let near = (self.within_km > 0.0).then(|| Near {
-                edges: input.edges.get(layer, &None, polys),
+                edges: input.indexes.edges(&layer.path, None, || polys.clone()),
                 rows: polys.iter().map(|p| p.row).collect(),
                 km: self.within_km,
             });
             sources.push(Source {
-                index: PolygonIndex::new(polys),
+                index: input
+                    .indexes
+                    .polygons(&layer.path, None, || PolygonIndex::new(polys)),
                 column,
                 coverage: input.coverage.get(k).cloned().flatten(),
                 near,
@@ -96,14 +98,14 @@ impl Kind for Attribute {
 
 /// The polygons' edges, for the tolerance.
 struct Near {
-    edges: Arc<LineIndex>,
+    edges: Arc<LazyEdges>,
     /// Attribute row of each polygon (the edge index's items).
     rows: Vec<usize>,
     km: f64,
 }
 
 struct Source {
-    index: PolygonIndex,
+    index: Arc<PolygonIndex>,
     column: Vec<Value>,
     coverage: Option<Arc<Coverage>>,
     near: Option<Near>,

@@ -15,12 +15,10 @@
 //! ```
 
 use super::{Input, Kind, Position, Probe, Raw, Why, check_filter, kind_error, params, select};
-use crate::index::{LineIndex, PolygonIndex};
+use crate::index::{LazyEdges, PolygonIndex};
 use crate::layers::Geometry;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// `inside` parameters.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -53,45 +51,6 @@ pub(super) fn check_within_km(measure: &str, km: f64) -> Result<(), String> {
     }
 }
 
-/// Edge indexes already built, by layer file and filter: several criteria (and layers read
-/// from the same file, like the two US states layers) share one. Building one for the 1:10m
-/// countries takes ~0.3 s.
-#[derive(Default)]
-pub struct EdgeCache(Mutex<HashMap<(PathBuf, Option<String>), Arc<OnceLock<Arc<LineIndex>>>>>);
-
-impl EdgeCache {
-    /// The edge index of `layer`'s polygons (those `filter` keeps), built on first use.
-    pub(super) fn get(
-        &self,
-        layer: &crate::layers::Layer,
-        filter: &Option<String>,
-        polygons: &[crate::layers::Polygon],
-    ) -> Arc<LineIndex> {
-        let cell = {
-            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            map.entry((layer.path.clone(), filter.clone()))
-                .or_default()
-                .clone()
-        };
-        // No rayon inside: waiting here cannot steal (and deadlock on) another criterion.
-        cell.get_or_init(|| Arc::new(edge_index(polygons))).clone()
-    }
-}
-
-/// The edges of every ring of `polygons`, as great-circle arcs; item `i` is `polygons[i]`.
-fn edge_index(polygons: &[crate::layers::Polygon]) -> LineIndex {
-    let lines: Vec<Vec<Vec<[f64; 2]>>> = polygons
-        .iter()
-        .map(|p| {
-            p.rings
-                .iter()
-                .map(|r| r.exterior().0.iter().map(|c| [c.x, c.y]).collect())
-                .collect()
-        })
-        .collect();
-    LineIndex::new(&lines)
-}
-
 impl Kind for Inside {
     fn name(&self) -> &'static str {
         "inside"
@@ -112,9 +71,18 @@ impl Kind for Inside {
             };
             let keep = select(layer, &self.filter)?;
             let kept: Vec<_> = polys.iter().filter(|p| keep[p.row]).cloned().collect();
-            indexes.push(PolygonIndex::new(&kept));
+            let filter = self.filter.as_deref();
+            indexes.push(
+                input
+                    .indexes
+                    .polygons(&layer.path, filter, || PolygonIndex::new(&kept)),
+            );
             if self.within_km > 0.0 {
-                near.push(input.edges.get(layer, &self.filter, &kept));
+                near.push(
+                    input
+                        .indexes
+                        .edges(&layer.path, filter, || kept.clone()),
+                );
             }
         }
         Ok(Box::new(InsideAny {
@@ -126,9 +94,9 @@ impl Kind for Inside {
 }
 
 struct InsideAny {
-    indexes: Vec<PolygonIndex>,
+    indexes: Vec<Arc<PolygonIndex>>,
     /// The polygons' edges, per layer, when there is a tolerance.
-    near: Vec<Arc<LineIndex>>,
+    near: Vec<Arc<LazyEdges>>,
     /// The tolerance.
     km: f64,
 }
@@ -189,7 +157,7 @@ mod tests {
             fields: vec![None],
             numeric: vec![true],
             coverage: vec![None],
-            edges: &EdgeCache::default(),
+            indexes: &crate::index::IndexCache::default(),
         })
         .unwrap()
     }

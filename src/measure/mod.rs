@@ -97,8 +97,8 @@ pub struct Input<'a> {
     /// passes over a layer at a site its coverage refuses (for one layer the engine makes
     /// the criterion UNKNOWN outside the coverage).
     pub coverage: Vec<Option<Arc<crate::index::Coverage>>>,
-    /// Polygon edge indexes shared by the criteria of one engine (for tolerances).
-    pub edges: &'a inside::EdgeCache,
+    /// Indexes shared by the criteria of one engine.
+    pub indexes: &'a crate::index::IndexCache,
 }
 
 /// A measure bound to indexed layers: answers one site at a time, from many threads.

@@ -154,7 +154,7 @@ mod tests {
             fields: vec![None],
             numeric: vec![true],
             coverage: vec![None],
-            edges: &super::super::inside::EdgeCache::default(),
+            indexes: &crate::index::IndexCache::default(),
         })
         .unwrap()
     }
