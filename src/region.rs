@@ -14,7 +14,7 @@
 //! ```
 
 use crate::batch::Summary;
-use crate::engine::{Engine, Evaluation, Status};
+use crate::engine::{Engine, Evaluation, Status, tie_runs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::geodesy::{cell_area_km2, great_circle_km};
 use crate::index::PolygonIndex;
@@ -412,6 +412,9 @@ pub struct TopSite {
     pub cell: Cell,
     /// Its total score.
     pub score: f64,
+    /// How many `ok` cells of the region have exactly this score (1: no tie). Ties are
+    /// ordered by [`Engine::break_tie`], then north-west first.
+    pub tie_group: u64,
 }
 
 /// Totals over a region run.
@@ -491,7 +494,7 @@ pub fn score_cells(
             }
         }
     }
-    Ok(acc.finish(cells, top_n, min_spacing_km))
+    Ok(acc.finish(engine, cells, top_n, min_spacing_km))
 }
 
 /// Area-weighted sums and counts over the cells of a region, in grid order.
@@ -584,9 +587,15 @@ impl Accumulator {
         }
     }
 
-    /// Means, and the top sites: best first (ties by grid order), greedily at least
-    /// `min_spacing_km` apart.
-    fn finish(mut self, cells: &[Cell], top_n: usize, min_spacing_km: f64) -> RegionSummary {
+    /// Means, and the top sites: best first (exact ties by [`Engine::break_tie`], then grid
+    /// order), greedily at least `min_spacing_km` apart.
+    fn finish(
+        mut self,
+        engine: &Engine,
+        cells: &[Cell],
+        top_n: usize,
+        min_spacing_km: f64,
+    ) -> RegionSummary {
         let s = &mut self.s;
         s.mean_scores = self
             .score_sum
@@ -597,25 +606,49 @@ impl Accumulator {
         s.mean_total = (s.area_ok_km2 > 0.0).then(|| self.total_sum / s.area_ok_km2);
         self.ok_cells
             .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        for &(score, i) in &self.ok_cells {
+        for (start, end) in tie_runs(&self.ok_cells, |c| c.0) {
             if s.top.len() >= top_n {
                 break;
             }
-            let c = cells[i];
-            let far = s.top.iter().all(|t| {
-                great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat()) >= min_spacing_km
-            });
-            if far {
-                let rank = s.top.len() + 1;
-                s.top.push(TopSite {
-                    rank,
-                    cell: c,
-                    score,
+            let run = &mut self.ok_cells[start..end];
+            if run.len() > 1 {
+                order_tied_cells(engine, cells, run);
+            }
+            for &(score, i) in run.iter() {
+                if s.top.len() >= top_n {
+                    break;
+                }
+                let c = cells[i];
+                let far = s.top.iter().all(|t| {
+                    great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat())
+                        >= min_spacing_km
                 });
+                if far {
+                    let rank = s.top.len() + 1;
+                    s.top.push(TopSite {
+                        rank,
+                        cell: c,
+                        score,
+                        tie_group: (end - start) as u64,
+                    });
+                }
             }
         }
         self.s
     }
+}
+
+/// Order a run of cells with exactly equal scores by [`Engine::break_tie`] (stable: grid
+/// order decides what is still equal).
+fn order_tied_cells(engine: &Engine, cells: &[Cell], run: &mut [(f64, usize)]) {
+    let evals: Vec<Evaluation> = run
+        .par_iter()
+        .map(|&(_, i)| engine.evaluate(cells[i].lon(), cells[i].lat()))
+        .collect();
+    let mut order: Vec<usize> = (0..run.len()).collect();
+    order.sort_by(|&a, &b| engine.break_tie(&evals[a], &evals[b]));
+    let sorted: Vec<(f64, usize)> = order.iter().map(|&k| run[k]).collect();
+    run.copy_from_slice(&sorted);
 }
 
 /// A polygon layer of named units with codes (countries, admin-1), for resolving names.

@@ -15,7 +15,7 @@ mod top;
 
 pub use stream::SiteStream;
 
-use crate::engine::{Engine, Evaluation, Status};
+use crate::engine::{Engine, Evaluation, Status, tie_runs};
 use crate::error::Result;
 use crate::sites::{Site, SiteChunk, SiteHeader, SiteOptions, SiteSource};
 use rank::Ranked;
@@ -32,6 +32,9 @@ pub struct ScoredSite {
     pub eval: Evaluation,
     /// 1-based rank among `ok` sites.
     pub rank: Option<u64>,
+    /// For `ok` sites: how many `ok` sites have exactly the same score (1: no tie). Ties are
+    /// ordered by [`Engine::break_tie`], then input order.
+    pub tie_group: Option<u64>,
 }
 
 /// Counts over all sites read.
@@ -125,6 +128,7 @@ enum Collector {
     Top {
         n: usize,
         heap: BinaryHeap<Ranked<Site>>,
+        ties: rank::TieCount,
         pending: Vec<SiteChunk>,
         pending_sites: usize,
         points: Vec<(f64, f64, u32)>,
@@ -141,6 +145,7 @@ impl Collector {
             Some(n) => Collector::Top {
                 n,
                 heap: BinaryHeap::new(),
+                ties: rank::TieCount::default(),
                 pending: Vec::new(),
                 pending_sites: 0,
                 points: Vec::new(),
@@ -159,6 +164,7 @@ impl Collector {
             Collector::Top {
                 n,
                 heap,
+                ties,
                 pending,
                 pending_sites,
                 points,
@@ -169,7 +175,7 @@ impl Collector {
                     pending.push(chunk);
                 }
                 if (flush && !pending.is_empty()) || *pending_sites >= SPATIAL_BATCH_SITES {
-                    score_batch_top(engine, pending, *n, heap, summary, points);
+                    score_batch_top(engine, pending, *n, heap, (summary, ties), points);
                     pending.clear();
                     *pending_sites = 0;
                 }
@@ -181,8 +187,12 @@ impl Collector {
                     .into_par_iter()
                     .map(|site| {
                         let eval = engine.evaluate(site.lon, site.lat);
-                        let rank = None;
-                        ScoredSite { site, eval, rank }
+                        ScoredSite {
+                            site,
+                            eval,
+                            rank: None,
+                            tie_group: None,
+                        }
                     })
                     .collect();
                 for s in scored {
@@ -205,25 +215,45 @@ impl Collector {
 
     /// The results: ranked `ok` sites first (explained now, with a limit), then the others.
     fn finish(self, engine: &Engine) -> Vec<ScoredSite> {
-        let (mut ranked, others): (Vec<ScoredSite>, Vec<ScoredSite>) = match self {
-            Collector::Top { heap, .. } => {
+        let (mut ranked, others): (Vec<Ranked<ScoredSite>>, Vec<ScoredSite>) = match self {
+            Collector::Top { heap, ties, .. } => {
                 let mut kept = heap.into_vec();
                 kept.sort_unstable();
                 let explained = kept.into_par_iter().map(|r| {
                     let eval = engine.evaluate(r.item.lon, r.item.lat);
-                    ScoredSite {
+                    let tie_group = Some(ties.get(r.score).max(1));
+                    let site = ScoredSite {
                         site: r.item,
                         eval,
                         rank: None,
+                        tie_group,
+                    };
+                    Ranked {
+                        score: r.score,
+                        index: r.index,
+                        item: site,
                     }
                 });
                 (explained.collect(), Vec::new())
             }
             Collector::All { mut ok, others } => {
                 ok.sort_unstable();
-                (ok.into_iter().map(|r| r.item).collect(), others)
+                for (start, end) in tie_runs(&ok, |r| r.score) {
+                    for r in &mut ok[start..end] {
+                        r.item.tie_group = Some((end - start) as u64);
+                    }
+                }
+                (ok, others)
             }
         };
+        // Exact ties: by the raw values of the heaviest criteria (a stable sort: input
+        // order decides what is still equal).
+        for (start, end) in tie_runs(&ranked, |r| r.score) {
+            if end - start > 1 {
+                ranked[start..end].sort_by(|a, b| engine.break_tie(&a.item.eval, &b.item.eval));
+            }
+        }
+        let mut ranked: Vec<ScoredSite> = ranked.into_iter().map(|r| r.item).collect();
         for (i, s) in ranked.iter_mut().enumerate() {
             s.rank = Some(i as u64 + 1);
         }

@@ -2,7 +2,7 @@
 //! thread count), and bounded collections of the best.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 /// A site in the ranking, ordered so that greater = ranks lower (worse score, or later in
 /// the input on a tie).
@@ -60,5 +60,27 @@ pub(super) fn keep_best<T>(v: &mut Vec<Ranked<T>>, n: usize) {
             v.select_nth_unstable(n - 1);
         }
         v.truncate(n);
+    }
+}
+
+/// How many `ok` sites have each exact score, for the scores that can still make a top-n
+/// list: what the `tie_group` of a listed site counts, kept in bounded memory (at most
+/// n + 1 distinct scores are at or above the cut-off, which only rises).
+#[derive(Debug, Default)]
+pub(super) struct TieCount(HashMap<u64, u64>);
+
+impl TieCount {
+    /// Count `scores` at or above `cutoff` (the n-th best score so far, or -inf while the
+    /// list is not full), and forget the scores below it.
+    pub(super) fn add(&mut self, scores: &[f64], cutoff: f64) {
+        for &s in scores.iter().filter(|&&s| s >= cutoff) {
+            *self.0.entry(s.to_bits()).or_default() += 1;
+        }
+        self.0.retain(|&bits, _| f64::from_bits(bits) >= cutoff);
+    }
+
+    /// Sites counted with exactly `score`.
+    pub(super) fn get(&self, score: f64) -> u64 {
+        self.0.get(&score.to_bits()).copied().unwrap_or(0)
     }
 }

@@ -1,7 +1,7 @@
 //! Scoring a batch with a top-N limit: in spatial order, in parallel, keeping the best N.
 
 use super::Summary;
-use super::rank::{Ranked, keep_best, push_bounded};
+use super::rank::{Ranked, TieCount, keep_best, push_bounded};
 use super::spatial::spatial_order;
 use super::tally::{Tally, apply_tally, count};
 use crate::engine::{Engine, Status};
@@ -18,9 +18,10 @@ const SITES_PER_TASK: usize = 4096;
 
 /// Score a batch of chunks with a top-`n` limit: every site is evaluated in spatial order
 /// ([`spatial_order`]), in parallel; the best `n` of the batch and the counts are then merged
-/// into `heap` and `summary`. The outcome does not depend on the order of evaluation: the
-/// ranking is a total order (score, then input position). `points` is working memory, kept
-/// from one batch to the next.
+/// into `heap` and `summary`, and the scores that may still tie with a listed site into
+/// `ties`. The outcome does not depend on the order of evaluation: the ranking is a total
+/// order (score, then input position). `points` is working memory, kept from one batch to
+/// the next.
 // Over 80 lines on purpose: the hot loop of `--top` (touch a group, score, count, keep the
 // best) and the merge of its parts stay together, so that their cost shows in one place.
 pub(super) fn score_batch_top(
@@ -28,7 +29,7 @@ pub(super) fn score_batch_top(
     chunks: &[SiteChunk],
     n: usize,
     heap: &mut BinaryHeap<Ranked<Site>>,
-    summary: &mut Summary,
+    (summary, ties): (&mut Summary, &mut TieCount),
     points: &mut Vec<(f64, f64, u32)>,
 ) {
     let mut offsets = Vec::with_capacity(chunks.len() + 1);
@@ -46,10 +47,11 @@ pub(super) fn score_batch_top(
     };
     let n_constraints = engine.profile().constraints.len().min(64);
     let n_criteria = engine.profile().criteria.len().min(64);
-    let (best, tally) = points
+    let (best, tally, scores) = points
         .par_chunks(SITES_PER_TASK)
         .map(|ps| {
             let mut best: Vec<Ranked<u32>> = Vec::new();
+            let mut scores: Vec<f64> = Vec::new();
             let mut t = Tally {
                 by_constraint: vec![0; n_constraints],
                 unknown_by_criterion: vec![0; n_criteria],
@@ -66,8 +68,10 @@ pub(super) fn score_batch_top(
                     count(&mut t, &q);
                     if q.status == Status::Ok {
                         let (c, i) = locate(pos as usize);
+                        let score = q.score.unwrap_or(f64::NEG_INFINITY);
+                        scores.push(score);
                         best.push(Ranked {
-                            score: q.score.unwrap_or(f64::NEG_INFINITY),
+                            score,
                             index: chunks[c].first_index + i as u64,
                             item: pos,
                         });
@@ -75,19 +79,37 @@ pub(super) fn score_batch_top(
                 }
             }
             keep_best(&mut best, n);
-            (best, t)
+            (best, t, scores)
         })
         .reduce(
-            || (Vec::new(), Tally::default()),
-            |(mut a, mut ta), (b, tb)| {
+            || (Vec::new(), Tally::default(), Vec::new()),
+            |(mut a, mut ta, mut sa), (b, tb, sb)| {
                 a.extend(b);
                 keep_best(&mut a, n);
                 ta.add(&tb);
-                (a, ta)
+                sa.extend(sb);
+                (a, ta, sa)
             },
         );
     apply_tally(summary, &tally);
-    // Only the sites that make the overall cut get their id and record made.
+    merge_best(chunks, &locate, best, n, heap);
+    let cutoff = match heap.peek() {
+        _ if n == 0 => f64::INFINITY,
+        Some(worst) if heap.len() >= n => worst.score,
+        _ => f64::NEG_INFINITY,
+    };
+    ties.add(&scores, cutoff);
+}
+
+/// Merge a batch's best into the overall heap: only the sites that make the overall cut get
+/// their id and record made.
+fn merge_best(
+    chunks: &[SiteChunk],
+    locate: &dyn Fn(usize) -> (usize, usize),
+    best: Vec<Ranked<u32>>,
+    n: usize,
+    heap: &mut BinaryHeap<Ranked<Site>>,
+) {
     for r in best {
         let enters = heap.len() < n || heap.peek().is_some_and(|w| r.ranks_before(w));
         if enters {

@@ -6,7 +6,9 @@ use clap::ValueEnum;
 use standort::export::format::choose;
 use standort::export::region::summary_json;
 use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
-use standort::region::{Cell, Region, RegionSummary, nice_cell_deg, region_grid, score_cells};
+use standort::region::{
+    Cell, Region, RegionSummary, TopSite, nice_cell_deg, region_grid, score_cells,
+};
 use standort::text::format_number;
 use standort::{Engine, Error};
 use std::io::Write;
@@ -508,6 +510,27 @@ fn write_top(
                 writeln!(out, "  * {} from {}: {note}", c.value_column(), src.layer)?;
             }
         }
+    }
+    write_ties(out, s)
+}
+
+/// One line per group of top sites that tie exactly, with the size of the tie.
+fn write_ties(out: &mut dyn Write, s: &RegionSummary) -> std::io::Result<()> {
+    let tied: Vec<&TopSite> = s.top.iter().filter(|t| t.tie_group > 1).collect();
+    for group in tied.chunk_by(|a, b| a.score.to_bits() == b.score.to_bits()) {
+        let (first, last) = (group[0].rank, group[group.len() - 1].rank);
+        let ranks = if first == last {
+            format!("rank {first} is")
+        } else {
+            format!("ranks {first}-{last} are")
+        };
+        writeln!(
+            out,
+            "  = {ranks} {} of {} cells scoring exactly {:.6}: ordered by the raw values of the heaviest criteria, then north-west first",
+            group.len(),
+            thousands(group[0].tie_group as f64),
+            group[0].score
+        )?;
     }
     Ok(())
 }

@@ -108,11 +108,14 @@ fn check_layer_names(set: &LayerSet, c: &Criterion) -> std::result::Result<(), S
     Ok(())
 }
 
+/// A coverage and the reason sites outside it are UNKNOWN.
+type CoverageWhy = (Arc<Coverage>, String);
+
 /// A layer's declared coverage, with the reason sites outside are UNKNOWN.
 fn coverage(
     loader: &Loader<'_>,
     layer: &Layer,
-) -> Result<std::result::Result<Option<(Arc<Coverage>, String)>, String>> {
+) -> Result<std::result::Result<Option<CoverageWhy>, String>> {
     let Some(cov) = &layer.spec.coverage else {
         return Ok(Ok(None));
     };

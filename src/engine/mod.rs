@@ -8,16 +8,20 @@
 //!   reasons. One definition, [`Engine::assess`], used by both the explained evaluation
 //!   ([`Engine::evaluate`]) and the quick one ([`Engine::score_only`]).
 //!
+//! - [`ties`]: the rule that orders exactly equal scores ([`Engine::break_tie`]).
+//!
 //! [`Engine::evaluate`] and [`Engine::score_only`] are pure functions of a site's position,
 //! safe to call from many threads.
 
 mod build;
 mod probe;
 mod score;
+mod ties;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use score::Quick;
+pub use ties::tie_runs;
 
 use crate::layers::{LayerKind, Value};
 use crate::measure::Probe;

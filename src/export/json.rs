@@ -44,6 +44,7 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
     let input: Map<String, Json> = input_values(ctx.header, s).into_iter().collect();
     json!({
         "rank": s.rank,
+        "tie_group": s.tie_group,
         "id": s.site.id,
         "lon": round(s.site.lon, 7),
         "lat": round(s.site.lat, 7),

@@ -124,6 +124,7 @@ fn raw_decimals(unit: &str) -> i32 {
 pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
     let mut cols = vec![
         "rank".to_string(),
+        "tie_group".into(),
         "score".into(),
         "status".into(),
         "reasons".into(),
@@ -156,6 +157,7 @@ pub fn result_values(engine: &Engine, s: &ScoredSite) -> Vec<Json> {
     let e = &s.eval;
     let mut out = vec![
         s.rank.map_or(Json::Null, Json::from),
+        s.tie_group.map_or(Json::Null, Json::from),
         e.score.map_or(Json::Null, |x| json_number(x, 6)),
         Json::from(e.status.to_string()),
         Json::from(e.reasons.join("; ")),

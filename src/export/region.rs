@@ -116,6 +116,7 @@ impl<W: Write> RegionGeoJson<W> {
                 p.remove(k);
             }
             p.insert("top_rank".into(), json!(t.rank));
+            p.insert("tie_group".into(), json!(t.tie_group));
             p.insert("marker-color".into(), json!("#e41a1c"));
             p.insert("marker-size".into(), json!("medium"));
             if t.rank < 10 {
@@ -175,7 +176,7 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
             })).collect::<Vec<_>>(),
         },
         "top": s.top.iter().map(|t| json!({
-            "rank": t.rank, "lon": round(t.cell.lon(), 7), "lat": round(t.cell.lat(), 7), "score": round(t.score, 6),
+            "rank": t.rank, "lon": round(t.cell.lon(), 7), "lat": round(t.cell.lat(), 7), "score": round(t.score, 6), "tie_group": t.tie_group,
         })).collect::<Vec<_>>(),
         "attribution": engine.layers().iter().filter_map(|l| l.attribution.as_ref().map(|a| json!({"layer": l.name, "text": a}))).collect::<Vec<_>>(),
     })

@@ -60,7 +60,11 @@ pub fn write_table(
 fn row(ctx: &Context, s: &ScoredSite) -> Vec<String> {
     let criteria = &ctx.engine.profile().criteria;
     let mut r = vec![
-        s.rank.map_or_else(|| "-".into(), |r| r.to_string()),
+        match (s.rank, s.tie_group) {
+            (Some(r), Some(t)) if t > 1 => format!("{r}="),
+            (Some(r), _) => r.to_string(),
+            (None, _) => "-".into(),
+        },
         s.site.id.clone(),
         s.eval
             .score
@@ -108,6 +112,31 @@ fn write_notes(w: &mut dyn Write, ctx: &Context, results: &[ScoredSite]) -> std:
                 )?;
             }
         }
+    }
+    write_ties(w, results)
+}
+
+/// One line per group of listed sites that tie exactly (their ranks are marked `=`).
+fn write_ties(w: &mut dyn Write, results: &[ScoredSite]) -> std::io::Result<()> {
+    let tied: Vec<&ScoredSite> = results
+        .iter()
+        .filter(|s| s.rank.is_some() && s.tie_group.is_some_and(|t| t > 1))
+        .collect();
+    let same = |a: &&ScoredSite, b: &&ScoredSite| a.eval.score == b.eval.score;
+    for group in tied.chunk_by(same) {
+        let (first, last) = (group[0].rank, group[group.len() - 1].rank);
+        let ranks = match (first, last) {
+            (Some(a), Some(b)) if a != b => format!("ranks {a}-{b} are"),
+            (Some(a), _) => format!("rank {a} is"),
+            _ => continue,
+        };
+        writeln!(
+            w,
+            "= {ranks} {} of {} sites scoring exactly {:.6}: ordered by the raw values of the heaviest criteria, then input order",
+            group.len(),
+            group[0].tie_group.unwrap_or(1),
+            group[0].eval.score.unwrap_or(0.0)
+        )?;
     }
     Ok(())
 }

@@ -134,7 +134,7 @@ mod tests {
         let polys = features
             .iter()
             .enumerate()
-            .filter_map(|(row, ring)| repair_polygon(&[ring.clone()], row))
+            .filter_map(|(row, ring)| repair_polygon(std::slice::from_ref(ring), row))
             .collect();
         Arc::new(Layer {
             name: "land".into(),

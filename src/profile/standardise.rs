@@ -5,6 +5,10 @@
 //! - `linear = { best, worst }`: 1 at `best`, 0 at `worst`, straight in between, clamped
 //!   outside. `best < worst` is a cost (less is better: distance, price), `best > worst` a
 //!   benefit (more is better: capacity).
+//! - `log = { best, worst }`: 1 at `best`, 0 at `worst`, straight in the logarithm of the
+//!   value in between (both bounds positive), clamped outside: diminishing returns, each
+//!   doubling worth the same (generation capacity nearby: 200 MW to 400 MW matters as much
+//!   as 20 GW to 40 GW). Zero and negative values score as the smallest.
 //! - `sigmoid = { best, worst }`: the same end points on an S-curve (IDRISI/TerrSet's
 //!   sigmoidal fuzzy membership, cos²), flat near both ends.
 //! - `piecewise = { points = [[x, score], ...] }`: straight lines between breakpoints with
@@ -32,6 +36,13 @@ use std::collections::BTreeMap;
 pub enum Standardise {
     /// Straight line from `best` (1) to `worst` (0).
     Linear {
+        /// Raw value scoring 1.
+        best: f64,
+        /// Raw value scoring 0.
+        worst: f64,
+    },
+    /// Straight in the logarithm from `best` (1) to `worst` (0); both positive.
+    Log {
         /// Raw value scoring 1.
         best: f64,
         /// Raw value scoring 0.
@@ -73,6 +84,18 @@ impl Standardise {
             Standardise::Linear { best, worst } | Standardise::Sigmoid { best, worst } => {
                 finite(*best, "best")?;
                 finite(*worst, "worst")?;
+                if best == worst {
+                    return Err(format!(
+                        "best and worst are both {best}: the bounds must differ"
+                    ));
+                }
+            }
+            Standardise::Log { best, worst } => {
+                if !(best.is_finite() && worst.is_finite() && *best > 0.0 && *worst > 0.0) {
+                    return Err(format!(
+                        "log needs positive finite bounds (best {best}, worst {worst})"
+                    ));
+                }
                 if best == worst {
                     return Err(format!(
                         "best and worst are both {best}: the bounds must differ"
@@ -125,7 +148,9 @@ impl Standardise {
     /// standardisation, or a piecewise one without points, may leave one without a score).
     pub fn scores_every_number(&self) -> bool {
         match self {
-            Standardise::Linear { .. } | Standardise::Sigmoid { .. } => true,
+            Standardise::Linear { .. } | Standardise::Log { .. } | Standardise::Sigmoid { .. } => {
+                true
+            }
             Standardise::Piecewise { points } => !points.is_empty(),
             Standardise::Categorical { .. } => false,
         }
@@ -135,6 +160,11 @@ impl Standardise {
     pub fn score_number(&self, x: f64) -> Option<f64> {
         match self {
             Standardise::Linear { best, worst } => Some(linear(x, *best, *worst)),
+            Standardise::Log { best, worst } => {
+                // ln 0 = -inf clamps to the low end; negative values are taken as 0.
+                let lx = if x > 0.0 { x.ln() } else { f64::NEG_INFINITY };
+                Some(linear(lx, best.ln(), worst.ln()))
+            }
             Standardise::Sigmoid { best, worst } => {
                 let t = linear(x, *best, *worst);
                 // cos^2 of the distance from best: 1 at best, 0 at worst, 0.5 midway.
@@ -154,6 +184,27 @@ impl Standardise {
                 Some(a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0]))
             }
             Standardise::Categorical { .. } => self.score(&Value::Num(x)),
+        }
+    }
+
+    /// +1 when a larger raw value scores at least as well (a benefit), -1 when a smaller one
+    /// does (a cost), `None` for a categorical table or a piecewise curve that goes both
+    /// ways. Used to break ties by raw values.
+    pub fn direction(&self) -> Option<f64> {
+        match self {
+            Standardise::Linear { best, worst }
+            | Standardise::Log { best, worst }
+            | Standardise::Sigmoid { best, worst } => Some(if best > worst { 1.0 } else { -1.0 }),
+            Standardise::Piecewise { points } => {
+                let up = points.windows(2).all(|w| w[1][1] >= w[0][1]);
+                let down = points.windows(2).all(|w| w[1][1] <= w[0][1]);
+                match (up, down) {
+                    (true, false) => Some(1.0),
+                    (false, true) => Some(-1.0),
+                    _ => None,
+                }
+            }
+            Standardise::Categorical { .. } => None,
         }
     }
 
@@ -193,6 +244,51 @@ mod tests {
             worst: 5.0,
         };
         assert_eq!(cost.score_number(1.0), Some(0.8));
+    }
+
+    #[test]
+    fn log_scores_each_doubling_alike() {
+        let s = Standardise::Log {
+            best: 51200.0,
+            worst: 100.0,
+        };
+        s.validate().unwrap();
+        let at = |x: f64| s.score_number(x).unwrap();
+        // 100 -> 51,200 MW is 9 doublings: each is worth 1/9.
+        assert!((at(200.0) - 1.0 / 9.0).abs() < 1e-12);
+        assert!((at(25600.0) - 8.0 / 9.0).abs() < 1e-12);
+        assert_eq!((at(100.0), at(51200.0)), (0.0, 1.0));
+        assert_eq!((at(0.0), at(-5.0), at(1e9)), (0.0, 0.0, 1.0));
+        let cost = Standardise::Log {
+            best: 1.0,
+            worst: 100.0,
+        };
+        assert!((cost.score_number(10.0).unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(cost.score_number(0.0), Some(1.0));
+        assert_eq!((s.direction(), cost.direction()), (Some(1.0), Some(-1.0)));
+        for bad in [(0.0, 10.0), (-1.0, 10.0), (5.0, 5.0)] {
+            let s = Standardise::Log {
+                best: bad.0,
+                worst: bad.1,
+            };
+            assert!(s.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn directions() {
+        let up = Standardise::Piecewise {
+            points: vec![[0.0, 0.0], [1.0, 1.0]],
+        };
+        let hump = Standardise::Piecewise {
+            points: vec![[0.0, 0.0], [1.0, 1.0], [2.0, 0.0]],
+        };
+        assert_eq!((up.direction(), hump.direction()), (Some(1.0), None));
+        let cost = Standardise::Linear {
+            best: 0.0,
+            worst: 5.0,
+        };
+        assert_eq!(cost.direction(), Some(-1.0));
     }
 
     #[test]
