@@ -495,8 +495,10 @@ mod tests {
                     .chunks(chunk_size)
                     .map(|c| SiteChunk::from_sites(c.to_vec()))
                     .collect();
+                let mut ties = rank::TieCount::default();
                 for batch in chunks.chunks(chunks_per_batch) {
-                    score_batch_top(&engine, batch, n, &mut heap, &mut summary, &mut points);
+                    let counts = (&mut summary, &mut ties);
+                    score_batch_top(&engine, batch, n, &mut heap, counts, &mut points);
                 }
                 let mut kept = heap.into_vec();
                 kept.sort_unstable();
@@ -508,6 +510,9 @@ mod tests {
                 );
                 for r in &kept {
                     assert_eq!(r.item.id, format!("s{}", r.index));
+                    // The tie count of a listed site is over every site, not just the list.
+                    let same = full.iter().filter(|f| f.0 == r.score).count() as u64;
+                    assert_eq!(ties.get(r.score), same, "tie group of {}", r.index);
                 }
                 assert_eq!(
                     (summary.sites, summary.ok, summary.excluded, summary.unknown),

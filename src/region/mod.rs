@@ -20,6 +20,8 @@ use crate::geodesy::{cell_area_km2, great_circle_km};
 use crate::index::PolygonIndex;
 use crate::layers::{Geometry, LayerKind, LayerSet, LayerSpec, Polygon, repair_polygon};
 use crate::text::{did_you_mean, format_number};
+
+pub mod names;
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -156,71 +158,63 @@ impl Region {
         Region::from_polygons(path.display().to_string(), polys)
     }
 
-    /// Resolve a country (ISO3 code or name) or admin-1 unit (name or ISO 3166-2 code)
-    /// through the `countries` and `admin1` layers.
+    /// Resolve a country (ISO 3166-1 alpha-3 code or name) or a state or province (name or
+    /// ISO 3166-2 code, worldwide) through the `countries` and `admin1` layers; "Name, CCC"
+    /// narrows a name to one country. A name that several regions carry is an error that
+    /// lists them (see [`names`]).
     pub fn resolve(query: &str, layers: &LayerSet) -> Result<Region> {
         let q = query.trim();
         let countries = Named::load(layers, "countries", "iso_a3")?;
         if let Some(region) = countries.by_iso3(q)? {
             return Ok(region);
         }
-        if let Some(r) = countries.find(q, false) {
-            let a = &countries.layer.attributes;
-            let name = format!(
-                "{} ({})",
-                a.get(r, countries.name),
-                a.get(r, countries.code)
-            );
-            return Region::from_polygons(name, countries.polygons(&|x| x == r));
-        }
-        let mut candidates = countries.names();
-        if layers.spec("admin1").is_some() {
-            let admin = Named::load(layers, "admin1", "iso_3166_2")?;
-            if let Some(r) = admin.find(q, true) {
-                return Region::subdivision(&admin, r, &countries, layers);
+        let (name_part, within) = match q.rsplit_once(',') {
+            Some((n, c)) if !c.trim().is_empty() => (n.trim(), Some(c.trim().to_uppercase())),
+            _ => (q, None),
+        };
+        let admin = match layers.spec("admin1") {
+            Some(_) => Some(Admin::load(layers, &countries)?),
+            None => None,
+        };
+        let mut found = candidates(&names::fold(name_part), within.as_deref(), &countries, admin.as_ref());
+        match found.len() {
+            1 => match found.remove(0) {
+                Found::Country(r) => countries.region(r),
+                Found::Unit(u) => match &admin {
+                    Some(admin) => Region::subdivision(admin, &u, &countries),
+                    None => Err(no_region(q, &countries, None)),
+                },
+            },
+            0 => Err(no_region(q, &countries, admin.as_ref())),
+            _ => {
+                let list: Vec<String> = found.iter().map(|f| f.label(&countries)).collect();
+                Err(Error::usage(format!(
+                    "region \"{q}\" is ambiguous: {}; give the code, or \"name, CCC\" with the country's ISO3 code",
+                    list.join("; ")
+                )))
             }
-            candidates.extend(admin.names());
         }
-        let hint = did_you_mean(q, candidates.iter().map(String::as_str))
-            .map(|s| format!("; did you mean \"{s}\"?"))
-            .unwrap_or_default();
-        Err(Error::usage(format!(
-            "no region \"{q}\": not an ISO3 code, country or admin-1 name in the countries/admin1 layers{hint}"
-        )))
     }
 
-    /// Admin-1 unit `row` of `admin`: through the polygons of the layer that `subdivides`
-    /// its country where the layer set has one (the US states of the state-level data),
-    /// else its own; kept to its country's polygons in `countries`.
+    /// A state or province, kept to its country's polygons in `countries`.
     fn subdivision(
-        admin: &Named,
-        row: usize,
+        admin: &Admin,
+        unit: &names::Unit,
         countries: &Named,
-        layers: &LayerSet,
     ) -> Result<Region> {
-        let aa = &admin.layer.attributes;
-        let country = aa
-            .field_index("adm0_a3")
-            .map(|c| aa.get(row, c).to_string())
-            .unwrap_or_default();
-        let unit = aa.get(row, admin.name).to_string();
-        let code = aa.get(row, admin.code).to_string();
-        let own = layers.specs().iter().find_map(|s| {
-            let sub = s.subdivides.as_ref().filter(|d| d.country == country)?;
-            Some((s.name.clone(), sub.name.clone()))
-        });
-        let mut name = format!("{unit}, {country} ({code})");
-        let mut polygons = admin.polygons(&|x| x == row);
-        if let Some((layer, field)) = own {
-            let sub = Named::load_with(layers, &layer, &field, &field)?;
-            if let Some(r) = sub.find(&unit, false) {
-                polygons = sub.polygons(&|x| x == r);
-                name = format!("{unit}, {country} ({code}; outline from layer {layer})");
-            }
-        }
-        let ca = &countries.layer.attributes;
-        let clip = countries.polygons(&|r| ca.get(r, countries.code).to_string() == country);
-        let what = format!("inside {country} in the countries layer");
+        let code = unit
+            .iso
+            .map_or_else(|| "no ISO 3166-2 code".to_string(), |i| i.code.to_string());
+        let layer = &admin.layers[unit.layer];
+        let from = if unit.layer == 0 {
+            String::new()
+        } else {
+            format!("; outline from layer {}", layer.layer.name)
+        };
+        let name = format!("{}, {} ({code}{from})", unit.name(), unit.country);
+        let polygons = layer.polygons(&|x| x == unit.row);
+        let clip = countries.polygons(&|r| countries.code_of(r) == unit.country);
+        let what = format!("inside {} in the countries layer", unit.country);
         Ok(Region::from_polygons(name, polygons)?.clipped(&clip, what))
     }
 
@@ -651,6 +645,128 @@ fn order_tied_cells(engine: &Engine, cells: &[Cell], run: &mut [(f64, usize)]) {
     run.copy_from_slice(&sorted);
 }
 
+/// A region a query names.
+enum Found {
+    /// A row of the countries layer.
+    Country(usize),
+    /// A state or province.
+    Unit(names::Unit),
+}
+
+impl Found {
+    fn label(&self, countries: &Named) -> String {
+        match self {
+            Found::Country(r) => {
+                let a = &countries.layer.attributes;
+                format!(
+                    "{} ({}, country)",
+                    a.get(*r, countries.name),
+                    countries.code_of(*r)
+                )
+            }
+            Found::Unit(u) => u.label(),
+        }
+    }
+}
+
+/// The countries and units whose name (or code) is `folded`, in the country `within`
+/// (alpha-3) when given.
+fn candidates(
+    folded: &str,
+    within: Option<&str>,
+    countries: &Named,
+    admin: Option<&Admin>,
+) -> Vec<Found> {
+    let in_scope = |country: &str| within.is_none_or(|w| w == country);
+    let mut found: Vec<Found> = countries
+        .rows_named(folded)
+        .into_iter()
+        .filter(|&r| in_scope(&countries.code_of(r)))
+        .map(Found::Country)
+        .collect();
+    // A country beats its own states of the same name ("Mexico" is the country, not the
+    // state of México); a state of another country does not (Georgia).
+    let own: Vec<String> = found
+        .iter()
+        .filter_map(|f| match f {
+            Found::Country(r) => Some(countries.code_of(*r)),
+            Found::Unit(_) => None,
+        })
+        .collect();
+    if let Some(admin) = admin {
+        found.extend(
+            admin
+                .units
+                .iter()
+                .filter(|u| u.matches(folded) && in_scope(&u.country))
+                .filter(|u| !own.contains(&u.country))
+                .map(|u| Found::Unit(u.clone())),
+        );
+    }
+    found
+}
+
+/// The states and provinces: the admin-1 layer's, except for a country whose subdivisions a
+/// layer of the set holds (`subdivides`: the US states of the state-level data), whose units
+/// come from that layer.
+struct Admin {
+    /// The layers the units are in: admin-1 first.
+    layers: Vec<Named>,
+    units: Vec<names::Unit>,
+}
+
+impl Admin {
+    fn load(layers: &LayerSet, countries: &Named) -> Result<Admin> {
+        let admin1 = Named::load_with(layers, "admin1", "name", "adm0_a3")?;
+        let a = &admin1.layer.attributes;
+        let alpha2 = a.field_index("iso_a2").ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                "layer admin1 needs a field \"iso_a2\" (the country's ISO 3166-1 alpha-2 code) to resolve regions",
+            )
+        })?;
+        let columns = names::Either::Columns(admin1.code, alpha2);
+        let mut units = names::units(0, a, admin1.name, columns);
+        let mut named = vec![admin1];
+        for spec in layers.specs() {
+            let Some(sub) = &spec.subdivides else {
+                continue;
+            };
+            let layer = Named::load_with(layers, &spec.name, &sub.name, &sub.name)?;
+            let alpha2 = countries.alpha2_of(&sub.country);
+            let fixed = names::Either::Fixed(sub.country.clone(), alpha2);
+            units.retain(|u| u.country != sub.country);
+            let attrs = &layer.layer.attributes;
+            units.extend(names::units(named.len(), attrs, layer.name, fixed));
+            named.push(layer);
+        }
+        Ok(Admin {
+            layers: named,
+            units,
+        })
+    }
+}
+
+/// The error for a query that names nothing, with a suggestion.
+fn no_region(q: &str, countries: &Named, admin: Option<&Admin>) -> Error {
+    let mut candidates = countries.names();
+    if let Some(admin) = admin {
+        for u in &admin.units {
+            candidates.push(u.ne_name.clone());
+            if let Some(i) = u.iso {
+                candidates.push(i.name.to_string());
+                candidates.push(i.code.to_string());
+            }
+        }
+    }
+    let hint = did_you_mean(q, candidates.iter().map(String::as_str))
+        .map(|s| format!("; did you mean \"{s}\"?"))
+        .unwrap_or_default();
+    Error::usage(format!(
+        "no region \"{q}\": not an ISO3 code, country, state or province name or ISO 3166-2 code in the countries/admin1 layers{hint}"
+    ))
+}
+
 /// A polygon layer of named units with codes (countries, admin-1), for resolving names.
 struct Named {
     layer: std::sync::Arc<crate::layers::Layer>,
@@ -700,13 +816,42 @@ impl Named {
         }
     }
 
-    /// The first row whose name (or, `by_code`, code) is `q` (case-insensitive).
-    fn find(&self, q: &str, by_code: bool) -> Option<usize> {
-        let (a, ql) = (&self.layer.attributes, q.to_lowercase());
-        (0..a.len()).find(|&r| {
-            a.get(r, self.name).to_string().to_lowercase() == ql
-                || (by_code && a.get(r, self.code).to_string().to_lowercase() == ql)
-        })
+    /// The rows whose name, folded ([`names::fold`]), is `folded`.
+    fn rows_named(&self, folded: &str) -> Vec<usize> {
+        let a = &self.layer.attributes;
+        (0..a.len())
+            .filter(|&r| names::fold(&a.get(r, self.name).to_string()) == folded)
+            .collect()
+    }
+
+    /// The code of row `r`.
+    fn code_of(&self, r: usize) -> String {
+        self.layer.attributes.get(r, self.code).to_string()
+    }
+
+    /// The ISO 3166-1 alpha-2 code (field `iso_a2`) of the country with alpha-3 `code`;
+    /// empty when unknown.
+    fn alpha2_of(&self, code: &str) -> String {
+        let a = &self.layer.attributes;
+        let Some(c2) = a.field_index("iso_a2") else {
+            return String::new();
+        };
+        (0..a.len())
+            .find(|&r| self.code_of(r) == code)
+            .map(|r| a.get(r, c2).to_string())
+            .unwrap_or_default()
+    }
+
+    /// The region of country row `r`: the polygons of every row with its code (or, for a
+    /// row without a code, its own).
+    fn region(&self, r: usize) -> Result<Region> {
+        let a = &self.layer.attributes;
+        let code = self.code_of(r);
+        let name = format!("{} ({code})", a.get(r, self.name));
+        if code.is_empty() || code == "-99" {
+            return Region::from_polygons(name, self.polygons(&|x| x == r));
+        }
+        Region::from_polygons(name, self.polygons(&|x| self.code_of(x) == code))
     }
 
     /// Every name and code, for suggestions.
