@@ -17,6 +17,9 @@ mod score;
 #[path = "cli/region.rs"]
 mod region;
 
+#[path = "cli/boundary.rs"]
+mod boundary;
+
 #[path = "cli/errors.rs"]
 mod errors;
 
@@ -29,6 +32,9 @@ mod safety;
 
 #[path = "cli/real_data.rs"]
 mod real_data;
+
+#[path = "cli/real_answers.rs"]
+mod real_answers;
 
 #[path = "cli/readme.rs"]
 mod readme;

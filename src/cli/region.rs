@@ -184,7 +184,13 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         Some(cells.len() as u64),
         Unit::Items("scored cells"),
     );
-    let summary = score(&plan, &engine, (&cells, grid.left_out), file.as_mut(), &progress)?;
+    let summary = score(
+        &plan,
+        &engine,
+        (&cells, grid.left_out),
+        file.as_mut(),
+        &progress,
+    )?;
     progress.finish();
     let run = Scored {
         engine,

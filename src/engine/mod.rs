@@ -16,9 +16,9 @@
 mod build;
 mod probe;
 mod score;
-mod ties;
 #[cfg(test)]
 pub(crate) mod tests;
+mod ties;
 
 pub use score::Quick;
 pub use ties::tie_runs;

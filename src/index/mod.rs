@@ -13,8 +13,8 @@
 //! assert!((km - 22.239).abs() < 0.001); // 0.2 degrees across the antimeridian
 //! ```
 
-mod grid;
 mod cache;
+mod grid;
 mod line;
 mod point;
 mod polygon;

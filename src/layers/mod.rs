@@ -166,12 +166,9 @@ impl Attributes {
     /// Empty every value of `field` equal to one of the no-data `codes` (numbers, or text
     /// that reads as one); the column's type is then decided again.
     fn clear_codes(&mut self, field: &str, codes: &[f64]) -> std::result::Result<(), String> {
-        let col = self.field_index(field).ok_or_else(|| {
-            format!(
-                "no field \"{field}\" (fields: {})",
-                self.fields.join(", ")
-            )
-        })?;
+        let col = self
+            .field_index(field)
+            .ok_or_else(|| format!("no field \"{field}\" (fields: {})", self.fields.join(", ")))?;
         let is_code = |v: &Value| {
             let x = match v {
                 Value::Num(x) => Some(*x),
@@ -769,7 +766,11 @@ mod tests {
         assert!(a.get(0, 0).is_null() && a.get(0, 1).is_null());
         assert_eq!(a.get(1, 0), &Value::Num(2.0));
         assert!(a.is_numeric(0));
-        assert!(a.clear_codes("nope", &[0.0]).unwrap_err().contains("no field"));
+        assert!(
+            a.clear_codes("nope", &[0.0])
+                .unwrap_err()
+                .contains("no field")
+        );
     }
 
     #[test]

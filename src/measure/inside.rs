@@ -78,11 +78,7 @@ impl Kind for Inside {
                     .polygons(&layer.path, filter, || PolygonIndex::new(&kept)),
             );
             if self.within_km > 0.0 {
-                near.push(
-                    input
-                        .indexes
-                        .edges(&layer.path, filter, || kept.clone()),
-                );
+                near.push(input.indexes.edges(&layer.path, filter, || kept.clone()));
             }
         }
         Ok(Box::new(InsideAny {

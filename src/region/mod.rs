@@ -176,7 +176,12 @@ impl Region {
             Some(_) => Some(Admin::load(layers, &countries)?),
             None => None,
         };
-        let mut found = candidates(&names::fold(name_part), within.as_deref(), &countries, admin.as_ref());
+        let mut found = candidates(
+            &names::fold(name_part),
+            within.as_deref(),
+            &countries,
+            admin.as_ref(),
+        );
         match found.len() {
             1 => match found.remove(0) {
                 Found::Country(r) => countries.region(r),
@@ -197,11 +202,7 @@ impl Region {
     }
 
     /// A state or province, kept to its country's polygons in `countries`.
-    fn subdivision(
-        admin: &Admin,
-        unit: &names::Unit,
-        countries: &Named,
-    ) -> Result<Region> {
+    fn subdivision(admin: &Admin, unit: &names::Unit, countries: &Named) -> Result<Region> {
         let code = unit
             .iso
             .map_or_else(|| "no ISO 3166-2 code".to_string(), |i| i.code.to_string());
@@ -614,8 +615,7 @@ impl Accumulator {
                 }
                 let c = cells[i];
                 let far = s.top.iter().all(|t| {
-                    great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat())
-                        >= min_spacing_km
+                    great_circle_km(t.cell.lon(), t.cell.lat(), c.lon(), c.lat()) >= min_spacing_km
                 });
                 if far {
                     let rank = s.top.len() + 1;

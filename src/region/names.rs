@@ -113,7 +113,9 @@ pub(super) fn iso_for(alpha2: &str, name: &str) -> Option<Iso> {
     let n = fold(name);
     let short = unprefixed(&n);
     let same = |x: &str| !x.is_empty() && (fold(x) == n || short.is_some_and(|s| fold(x) == s));
-    let mut hits = candidates.iter().filter(|s| same(s.name) || same(s.name_fr));
+    let mut hits = candidates
+        .iter()
+        .filter(|s| same(s.name) || same(s.name_fr));
     let first = *hits.next()?;
     hits.next().is_none().then_some(first)
 }
