@@ -6,6 +6,7 @@
 #   bench/run.sh            # RUNS=3 by default; SIZES="100k 1m"
 #   BASELINE=path/to/old/standort bench/run.sh   # also time an older build, interleaved
 #   PEERS=0 bench/run.sh    # standort only (no GeoPandas/DuckDB install or runs)
+#   SENSITIVITY=0 bench/run.sh   # skip the --sensitivity timing (1,000 draws, 100k sites)
 #
 # Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
 # (bench/requirements.txt) into target/bench-venv on first use.
@@ -60,6 +61,18 @@ if [ -n "${BASELINE:-}" ]; then
   for size in $SIZES; do
     cmp -s "$OUT/standort_$size.geojson" "$OUT/standort_baseline_$size.geojson" && echo "standort output identical to the baseline's ($size)" || echo "standort output DIFFERS from the baseline's ($size)"
   done
+fi
+# Rank stability: 1,000 draws of the weights over the 100,000 sites (every ok site a
+# candidate, the top 1,000 tracked), on 1 and 2 threads; the outputs must be identical.
+if [[ " $SIZES " == *" 100k "* ]] && [ "${SENSITIVITY:-1}" = 1 ]; then
+  for j in 1 2; do
+    /usr/bin/time -f "%e %M" -o "$OUT/sens_$j.time" target/release/standort score "$W/sites_100k.csv" \
+      --layers "$W/layers.toml" --profile "$W/profile.toml" --top 1000 --sensitivity 1000 -j "$j" \
+      --out "$OUT/sens_j$j.csv" 2> /dev/null
+    read -r wall rss < "$OUT/sens_$j.time"
+    echo "sensitivity: 1,000 draws over 100,000 sites (top 1,000 tracked), -j $j: $wall s, $((rss / 1024)) MB"
+  done
+  cmp -s "$OUT/sens_j1.csv" "$OUT/sens_j2.csv" && echo "sensitivity output identical for 1 and 2 threads" || echo "sensitivity output DIFFERS between 1 and 2 threads"
 fi
 PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
 "$PY" bench/report.py "$RESULTS" "$OUT"

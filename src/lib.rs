@@ -34,6 +34,7 @@ pub(crate) mod mapped;
 pub mod measure;
 pub mod profile;
 pub mod region;
+pub mod sensitivity;
 pub mod sites;
 pub mod text;
 

@@ -35,6 +35,8 @@ pub struct ScoredSite {
     /// For `ok` sites: how many `ok` sites have exactly the same score (1: no tie). Ties are
     /// ordered by [`Engine::break_tie`], then input order.
     pub tie_group: Option<u64>,
+    /// With `--sensitivity`, for the sites it tracks: how stable the rank is.
+    pub stability: Option<crate::sensitivity::Stability>,
 }
 
 /// Counts over all sites read.
@@ -123,6 +125,33 @@ pub fn fit_stream(engine: &mut Engine, sites: SiteStream) -> Result<()> {
     Ok(())
 }
 
+/// The sub-scores of every `ok` site of a stream (a pass of its own, for
+/// [`crate::sensitivity`]), with each one's input position, in input order.
+pub fn candidate_stream(
+    engine: &Engine,
+    sites: SiteStream,
+) -> Result<(crate::sensitivity::CandidateSet, Vec<u64>)> {
+    let n = engine.profile().criteria.len();
+    let mut set = crate::sensitivity::CandidateSet::new(n);
+    let mut index = Vec::new();
+    sites.for_each(&mut |chunk| {
+        let found: Vec<(u64, Vec<f64>)> = (0..chunk.len())
+            .into_par_iter()
+            .filter_map(|i| {
+                let mut scores = vec![0.0; n];
+                engine
+                    .candidate_scores(chunk.lon[i], chunk.lat[i], &mut scores)
+                    .map(|_| (chunk.first_index + i as u64, scores))
+            })
+            .collect();
+        for (i, scores) in found {
+            index.push(i);
+            set.push(&scores);
+        }
+    })?;
+    Ok((set, index))
+}
+
 /// Where scored sites go: the best `n` (in spatial batches) or every site.
 enum Collector {
     Top {
@@ -192,6 +221,7 @@ impl Collector {
                             eval,
                             rank: None,
                             tie_group: None,
+                            stability: None,
                         }
                     })
                     .collect();
@@ -227,6 +257,7 @@ impl Collector {
                         eval,
                         rank: None,
                         tie_group,
+                        stability: None,
                     };
                     Ranked {
                         score: r.score,

@@ -100,6 +100,73 @@ pub struct EngineArgs {
     strict: bool,
 }
 
+/// Rank stability under random weights (`score` and `region`).
+#[derive(Debug, clap::Args)]
+pub struct SensitivityArgs {
+    /// Rank stability: re-rank under N random draws of the weights around the profile's
+    /// (each weight times a factor uniform in [1-SPREAD, 1+SPREAD]) and report each listed
+    /// site's mean rank, 5-95% rank interval and top-k probability
+    #[arg(long, value_name = "N")]
+    sensitivity: Option<usize>,
+
+    /// How far each weight may move in the draws, as a fraction of it
+    #[arg(
+        long,
+        value_name = "SPREAD",
+        default_value_t = 0.25,
+        requires = "sensitivity"
+    )]
+    spread: f64,
+
+    /// Seed of the draws (the same seed, the same draws, for any thread count)
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        requires = "sensitivity"
+    )]
+    seed: u64,
+}
+
+/// At most this many draws (1,000 take a few seconds for 100,000 sites).
+const MAX_DRAWS: usize = 100_000;
+
+impl SensitivityArgs {
+    /// The validated draws, if asked for.
+    pub fn draws(&self) -> Result<Option<standort::sensitivity::Draws>, Error> {
+        let Some(n) = self.sensitivity else {
+            return Ok(None);
+        };
+        if !(1..=MAX_DRAWS).contains(&n) {
+            return Err(Error::usage(format!(
+                "--sensitivity {n}: expected between 1 and {MAX_DRAWS} draws"
+            )));
+        }
+        if !(self.spread.is_finite() && (0.0..1.0).contains(&self.spread)) {
+            return Err(Error::usage(format!(
+                "--spread {}: expected a fraction from 0 up to (not including) 1",
+                self.spread
+            )));
+        }
+        Ok(Some(standort::sensitivity::Draws {
+            n,
+            spread: self.spread,
+            seed: self.seed,
+        }))
+    }
+}
+
+/// The one-line description of a sensitivity analysis, for summaries.
+pub fn describe_draws(d: &standort::sensitivity::Draws) -> String {
+    format!(
+        "{} draws of the weights (each times a factor uniform in [{}, {}], renormalised; seed {})",
+        d.n,
+        1.0 - d.spread,
+        1.0 + d.spread,
+        d.seed
+    )
+}
+
 /// A validated engine set-up: the profile and layer set parsed, the thread pool sized. The
 /// layers are read only by [`EngineSetup::open`].
 pub struct EngineSetup {

@@ -1,14 +1,17 @@
 //! `standort region REGION`: score a region on a grid, summarise, map.
 
 use super::progress::{Progress, Unit};
-use super::{EngineArgs, EngineSetup, Failure, Globals, write_failure};
+use super::{
+    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, describe_draws, write_failure,
+};
 use clap::ValueEnum;
 use standort::export::format::choose;
 use standort::export::region::summary_json;
 use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
 use standort::region::{
-    Cell, Region, RegionSummary, TopSite, nice_cell_deg, region_grid, score_cells,
+    Cell, Region, RegionSummary, TopSite, nice_cell_deg, region_grid, score_cells, top_stability,
 };
+use standort::sensitivity::Draws;
 use standort::text::format_number;
 use standort::{Engine, Error};
 use std::io::Write;
@@ -61,6 +64,9 @@ pub struct RegionArgs {
 
     #[command(flatten)]
     engine: EngineArgs,
+
+    #[command(flatten)]
+    sensitivity: SensitivityArgs,
 }
 
 fn parse_bbox(s: &str) -> Result<[f64; 4], Error> {
@@ -91,6 +97,7 @@ struct RegionPlan {
     polygon: Option<PathBuf>,
     summary_format: SummaryFormat,
     force: bool,
+    draws: Option<Draws>,
 }
 
 impl RegionPlan {
@@ -139,6 +146,7 @@ impl RegionPlan {
             polygon: args.polygon,
             summary_format: args.format,
             force: args.force,
+            draws: args.sensitivity.draws()?,
         };
         Ok((plan, setup))
     }
@@ -236,9 +244,16 @@ fn score(
     file: Option<&mut AtomicFile>,
     progress: &Progress,
 ) -> Result<RegionSummary, Failure> {
+    let finish = |s: RegionSummary| {
+        let mut s = RegionSummary { left_out, ..s };
+        if let Some(draws) = &plan.draws {
+            top_stability(engine, cells, &mut s, draws, plan.min_spacing_km);
+        }
+        s
+    };
     let (Some(file), Some((path, format))) = (file, &plan.out) else {
         return score_cells(engine, cells, plan.top, plan.min_spacing_km, None)
-            .map(|s| RegionSummary { left_out, ..s })
+            .map(finish)
             .map_err(|e| write_failure("<memory>", e));
     };
     let label = path.display().to_string();
@@ -261,7 +276,7 @@ fn score(
             writer.cell(engine, cell, e)
         }),
     )
-    .map(|s| RegionSummary { left_out, ..s })
+    .map(finish)
     .map_err(|e| write_failure(&label, e))?;
     writer
         .finish(engine, &plan.region, &summary)
@@ -293,10 +308,10 @@ fn report(plan: &RegionPlan, run: &Scored, elapsed: Duration, quiet: bool) -> Re
             plan.cell_deg,
             elapsed.as_secs_f64(),
             run.loaded.as_secs_f64(),
-            if plan.out.is_some() {
-                " and writing"
-            } else {
-                ""
+            match (plan.out.is_some(), &plan.draws) {
+                (_, Some(d)) => format!(", {} sensitivity draws", d.n),
+                (true, None) => " and writing".to_string(),
+                (false, None) => String::new(),
             },
             summary.counts.sites as f64 / run.scoring.as_secs_f64().max(1e-9),
             plan.out
@@ -474,6 +489,9 @@ fn write_top(
             .filter(|c| c.weight > 0.0)
             .map(|c| c.value_column()),
     );
+    if s.sensitivity.is_some() {
+        header.extend(["rank 5-95%".to_string(), format!("P(top {})", s.top.len())]);
+    }
     let mut rows = vec![header];
     for t in &s.top {
         let e = engine.evaluate(t.cell.lon(), t.cell.lat());
@@ -497,6 +515,15 @@ fn write_top(
                 r.push(if noted { format!("{text}*") } else { text });
             }
         }
+        if let Some(st) = t.stability {
+            let p95 = if st.rank_p95 > s.top.len() as u64 {
+                format!(">{}", s.top.len())
+            } else {
+                st.rank_p95.to_string()
+            };
+            r.push(format!("{}-{p95}", st.rank_p05));
+            r.push(format!("{:.2}", st.p_top));
+        }
         rows.push(r);
     }
     let widths: Vec<usize> = (0..rows[0].len())
@@ -517,7 +544,17 @@ fn write_top(
             }
         }
     }
-    write_ties(out, s)
+    write_ties(out, s)?;
+    if let Some(r) = &s.sensitivity {
+        writeln!(
+            out,
+            "  stability: {}; each draw picks the top {} again, a site keeps its place when a pick lies within {} km of it",
+            describe_draws(&r.draws),
+            r.top_k,
+            format_number(spacing / 2.0)
+        )?;
+    }
+    Ok(())
 }
 
 /// One line per group of top sites that tie exactly, with the size of the tie.

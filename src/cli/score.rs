@@ -1,12 +1,16 @@
 //! `standort score SITES`: rank candidate sites.
 
 use super::progress::{Progress, Unit};
-use super::{EngineArgs, EngineSetup, Failure, Globals, attributions, write_failure};
+use super::{
+    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, attributions, describe_draws,
+    write_failure,
+};
 use clap::ValueEnum;
-use standort::batch::{Batch, SiteStream, fit_stream, score_stream};
+use standort::batch::{Batch, SiteStream, candidate_stream, fit_stream, score_stream};
 use standort::export::{
     AtomicFile, Context, Destination, Format, OutputError, Product, write_sites,
 };
+use standort::sensitivity::{Draws, Report, site_stability};
 use standort::sites::SiteFormat;
 use standort::{Engine, Error, SiteOptions, SiteSource};
 use std::io::Write;
@@ -56,6 +60,9 @@ pub struct ScoreArgs {
     /// Input format [default: from the extension, else sniffed]
     #[arg(long, value_enum)]
     input_format: Option<InFormat>,
+
+    #[command(flatten)]
+    sensitivity: SensitivityArgs,
 }
 
 fn parse_format(name: &str) -> Result<Format, String> {
@@ -75,6 +82,7 @@ struct ScorePlan {
     format: Format,
     out: Option<PathBuf>,
     top: Option<usize>,
+    draws: Option<Draws>,
 }
 
 impl ScorePlan {
@@ -101,6 +109,7 @@ impl ScorePlan {
             format,
             out: args.out,
             top: args.top,
+            draws: args.sensitivity.draws()?,
         })
     }
 }
@@ -111,6 +120,7 @@ struct Scored {
     batch: Batch,
     loaded: Duration,
     scored: Duration,
+    sensitivity: Option<Report>,
 }
 
 pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
@@ -129,6 +139,12 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         .as_ref()
         .map(|p| AtomicFile::create(p, &inputs))
         .transpose()?;
+    if plan.draws.is_some() && plan.source == SiteSource::Stdin {
+        return Err(Error::usage(
+            "--sensitivity ranks every site again under each draw: give a file, not stdin",
+        )
+        .into());
+    }
     if engine.needs_fit() {
         // A set-dependent method: a first pass over the sites fits it.
         if plan.source == SiteSource::Stdin {
@@ -142,13 +158,21 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     }
     let loaded = started.elapsed();
     let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("scored sites"));
-    let batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
+    let mut batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
     progress.finish();
+    let sensitivity = match plan.draws {
+        Some(draws) => {
+            let again = SiteStream::open(&plan.source, &plan.options);
+            Some(stability((again, plan.top), &engine, &mut batch, draws)?)
+        }
+        None => None,
+    };
     let run = Scored {
         engine,
         batch,
         loaded,
         scored: started.elapsed(),
+        sensitivity,
     };
     write(plan.format, &run, file.as_mut())?;
     if let Some(f) = file {
@@ -163,12 +187,48 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Sites tracked by `--sensitivity` without `--top`: the best this many.
+const TRACKED_WITHOUT_TOP: usize = 1000;
+
+/// Rank stability of the listed sites (the `--top` list, or the best
+/// [`TRACKED_WITHOUT_TOP`]) among every candidate, from a second pass over the sites.
+fn stability(
+    (sites, top): (SiteStream, Option<usize>),
+    engine: &Engine,
+    batch: &mut Batch,
+    draws: Draws,
+) -> Result<Report, Failure> {
+    let (set, index) = candidate_stream(engine, sites)?;
+    let cap = top.unwrap_or(TRACKED_WITHOUT_TOP);
+    let listed: Vec<usize> = (0..batch.results.len())
+        .filter(|&i| batch.results[i].rank.is_some_and(|r| r <= cap as u64))
+        .collect();
+    let tracked: Vec<usize> = listed
+        .iter()
+        .filter_map(|&i| index.binary_search(&batch.results[i].site.index).ok())
+        .collect();
+    if tracked.len() != listed.len() {
+        return Err(Error::new(
+            standort::ErrorKind::Input,
+            "the sites changed between the two passes of --sensitivity",
+        )
+        .into());
+    }
+    let top_k = top.unwrap_or(10) as u64;
+    let found = site_stability(engine, &set, &tracked, &draws, top_k);
+    for (&i, st) in listed.iter().zip(found) {
+        batch.results[i].stability = Some(st);
+    }
+    Ok(Report { draws, top_k })
+}
+
 /// Write the results to the output file or stdout.
 fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<(), Failure> {
     let ctx = Context {
         engine: &run.engine,
         header: &run.batch.header,
         summary: &run.batch.summary,
+        sensitivity: run.sensitivity,
     };
     let mut stdout;
     let (dest, label) = match file {
@@ -213,8 +273,35 @@ fn report(out: Option<&PathBuf>, run: &Scored) {
     for (c, n) in s.unknown_by_criterion.iter().filter(|(_, n)| *n > 0) {
         let _ = writeln!(err, "  {n} without data for {c}");
     }
+    if let Some(r) = &run.sensitivity {
+        report_stability(&mut err, r, &run.batch);
+    }
     let attributions = attributions(&run.engine);
     if !attributions.is_empty() {
         let _ = writeln!(err, "  data: {}", attributions.join("; "));
     }
+}
+
+/// How stable the head of the ranking is, in two figures.
+fn report_stability(err: &mut dyn Write, r: &Report, batch: &Batch) {
+    let listed: Vec<_> = batch
+        .results
+        .iter()
+        .filter(|s| s.rank.is_some_and(|k| k <= r.top_k))
+        .filter_map(|s| s.stability)
+        .collect();
+    let Some(first) = listed.first() else {
+        return;
+    };
+    let mean_in = listed.iter().map(|s| s.p_top).sum::<f64>() / listed.len() as f64;
+    let _ = writeln!(
+        err,
+        "  sensitivity: {}: #1 ranks {}-{} (5-95%); the top {} stay in the top {} in {:.0}% of draws on average",
+        describe_draws(&r.draws),
+        first.rank_p05,
+        first.rank_p95,
+        listed.len(),
+        r.top_k,
+        100.0 * mean_in
+    );
 }

@@ -53,6 +53,23 @@ impl Sink for Fitting<'_> {
     }
 }
 
+/// Records a candidate's scores, NaN where the criterion carries no weight at the site (left
+/// out, or weight 0).
+struct Candidate<'a>(&'a mut [f64]);
+
+impl Sink for Candidate<'_> {
+    fn wants_every_value(&self) -> bool {
+        false
+    }
+    fn measured(&mut self, _: usize, _: Result<(&Raw<'_>, Option<u16>), Why>, _: Option<f64>) {}
+    fn aggregated(&mut self, _: &[f64], _: &[f64]) {}
+    fn candidate(&mut self, scores: &[f64], weights: &[f64]) {
+        for ((out, s), w) in self.0.iter_mut().zip(scores).zip(weights) {
+            *out = if *w > 0.0 { *s } else { f64::NAN };
+        }
+    }
+}
+
 /// Records nothing.
 struct Nothing;
 
@@ -152,6 +169,35 @@ impl Engine {
     /// `scores` (NaN where UNKNOWN, before any policy substitution).
     pub fn score_detail(&self, lon: f64, lat: f64, scores: &mut [f64]) -> Quick {
         self.assess(lon, lat, &mut Scores(scores))
+    }
+
+    /// For an `ok` site: write the scores its total is aggregated from into `scores` (after
+    /// the missing-data policy; NaN for criteria that carry no weight there) and return the
+    /// total. `None` for excluded and unknown sites. Used to re-aggregate a candidate set
+    /// under other weights ([`crate::sensitivity`]).
+    pub fn candidate_scores(&self, lon: f64, lat: f64, scores: &mut [f64]) -> Option<f64> {
+        scores.fill(f64::NAN);
+        self.assess(lon, lat, &mut Candidate(scores)).score
+    }
+
+    /// The total of `scores` (NaN: left out) under `weights` (one per criterion, any
+    /// positive scale): the weights of the criteria present are renormalised to sum 1, as
+    /// for a site scored with them. `work` is scratch space, reused between calls.
+    pub fn aggregate_with(&self, scores: &[f64], weights: &[f64], work: &mut Vec<f64>) -> f64 {
+        let n = scores.len();
+        work.resize(3 * n, 0.0);
+        let (w, rest) = work.split_at_mut(n);
+        let (clean, contributions) = rest.split_at_mut(n);
+        let mut sum = 0.0;
+        for (((wi, ci), s), base) in w.iter_mut().zip(clean.iter_mut()).zip(scores).zip(weights) {
+            (*wi, *ci) = if s.is_nan() { (0.0, 0.0) } else { (*base, *s) };
+            sum += *wi;
+        }
+        if sum <= 0.0 {
+            return 0.0;
+        }
+        w.iter_mut().for_each(|x| *x /= sum);
+        self.aggregate.aggregate(clean, w, contributions)
     }
 
     /// True when the profile's method is set-dependent (a site's score depends on the other

@@ -35,7 +35,7 @@ pub fn write_csv(
     let mut w = ::csv::Writer::from_writer(out);
     let inputs = input_columns(ctx.header);
     let mut header = inputs.clone();
-    header.extend(result_columns(ctx.engine, &inputs));
+    header.extend(result_columns(ctx, &inputs));
     w.write_record(&header).map_err(io)?;
     let mut row: Vec<String> = Vec::with_capacity(header.len());
     for s in results {
@@ -55,7 +55,7 @@ pub fn write_csv(
                 );
             }
         }
-        row.extend(result_values(ctx.engine, s).iter().map(cell));
+        row.extend(result_values(ctx, s).iter().map(cell));
         w.write_record(&row).map_err(io)?;
     }
     w.flush()?;

@@ -17,7 +17,7 @@ fn feature(ctx: &Context, s: &ScoredSite, columns: &[String], inputs: &[String])
         props.insert(k, v);
     }
     let _ = inputs;
-    for (k, v) in columns.iter().zip(result_values(ctx.engine, s)) {
+    for (k, v) in columns.iter().zip(result_values(ctx, s)) {
         props.insert(k.clone(), v);
     }
     props.insert("marker-color".into(), Json::from(result_colour(s)));
@@ -33,7 +33,7 @@ fn feature(ctx: &Context, s: &ScoredSite, columns: &[String], inputs: &[String])
 pub(crate) fn metadata(ctx: &Context) -> Json {
     let p = ctx.engine.profile();
     let sm = ctx.summary;
-    json!({
+    let mut m = json!({
         "profile": p.name,
         "description": p.description,
         "method": p.method,
@@ -55,6 +55,22 @@ pub(crate) fn metadata(ctx: &Context) -> Json {
             "unknown_by": sm.unknown_by_criterion.iter().map(|(c, n)| json!({"criterion": c, "sites": n})).collect::<Vec<_>>(),
         },
         "attribution": ctx.engine.layers().iter().filter_map(|l| l.attribution.as_ref().map(|a| json!({"layer": l.name, "text": a}))).collect::<Vec<_>>(),
+    });
+    if let Some(r) = ctx.sensitivity {
+        m["sensitivity"] = sensitivity_json(r);
+    }
+    m
+}
+
+/// How a run's sensitivity analysis was made, for metadata.
+pub(crate) fn sensitivity_json(r: crate::sensitivity::Report) -> Json {
+    json!({
+        "draws": r.draws.n,
+        "method": format!("each weight times an independent factor uniform in [{}, {}], renormalised; ChaCha8 streams of seed {}", 1.0 - r.draws.spread, 1.0 + r.draws.spread, r.draws.seed),
+        "spread": r.draws.spread,
+        "seed": r.draws.seed,
+        "top_k": r.top_k,
+        "percentiles": "nearest rank",
     })
 }
 
@@ -111,7 +127,7 @@ pub fn write_geojson(
     results: &[ScoredSite],
 ) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
-    let columns = result_columns(ctx.engine, &inputs);
+    let columns = result_columns(ctx, &inputs);
     let w = std::io::BufWriter::new(out);
     let mut fc = FeatureCollection::start(w, &[("standort", &metadata(ctx))])?;
     for s in results {
@@ -129,7 +145,7 @@ pub fn write_geojson_seq(
     results: &[ScoredSite],
 ) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
-    let columns = result_columns(ctx.engine, &inputs);
+    let columns = result_columns(ctx, &inputs);
     let mut w = std::io::BufWriter::new(out);
     for s in results {
         serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;

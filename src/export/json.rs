@@ -42,7 +42,7 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
         );
     }
     let input: Map<String, Json> = input_values(ctx.header, s).into_iter().collect();
-    json!({
+    let mut out = json!({
         "rank": s.rank,
         "tie_group": s.tie_group,
         "id": s.site.id,
@@ -53,7 +53,19 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
         "reasons": s.eval.reasons,
         "criteria": criteria,
         "input": input,
-    })
+    });
+    if ctx.sensitivity.is_some() {
+        out["sensitivity"] = match s.stability {
+            Some(st) => json!({
+                "rank_mean": round(st.mean_rank, 2),
+                "rank_p05": st.rank_p05,
+                "rank_p95": st.rank_p95,
+                "p_top_k": round(st.p_top, 4),
+            }),
+            None => Json::Null,
+        };
+    }
+    out
 }
 
 /// Write `{"standort": {...metadata}, "sites": [...]}`, one site at a time.

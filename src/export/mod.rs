@@ -59,6 +59,8 @@ pub struct Context<'a> {
     pub header: &'a SiteHeader,
     /// Counts over all sites.
     pub summary: &'a Summary,
+    /// The sensitivity analysis, when the run made one (adds rank-stability columns).
+    pub sensitivity: Option<crate::sensitivity::Report>,
 }
 
 /// Colour-blind-safe ramp (viridis) for a 0..1 score, as `#rrggbb`.
@@ -121,7 +123,8 @@ fn raw_decimals(unit: &str) -> i32 {
 }
 
 /// Names of the result columns, after the input columns, avoiding clashes with them.
-pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
+pub fn result_columns(ctx: &Context, input: &[String]) -> Vec<String> {
+    let engine = ctx.engine;
     let mut cols = vec![
         "rank".to_string(),
         "tie_group".into(),
@@ -141,6 +144,14 @@ pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
             cols.push(format!("{}_source", c.id()));
         }
     }
+    if let Some(r) = ctx.sensitivity {
+        cols.extend([
+            "rank_mean".to_string(),
+            "rank_p05".into(),
+            "rank_p95".into(),
+            format!("p_top_{}", r.top_k),
+        ]);
+    }
     cols.into_iter()
         .map(|c| {
             if input.contains(&c) {
@@ -153,7 +164,8 @@ pub fn result_columns(engine: &Engine, input: &[String]) -> Vec<String> {
 }
 
 /// The result values in the order of [`result_columns`].
-pub fn result_values(engine: &Engine, s: &ScoredSite) -> Vec<Json> {
+pub fn result_values(ctx: &Context, s: &ScoredSite) -> Vec<Json> {
+    let engine = ctx.engine;
     let e = &s.eval;
     let mut out = vec![
         s.rank.map_or(Json::Null, Json::from),
@@ -192,7 +204,23 @@ pub fn result_values(engine: &Engine, s: &ScoredSite) -> Vec<Json> {
             out.push(source_label(engine, i, v.source).map_or(Json::Null, Json::from));
         }
     }
+    if ctx.sensitivity.is_some() {
+        out.extend(stability_values(s.stability.as_ref()));
+    }
     out
+}
+
+/// The rank-stability values of a site (nulls for a site not tracked).
+fn stability_values(st: Option<&crate::sensitivity::Stability>) -> [Json; 4] {
+    match st {
+        Some(st) => [
+            json_number(st.mean_rank, 2),
+            Json::from(st.rank_p05),
+            Json::from(st.rank_p95),
+            json_number(st.p_top, 4),
+        ],
+        None => [Json::Null, Json::Null, Json::Null, Json::Null],
+    }
 }
 
 /// The layer that gave a criterion's value, with its note (e.g. "proxy: ...") when the

@@ -200,14 +200,14 @@ mod gdal {
         use crate::export::{input_values, result_columns, result_values};
         let inputs: Vec<String> = ctx.header.columns.clone();
         let mut columns = inputs.clone();
-        columns.extend(result_columns(ctx.engine, &inputs));
+        columns.extend(result_columns(ctx, &inputs));
         let mut rows = Vec::with_capacity(results.len());
         for s in results {
             let mut values: Vec<serde_json::Value> = input_values(ctx.header, s)
                 .into_iter()
                 .map(|(_, v)| v)
                 .collect();
-            values.extend(result_values(ctx.engine, s));
+            values.extend(result_values(ctx, s));
             rows.push((ogr::point(s.site.lon, s.site.lat)?, values));
         }
         let geometry = ::gdal::vector::OGRwkbGeometryType::wkbPoint;

@@ -117,6 +117,12 @@ impl<W: Write> RegionGeoJson<W> {
             }
             p.insert("top_rank".into(), json!(t.rank));
             p.insert("tie_group".into(), json!(t.tie_group));
+            if let Some(st) = t.stability {
+                p.insert("rank_mean".into(), json!(round(st.mean_rank, 2)));
+                p.insert("rank_p05".into(), json!(st.rank_p05));
+                p.insert("rank_p95".into(), json!(st.rank_p95));
+                p.insert("p_top_k".into(), json!(round(st.p_top, 4)));
+            }
             p.insert("marker-color".into(), json!("#e41a1c"));
             p.insert("marker-size".into(), json!("medium"));
             if t.rank < 10 {
@@ -166,6 +172,7 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
             "criterion": c.id(), "weight": c.weight, "mean_score": m.map(|x| round(x, 4)),
         })).collect::<Vec<_>>(),
         "mean_total_ok": s.mean_total.map(|x| round(x, 4)),
+        "sensitivity": s.sensitivity.map(crate::export::geojson::sensitivity_json),
         "boundary": {
             "clip": region.clip_note(),
             "cells_left_out": s.left_out,
@@ -177,6 +184,7 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
         },
         "top": s.top.iter().map(|t| json!({
             "rank": t.rank, "lon": round(t.cell.lon(), 7), "lat": round(t.cell.lat(), 7), "score": round(t.score, 6), "tie_group": t.tie_group,
+            "sensitivity": t.stability.map(|st| json!({"rank_mean": round(st.mean_rank, 2), "rank_p05": st.rank_p05, "rank_p95": st.rank_p95, "p_top_k": round(st.p_top, 4)})),
         })).collect::<Vec<_>>(),
         "attribution": engine.layers().iter().filter_map(|l| l.attribution.as_ref().map(|a| json!({"layer": l.name, "text": a}))).collect::<Vec<_>>(),
     })

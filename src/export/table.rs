@@ -16,6 +16,10 @@ pub fn write_table(
     let criteria = &ctx.engine.profile().criteria;
     let mut header: Vec<String> = vec!["rank".into(), "id".into(), "score".into(), "status".into()];
     header.extend(criteria.iter().map(|c| c.value_column()));
+    if let Some(r) = ctx.sensitivity {
+        header.push("rank 5-95%".into());
+        header.push(format!("P(top {})", r.top_k));
+    }
     header.push("reasons".into());
     let numeric: Vec<bool> = (0..header.len())
         .map(|i| i == 0 || i == 2 || (i >= 4 && i < header.len() - 1))
@@ -84,6 +88,15 @@ fn row(ctx: &Context, s: &ScoredSite) -> Vec<String> {
             .is_some_and(|s| s.note.is_some());
         if noted { format!("{text}*") } else { text }
     }));
+    if ctx.sensitivity.is_some() {
+        match s.stability {
+            Some(st) => {
+                r.push(format!("{}-{}", st.rank_p05, st.rank_p95));
+                r.push(format!("{:.2}", st.p_top));
+            }
+            None => r.extend(["-".to_string(), "-".to_string()]),
+        }
+    }
     r.push(s.eval.reasons.join("; "));
     r
 }

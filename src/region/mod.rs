@@ -410,6 +410,8 @@ pub struct TopSite {
     /// How many `ok` cells of the region have exactly this score (1: no tie). Ties are
     /// ordered by [`Engine::break_tie`], then north-west first.
     pub tie_group: u64,
+    /// With a sensitivity analysis ([`top_stability`]): how stable its place is.
+    pub stability: Option<crate::sensitivity::Stability>,
 }
 
 /// Totals over a region run.
@@ -446,6 +448,8 @@ pub struct RegionSummary {
     /// Cells inside a state's own outline but outside its country in the countries layer,
     /// left out of the region ([`Region::clip_note`]).
     pub left_out: u64,
+    /// The sensitivity analysis of the top sites, when one was made.
+    pub sensitivity: Option<crate::sensitivity::Report>,
 }
 
 /// Receives each explained cell of a region run, in grid order.
@@ -490,6 +494,57 @@ pub fn score_cells(
         }
     }
     Ok(acc.finish(engine, cells, top_n, min_spacing_km))
+}
+
+/// Rank stability of the top sites of `summary` (see
+/// [`crate::sensitivity::region_stability`]): every `ok` cell of `cells` is a candidate, and
+/// each draw picks the top list again with the same spacing.
+pub fn top_stability(
+    engine: &Engine,
+    cells: &[Cell],
+    summary: &mut RegionSummary,
+    draws: &crate::sensitivity::Draws,
+    min_spacing_km: f64,
+) {
+    let n = engine.profile().criteria.len();
+    let found: Vec<(u64, (f64, f64), Vec<f64>)> = cells
+        .par_iter()
+        .filter_map(|c| {
+            let mut scores = vec![0.0; n];
+            engine
+                .candidate_scores(c.lon(), c.lat(), &mut scores)
+                .map(|_| (c.id, (c.lon(), c.lat()), scores))
+        })
+        .collect();
+    let mut set = crate::sensitivity::CandidateSet::new(n);
+    let mut centres = Vec::with_capacity(found.len());
+    let mut position = std::collections::HashMap::new();
+    for (k, (id, centre, scores)) in found.iter().enumerate() {
+        set.push(scores);
+        centres.push(*centre);
+        position.insert(*id, k);
+    }
+    let tracked: Vec<usize> = summary
+        .top
+        .iter()
+        .filter_map(|t| position.get(&t.cell.id).copied())
+        .collect();
+    let k = summary.top.len();
+    let found = crate::sensitivity::region_stability(
+        engine,
+        &set,
+        &centres,
+        &tracked,
+        draws,
+        (k, min_spacing_km),
+    );
+    for (t, st) in summary.top.iter_mut().zip(found) {
+        t.stability = Some(st);
+    }
+    summary.sensitivity = Some(crate::sensitivity::Report {
+        draws: *draws,
+        top_k: k as u64,
+    });
 }
 
 /// Area-weighted sums and counts over the cells of a region, in grid order.
@@ -624,6 +679,7 @@ impl Accumulator {
                         cell: c,
                         score,
                         tie_group: (end - start) as u64,
+                        stability: None,
                     });
                 }
             }
