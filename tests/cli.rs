@@ -20,6 +20,9 @@ mod region;
 #[path = "cli/boundary.rs"]
 mod boundary;
 
+#[path = "cli/sensitivity.rs"]
+mod sensitivity;
+
 #[path = "cli/errors.rs"]
 mod errors;
 

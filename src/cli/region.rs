@@ -493,38 +493,9 @@ fn write_top(
         header.extend(["rank 5-95%".to_string(), format!("P(top {})", s.top.len())]);
     }
     let mut rows = vec![header];
+    let mut used = vec![vec![false; 0]; p.criteria.len()];
     for t in &s.top {
-        let e = engine.evaluate(t.cell.lon(), t.cell.lat());
-        let mut r = vec![
-            t.rank.to_string(),
-            format!("{:.3}", t.cell.lon()),
-            format!("{:.3}", t.cell.lat()),
-            format!("{:.3}", t.score),
-        ];
-        for (c, v) in p.criteria.iter().zip(&e.values) {
-            if c.weight > 0.0 {
-                let noted = v
-                    .source
-                    .and_then(|k| c.source(usize::from(k)))
-                    .is_some_and(|s| s.note.is_some());
-                let text = match &v.raw {
-                    standort::layers::Value::Num(x) => format_number(*x),
-                    standort::layers::Value::Text(t) => t.clone(),
-                    standort::layers::Value::Null => "?".into(),
-                };
-                r.push(if noted { format!("{text}*") } else { text });
-            }
-        }
-        if let Some(st) = t.stability {
-            let p95 = if st.rank_p95 > s.top.len() as u64 {
-                format!(">{}", s.top.len())
-            } else {
-                st.rank_p95.to_string()
-            };
-            r.push(format!("{}-{p95}", st.rank_p05));
-            r.push(format!("{:.2}", st.p_top));
-        }
-        rows.push(r);
+        rows.push(top_row(engine, s, t, &mut used));
     }
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -537,9 +508,10 @@ fn write_top(
             .collect();
         writeln!(out, "  {}", line.join("  "))?;
     }
-    for c in &p.criteria {
-        for src in c.sources.iter().flatten() {
-            if let Some(note) = &src.note {
+    // Notes on the sources the listed sites took a value from.
+    for (c, used) in p.criteria.iter().zip(&used) {
+        for (k, src) in c.sources.iter().flatten().enumerate() {
+            if let (Some(note), true) = (&src.note, used.get(k).copied().unwrap_or(false)) {
                 writeln!(out, "  * {} from {}: {note}", c.value_column(), src.layer)?;
             }
         }
@@ -555,6 +527,51 @@ fn write_top(
         )?;
     }
     Ok(())
+}
+
+/// A top site's row: rank, centre, score, the raw values of the weighted criteria (marked
+/// `*` when from a source with a note; `used[i][k]` records that source `k` of criterion `i`
+/// was used) and, with a sensitivity analysis, its rank interval and top-k share.
+fn top_row(engine: &Engine, s: &RegionSummary, t: &TopSite, used: &mut [Vec<bool>]) -> Vec<String> {
+    let p = engine.profile();
+    let e = engine.evaluate(t.cell.lon(), t.cell.lat());
+    let mut r = vec![
+        t.rank.to_string(),
+        format!("{:.3}", t.cell.lon()),
+        format!("{:.3}", t.cell.lat()),
+        format!("{:.3}", t.score),
+    ];
+    for (i, (c, v)) in p.criteria.iter().zip(&e.values).enumerate() {
+        if c.weight <= 0.0 {
+            continue;
+        }
+        if let Some(k) = v.source.map(usize::from) {
+            if used[i].len() <= k {
+                used[i].resize(k + 1, false);
+            }
+            used[i][k] = true;
+        }
+        let noted = v
+            .source
+            .and_then(|k| c.source(usize::from(k)))
+            .is_some_and(|s| s.note.is_some());
+        let text = match &v.raw {
+            standort::layers::Value::Num(x) => format_number(*x),
+            standort::layers::Value::Text(t) => t.clone(),
+            standort::layers::Value::Null => "?".into(),
+        };
+        r.push(if noted { format!("{text}*") } else { text });
+    }
+    if let Some(st) = t.stability {
+        let p95 = if st.rank_p95 > s.top.len() as u64 {
+            format!(">{}", s.top.len())
+        } else {
+            st.rank_p95.to_string()
+        };
+        r.push(format!("{}-{p95}", st.rank_p05));
+        r.push(format!("{:.2}", st.p_top));
+    }
+    r
 }
 
 /// One line per group of top sites that tie exactly, with the size of the tie.

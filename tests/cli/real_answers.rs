@@ -191,3 +191,41 @@ fn top_lists_are_not_tie_plateaus() {
         }
     }
 }
+
+#[test]
+fn sensitivity_on_real_sites_is_the_same_on_one_and_two_threads() {
+    let candidates =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/candidates.csv");
+    let run = |j: &str| {
+        let out = run_ok(standort().arg("score").arg(&candidates).args([
+            "--sensitivity",
+            "1000",
+            "--format",
+            "json",
+            "-q",
+            "-j",
+            j,
+        ]));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = run("1");
+    assert!(one == run("2"), "1 and 2 threads differ");
+    let v: Json = serde_json::from_str(&one).unwrap();
+    assert_eq!(v["standort"]["sensitivity"]["draws"], 1000);
+    let first = &v["sites"][0];
+    assert_eq!(first["rank"], 1);
+    let s = &first["sensitivity"];
+    let (lo, hi) = (
+        s["rank_p05"].as_u64().unwrap(),
+        s["rank_p95"].as_u64().unwrap(),
+    );
+    assert!(1 <= lo && lo <= hi, "{s}");
+    assert!(s["rank_mean"].as_f64().unwrap() >= 1.0, "{s}");
+    // Excluded sites have no interval.
+    let excluded = v["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "excluded");
+    assert!(excluded.is_some_and(|s| s["sensitivity"].is_null()));
+}
