@@ -20,7 +20,6 @@ use crate::error::Result;
 use crate::sites::{Site, SiteChunk, SiteHeader, SiteOptions, SiteSource};
 use rank::Ranked;
 use rayon::prelude::*;
-use std::collections::BinaryHeap;
 use top::score_batch_top;
 
 /// A site with its evaluation and rank (rank only for `ok` sites).
@@ -156,7 +155,7 @@ pub fn candidate_stream(
 enum Collector {
     Top {
         n: usize,
-        heap: BinaryHeap<Ranked<Site>>,
+        best: rank::Best<Site>,
         ties: rank::TieCount,
         pending: Vec<SiteChunk>,
         pending_sites: usize,
@@ -173,7 +172,7 @@ impl Collector {
         match top {
             Some(n) => Collector::Top {
                 n,
-                heap: BinaryHeap::new(),
+                best: rank::Best::default(),
                 ties: rank::TieCount::default(),
                 pending: Vec::new(),
                 pending_sites: 0,
@@ -192,7 +191,7 @@ impl Collector {
         match self {
             Collector::Top {
                 n,
-                heap,
+                best,
                 ties,
                 pending,
                 pending_sites,
@@ -204,7 +203,7 @@ impl Collector {
                     pending.push(chunk);
                 }
                 if (flush && !pending.is_empty()) || *pending_sites >= SPATIAL_BATCH_SITES {
-                    score_batch_top(engine, pending, *n, heap, (summary, ties), points);
+                    score_batch_top(engine, pending, *n, best, (summary, ties), points);
                     pending.clear();
                     *pending_sites = 0;
                 }
@@ -245,10 +244,13 @@ impl Collector {
 
     /// The results: ranked `ok` sites first (explained now, with a limit), then the others.
     fn finish(self, engine: &Engine) -> Vec<ScoredSite> {
+        let limit = match &self {
+            Collector::Top { n, .. } => Some(*n),
+            Collector::All { .. } => None,
+        };
         let (mut ranked, others): (Vec<Ranked<ScoredSite>>, Vec<ScoredSite>) = match self {
-            Collector::Top { heap, ties, .. } => {
-                let mut kept = heap.into_vec();
-                kept.sort_unstable();
+            Collector::Top { best, ties, .. } => {
+                let kept = best.into_sorted();
                 let explained = kept.into_par_iter().map(|r| {
                     let eval = engine.evaluate(r.item.lon, r.item.lat);
                     let tie_group = Some(ties.get(r.score).max(1));
@@ -283,6 +285,11 @@ impl Collector {
             if end - start > 1 {
                 ranked[start..end].sort_by(|a, b| engine.break_tie(&a.item.eval, &b.item.eval));
             }
+        }
+        // With a limit, the sites kept because they tied with the last listed one have had
+        // their turn in the tie rule: cut the list to the limit now.
+        if let Some(n) = limit {
+            ranked.truncate(n);
         }
         let mut ranked: Vec<ScoredSite> = ranked.into_iter().map(|r| r.item).collect();
         for (i, s) in ranked.iter_mut().enumerate() {
@@ -515,7 +522,7 @@ mod tests {
         );
         for (chunk_size, chunks_per_batch) in [(1, 1), (7, 3), (100, 1), (1000, 2), (3000, 1)] {
             for n in [0, 1, 5, 50, 5000] {
-                let mut heap = BinaryHeap::new();
+                let mut best = rank::Best::default();
                 let mut points = Vec::new();
                 let mut summary = Summary {
                     by_constraint: vec![(String::new(), 0); engine.profile().constraints.len()],
@@ -529,10 +536,14 @@ mod tests {
                 let mut ties = rank::TieCount::default();
                 for batch in chunks.chunks(chunks_per_batch) {
                     let counts = (&mut summary, &mut ties);
-                    score_batch_top(&engine, batch, n, &mut heap, counts, &mut points);
+                    score_batch_top(&engine, batch, n, &mut best, counts, &mut points);
                 }
-                let mut kept = heap.into_vec();
-                kept.sort_unstable();
+                let mut kept = best.into_sorted();
+                // Beyond n: only sites that tie exactly with the n-th.
+                if let Some(last) = kept.get(n.saturating_sub(1)).map(|r| r.score) {
+                    assert!(kept[n.min(kept.len())..].iter().all(|r| r.score == last));
+                }
+                kept.truncate(n);
                 let got: Vec<(f64, u64)> = kept.iter().map(|r| (r.score, r.item.index)).collect();
                 let want = &full[..n.min(full.len())];
                 assert_eq!(

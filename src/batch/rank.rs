@@ -43,23 +43,89 @@ impl<T> Ord for Ranked<T> {
     }
 }
 
-/// Push into a heap that keeps the `n` best.
-pub(super) fn push_bounded<T>(heap: &mut BinaryHeap<Ranked<T>>, n: usize, r: Ranked<T>) {
-    if heap.len() < n {
-        heap.push(r);
-    } else if heap.peek().is_some_and(|worst| r < *worst) {
-        heap.pop();
-        heap.push(r);
+/// Sites kept beyond a top-n list because they tie exactly with its last one, at most: they
+/// are ordered by the tie rule ([`crate::Engine::break_tie`]) at the end, not dropped by
+/// input order. Past this many, input order decides among the rest (and `tie_group` says
+/// how many tie).
+pub(super) const TIES_KEPT: usize = 10_000;
+
+/// The `n` best in a heap, and the sites that tie exactly with the worst of them.
+pub(super) struct Best<T> {
+    pub(super) heap: BinaryHeap<Ranked<T>>,
+    pub(super) tied: Vec<Ranked<T>>,
+}
+
+impl<T> Default for Best<T> {
+    fn default() -> Self {
+        Best {
+            heap: BinaryHeap::new(),
+            tied: Vec::new(),
+        }
     }
 }
 
-/// Keep the `n` best of `v` (in no particular order).
+impl<T> Best<T> {
+    /// Offer `r` to a list of the `n` best.
+    pub(super) fn push(&mut self, n: usize, r: Ranked<T>) {
+        if self.heap.len() < n {
+            self.heap.push(r);
+            return;
+        }
+        let Some(worst) = self.heap.peek() else {
+            return;
+        };
+        let out = if r < *worst {
+            let out = self.heap.pop();
+            self.heap.push(r);
+            out
+        } else {
+            Some(r)
+        };
+        let cutoff = self.heap.peek().map_or(f64::INFINITY, |w| w.score);
+        self.tied.retain(|t| t.score >= cutoff);
+        if let Some(out) = out.filter(|o| o.score == cutoff) {
+            if self.tied.len() < TIES_KEPT {
+                self.tied.push(out);
+            }
+        }
+    }
+
+    /// Whether `r` would enter the list or tie with its last one.
+    pub(super) fn wants<U>(&self, n: usize, r: &Ranked<U>) -> bool {
+        self.heap.len() < n
+            || self
+                .heap
+                .peek()
+                .is_some_and(|w| r.ranks_before(w) || r.score == w.score)
+    }
+
+    /// Everything kept, best first by (score, input position).
+    pub(super) fn into_sorted(self) -> Vec<Ranked<T>> {
+        let mut all = self.heap.into_vec();
+        all.extend(self.tied);
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Keep the `n` best of `v` and those that tie exactly with the n-th (at most
+/// [`TIES_KEPT`] of them), in no particular order.
 pub(super) fn keep_best<T>(v: &mut Vec<Ranked<T>>, n: usize) {
     if v.len() > n {
-        if n > 0 {
-            v.select_nth_unstable(n - 1);
+        if n == 0 {
+            v.clear();
+            return;
         }
-        v.truncate(n);
+        v.select_nth_unstable(n - 1);
+        let cutoff = v[n - 1].score;
+        let mut keep = n;
+        for i in n..v.len() {
+            if v[i].score == cutoff && keep < n + TIES_KEPT {
+                v.swap(keep, i);
+                keep += 1;
+            }
+        }
+        v.truncate(keep);
     }
 }
 

@@ -1,13 +1,12 @@
 //! Scoring a batch with a top-N limit: in spatial order, in parallel, keeping the best N.
 
 use super::Summary;
-use super::rank::{Ranked, TieCount, keep_best, push_bounded};
+use super::rank::{Best, Ranked, TieCount, keep_best};
 use super::spatial::spatial_order;
 use super::tally::{Tally, apply_tally, count};
 use crate::engine::{Engine, Status};
 use crate::sites::{Site, SiteChunk};
 use rayon::prelude::*;
-use std::collections::BinaryHeap;
 
 /// Sites whose index memory is touched together before they are scored (see
 /// [`Engine::touch`]).
@@ -28,7 +27,7 @@ pub(super) fn score_batch_top(
     engine: &Engine,
     chunks: &[SiteChunk],
     n: usize,
-    heap: &mut BinaryHeap<Ranked<Site>>,
+    best_sites: &mut Best<Site>,
     (summary, ties): (&mut Summary, &mut TieCount),
     points: &mut Vec<(f64, f64, u32)>,
 ) {
@@ -92,7 +91,8 @@ pub(super) fn score_batch_top(
             },
         );
     apply_tally(summary, &tally);
-    merge_best(chunks, &locate, best, n, heap);
+    merge_best(chunks, &locate, best, n, best_sites);
+    let heap = &best_sites.heap;
     let cutoff = match heap.peek() {
         _ if n == 0 => f64::INFINITY,
         Some(worst) if heap.len() >= n => worst.score,
@@ -101,21 +101,19 @@ pub(super) fn score_batch_top(
     ties.add(&scores, cutoff);
 }
 
-/// Merge a batch's best into the overall heap: only the sites that make the overall cut get
-/// their id and record made.
+/// Merge a batch's best into the overall list: only the sites that make the overall cut (or
+/// tie with it) get their id and record made.
 fn merge_best(
     chunks: &[SiteChunk],
     locate: &dyn Fn(usize) -> (usize, usize),
     best: Vec<Ranked<u32>>,
     n: usize,
-    heap: &mut BinaryHeap<Ranked<Site>>,
+    best_sites: &mut Best<Site>,
 ) {
     for r in best {
-        let enters = heap.len() < n || heap.peek().is_some_and(|w| r.ranks_before(w));
-        if enters {
+        if best_sites.wants(n, &r) {
             let (c, i) = locate(r.item as usize);
-            push_bounded(
-                heap,
+            best_sites.push(
                 n,
                 Ranked {
                     score: r.score,

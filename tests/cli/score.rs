@@ -581,3 +581,31 @@ fn sources_coverage_ignore_inside_and_derive() {
     );
     assert_eq!(e["on_land"], "0");
 }
+
+/// Exact ties are ordered by the raw values of the heaviest criteria, also at the cut-off of
+/// a `--top` list: not by input order.
+#[test]
+fn ties_at_the_top_cutoff_follow_the_tie_rule_not_input_order() {
+    // Every site within 5,000 km of a plant scores exactly 1: a plateau.
+    let (_p, profile) = crate::util::with_sites(
+        "name = \"plateau\"\nmethod = \"weighted-sum\"\n[[criterion]]\nid = \"grid_distance\"\nlayer = \"plants\"\nmeasure = { nearest_km = { where = \"capacity_mw >= 100\" } }\nstandardise = { linear = { best = 5000.0, worst = 6000.0 } }\nweight = 1\n",
+        "plateau.toml",
+    );
+    let (_s, sites) =
+        crate::util::with_sites("id,lat,lon\nfar,0,12\nnear,0,10.3\nmid,0,11\n", "s.csv");
+    for top in [None, Some("1"), Some("2")] {
+        let mut cmd = crate::util::score();
+        cmd.arg(&sites)
+            .args(["--format", "csv", "--profile"])
+            .arg(&profile);
+        if let Some(n) = top {
+            cmd.args(["--top", n]);
+        }
+        let rows = crate::util::run_csv(&mut cmd);
+        assert_eq!(rows[0]["id"], "near", "{top:?}: {rows:?}");
+        assert_eq!(rows[0]["tie_group"], "3", "{top:?}");
+        if rows.len() > 1 {
+            assert_eq!(rows[1]["id"], "mid", "{top:?}: {rows:?}");
+        }
+    }
+}
