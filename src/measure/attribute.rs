@@ -154,8 +154,12 @@ impl Probe for ContainingAttribute {
     fn boundary_conflict(&self, at: &Position) -> bool {
         self.0.iter().any(|s| {
             s.coverage.as_ref().is_some_and(|c| {
-                let here = s.index.containing(at.lon, at.lat).is_some();
-                (here && c.refuses(at.lon, at.lat)) || (!here && c.contains(at.lon, at.lat))
+                // A polygon of the layer holds a site the coverage puts in another country;
+                // or the coverage holds a site the layer has no polygon for (not even
+                // within the tolerance, which would give the layer's value).
+                let inside = s.index.containing(at.lon, at.lat).is_some();
+                (inside && c.refuses(at.lon, at.lat))
+                    || (s.row(at).is_none() && c.contains(at.lon, at.lat))
             })
         })
     }
