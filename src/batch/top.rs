@@ -46,6 +46,11 @@ pub(super) fn score_batch_top(
     };
     let n_constraints = engine.profile().constraints.len().min(64);
     let n_criteria = engine.profile().criteria.len().min(64);
+    // Scores below the list's cut-off so far can neither enter nor tie with it.
+    let floor = match best_sites.heap.peek() {
+        Some(worst) if best_sites.heap.len() >= n => worst.score,
+        _ => f64::NEG_INFINITY,
+    };
     let (best, tally, scores) = points
         .par_chunks(SITES_PER_TASK)
         .map(|ps| {
@@ -68,7 +73,9 @@ pub(super) fn score_batch_top(
                     if q.status == Status::Ok {
                         let (c, i) = locate(pos as usize);
                         let score = q.score.unwrap_or(f64::NEG_INFINITY);
-                        scores.push(score);
+                        if score >= floor {
+                            scores.push(score);
+                        }
                         best.push(Ranked {
                             score,
                             index: chunks[c].first_index + i as u64,

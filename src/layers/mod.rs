@@ -478,6 +478,20 @@ impl LayerSet {
                 &spec.source_layer
             )
         );
+        // Only a file that several layers read the same way is kept (a copy of its
+        // geometry stays in memory for the run).
+        let same = |s: &&LayerSpec| {
+            s.kind == spec.kind
+                && s.fields == spec.fields
+                && s.lat == spec.lat
+                && s.lon == spec.lon
+                && s.delimiter == spec.delimiter
+                && s.source_layer == spec.source_layer
+                && self.resolve(&s.path).is_ok_and(|p| p == path)
+        };
+        if self.specs.iter().filter(same).count() < 2 {
+            return read_geometry(path, spec);
+        }
         let cell = {
             let mut map = self.read_cache.lock().unwrap_or_else(|e| e.into_inner());
             map.entry((path.to_path_buf(), how)).or_default().clone()
