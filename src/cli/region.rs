@@ -6,7 +6,7 @@ use super::{
 };
 use clap::ValueEnum;
 use standort::export::format::choose;
-use standort::export::region::summary_json;
+use standort::export::region::{summary_json, write_top_sites};
 use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
 use standort::region::{
     Cell, Region, RegionSummary, TopSite, nice_cell_deg, region_grid, score_cells, top_stability,
@@ -171,6 +171,14 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         Some((p, _)) => Some(AtomicFile::create(p, &inputs)?),
         None => None,
     };
+    // The top sites go beside the cells, in a file of their own (one geometry per layer);
+    // not beside a device or FIFO (`--out /dev/null`).
+    let mut sites_file = match &plan.out {
+        Some((p, _)) if p.metadata().is_ok_and(|m| m.is_file()) || !p.exists() => {
+            Some(AtomicFile::create(&sites_path(p), &inputs)?)
+        }
+        _ => None,
+    };
     let grid = region_grid(&plan.region, plan.cell_deg);
     let cells = grid.cells;
     if cells.is_empty() {
@@ -206,10 +214,31 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         loaded,
         scoring: scoring_started.elapsed(),
     };
+    if let Some(mut f) = sites_file.take() {
+        let label = f.target().display().to_string();
+        let mut w = std::io::BufWriter::new(f.file());
+        write_top_sites(&mut w, &run.engine, &plan.region, &run.summary)
+            .and_then(|()| w.flush())
+            .map_err(|e| write_failure(&label, e))?;
+        drop(w);
+        sites_file = Some(f);
+    }
     if let Some(f) = file {
         f.commit()?;
     }
+    if let Some(f) = sites_file {
+        f.commit()?;
+    }
     report(&plan, &run, started.elapsed(), g.quiet)
+}
+
+/// Where the top sites of a region written to `out` go: `NAME.sites.geojson` beside it.
+fn sites_path(out: &std::path::Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "region".into());
+    out.with_file_name(format!("{stem}.sites.geojson"))
 }
 
 /// Files above this size are written only with `--force`.

@@ -7,8 +7,9 @@ use super::{
 };
 use clap::ValueEnum;
 use standort::batch::{Batch, SiteStream, candidate_stream, fit_stream, score_stream};
+
 use standort::export::{
-    AtomicFile, Context, Destination, Format, OutputError, Product, write_sites,
+    AtomicFile, Context, Destination, Format, OutputError, Product, WGS84_PRJ, write_sites,
 };
 use standort::sensitivity::{Draws, Report, site_stability};
 use standort::sites::SiteFormat;
@@ -32,8 +33,9 @@ pub struct ScoreArgs {
     #[command(flatten)]
     engine: EngineArgs,
 
-    /// Output format: table, csv, geojson, geojsonseq, json (gpkg, fgb with the `gdal`
-    /// feature) [default: from --out's extension, else table]
+    /// Output format: table, csv, geojson, geojsonseq (RFC 8142), geojsonl (one feature per
+    /// line), json (gpkg, fgb with the `gdal` feature) [default: from --out's extension, else
+    /// table]
     #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
     format: Option<Format>,
 
@@ -69,7 +71,7 @@ fn parse_format(name: &str) -> Result<Format, String> {
     Format::from_name(name)
         .filter(|f| f.entry().products.contains(&Product::Sites))
         .ok_or_else(|| {
-            "expected table, csv, geojson, geojsonseq or json (gpkg, fgb with the `gdal` feature)"
+            "expected table, csv, geojson, geojsonseq, geojsonl or json (gpkg, fgb with the `gdal` feature)"
                 .to_string()
         })
 }
@@ -139,6 +141,7 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         .as_ref()
         .map(|p| AtomicFile::create(p, &inputs))
         .transpose()?;
+    let sidecars = csv_sidecars((plan.format, plan.out.as_deref()), &inputs)?;
     if plan.draws.is_some() && plan.source == SiteSource::Stdin {
         return Err(Error::usage(
             "--sensitivity ranks every site again under each draw: give a file, not stdin",
@@ -177,6 +180,18 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     write(plan.format, &run, file.as_mut())?;
     if let Some(f) = file {
         f.commit()?;
+    }
+    if let Some((mut csvt, mut prj)) = sidecars {
+        let ctx = context(&run);
+        let text = standort::export::csvt(&ctx);
+        for (f, text) in [(&mut csvt, text.as_str()), (&mut prj, WGS84_PRJ)] {
+            let label = f.target().display().to_string();
+            f.file()
+                .write_all(text.as_bytes())
+                .map_err(|e| write_failure(&label, e))?;
+        }
+        csvt.commit()?;
+        prj.commit()?;
     }
     if !g.quiet {
         report(plan.out.as_ref(), &run);
@@ -222,14 +237,37 @@ fn stability(
     Ok(Report { draws, top_k })
 }
 
-/// Write the results to the output file or stdout.
-fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<(), Failure> {
-    let ctx = Context {
+/// The `.csvt` and `.prj` files beside a CSV output file (GeoCSV: GDAL, and so QGIS, open
+/// it as typed WGS 84 points); none for other formats or for a device or FIFO.
+fn csv_sidecars(
+    (format, out): (Format, Option<&std::path::Path>),
+    inputs: &[PathBuf],
+) -> Result<Option<(AtomicFile, AtomicFile)>, Error> {
+    let Some(out) = out else {
+        return Ok(None);
+    };
+    let regular = out.metadata().is_ok_and(|m| m.is_file()) || !out.exists();
+    if format != Format::Csv || !regular {
+        return Ok(None);
+    }
+    let csvt = AtomicFile::create(&out.with_extension("csvt"), inputs)?;
+    let prj = AtomicFile::create(&out.with_extension("prj"), inputs)?;
+    Ok(Some((csvt, prj)))
+}
+
+/// What the writers need to know of a run.
+fn context(run: &Scored) -> Context<'_> {
+    Context {
         engine: &run.engine,
         header: &run.batch.header,
         summary: &run.batch.summary,
         sensitivity: run.sensitivity,
-    };
+    }
+}
+
+/// Write the results to the output file or stdout.
+fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<(), Failure> {
+    let ctx = context(run);
     let mut stdout;
     let (dest, label) = match file {
         Some(f) => {

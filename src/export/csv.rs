@@ -61,3 +61,46 @@ pub fn write_csv(
     w.flush()?;
     Ok(())
 }
+
+/// The coordinate system of every output, as the `.prj` beside a CSV (WGS 84 longitude and
+/// latitude, the ESRI WKT that GDAL's CSV driver reads).
+pub const WGS84_PRJ: &str = "GEOGCS[\"GCS_WGS_1984\",DATUM[\"D_WGS_1984\",SPHEROID[\"WGS_1984\",6378137.0,298.257223563]],PRIMEM[\"Greenwich\",0.0],UNIT[\"Degree\",0.0174532925199433]]";
+
+/// The `.csvt` beside a CSV output (GeoCSV, as GDAL's CSV driver and QGIS read it): the type
+/// of each column, with the longitude and latitude as `CoordX` and `CoordY`, so that the
+/// file opens as typed points without set-up.
+pub fn csvt(ctx: &Context) -> String {
+    let inputs = input_columns(ctx.header);
+    let (x, y) = match ctx.header.format {
+        crate::sites::SiteFormat::Csv => ctx.header.coordinates.unwrap_or((usize::MAX, usize::MAX)),
+        crate::sites::SiteFormat::GeoJson => (1, 2),
+    };
+    let mut types: Vec<&str> = (0..inputs.len())
+        .map(|i| match i {
+            _ if i == x => "CoordX",
+            _ if i == y => "CoordY",
+            _ => "String",
+        })
+        .collect();
+    // rank, tie_group, score, status, reasons, unknown (as `result_columns`).
+    types.extend(["Integer", "Integer", "Real", "String", "String", "String"]);
+    for c in &ctx.engine.profile().criteria {
+        types.push(if c.standardise.is_numeric() {
+            "Real"
+        } else {
+            "String"
+        });
+        if c.has_mixed_units() {
+            types.push("String");
+        }
+        types.extend(["Real", "Real"]);
+        if c.has_sources() {
+            types.push("String");
+        }
+    }
+    if ctx.sensitivity.is_some() {
+        types.extend(["Real", "Integer", "Integer", "Real"]);
+    }
+    let quoted: Vec<String> = types.iter().map(|t| format!("\"{t}\"")).collect();
+    format!("{}\n", quoted.join(","))
+}

@@ -14,8 +14,12 @@ pub enum Format {
     Csv,
     /// GeoJSON FeatureCollection (RFC 7946) with simplestyle colours.
     GeoJson,
-    /// Newline-delimited GeoJSON features (GeoJSONSeq, as GDAL writes it).
+    /// GeoJSON text sequence (RFC 8142: a record separator before each feature), which GDAL
+    /// and QGIS recognise as GeoJSONSeq by its content.
     GeoJsonSeq,
+    /// Newline-delimited GeoJSON features (`.geojsonl`, `.ndjson`; "GeoJSONL"): one feature
+    /// per line, no separators (jq, kepler.gl, tippecanoe, BigQuery read it).
+    GeoJsonLines,
     /// One JSON document with the profile, summary and results.
     Json,
     /// GeoPackage through OGR (the `gdal` feature).
@@ -83,8 +87,14 @@ pub const REGISTRY: &[Entry] = &[
     stream(
         Format::GeoJsonSeq,
         "geojsonseq",
-        &["geojsonl", "geojsons", "geojsonseq"],
+        &["geojsons", "geojsonseq"],
         super::write_geojson_seq,
+    ),
+    stream(
+        Format::GeoJsonLines,
+        "geojsonl",
+        &["geojsonl", "ndjson"],
+        super::write_geojson_lines,
     ),
     gdal(Format::GeoPackage, "gpkg", &["gpkg"], &[Sites, Cells]),
     gdal(Format::FlatGeobuf, "fgb", &["fgb"], &[Sites, Cells]),
@@ -159,14 +169,10 @@ impl Format {
             .unwrap_or(&REGISTRY[0])
     }
 
-    /// Parse a `--format` name (`geojsonl` is GeoJSONSeq).
+    /// Parse a `--format` name (`ndjson` is `geojsonl`).
     pub fn from_name(name: &str) -> Option<Format> {
         let name = name.to_ascii_lowercase();
-        let name = if name == "geojsonl" {
-            "geojsonseq"
-        } else {
-            &name
-        };
+        let name = if name == "ndjson" { "geojsonl" } else { &name };
         REGISTRY.iter().find(|e| e.name == name)?.format
     }
 
@@ -281,7 +287,9 @@ mod tests {
     fn formats_from_paths_and_names() {
         let p = |s: &str| Format::from_path(Path::new(s), Product::Sites);
         assert_eq!(p("a/b.GeoJSON"), Some(Format::GeoJson));
-        assert_eq!(p("x.geojsonl"), Some(Format::GeoJsonSeq));
+        assert_eq!(p("x.geojsonl"), Some(Format::GeoJsonLines));
+        assert_eq!(p("x.ndjson"), Some(Format::GeoJsonLines));
+        assert_eq!(p("x.geojsons"), Some(Format::GeoJsonSeq));
         assert_eq!(p("x.csv"), Some(Format::Csv));
         assert_eq!(p("x.json"), Some(Format::Json));
         assert_eq!(p("x.tif"), None);
@@ -290,7 +298,8 @@ mod tests {
             Some(Format::GeoJson)
         );
         assert_eq!(Format::from_name("JSON"), Some(Format::Json));
-        assert_eq!(Format::from_name("geojsonl"), Some(Format::GeoJsonSeq));
+        assert_eq!(Format::from_name("geojsonl"), Some(Format::GeoJsonLines));
+        assert_eq!(Format::from_name("geojsonseq"), Some(Format::GeoJsonSeq));
         assert_eq!(Format::from_name("xml"), None);
     }
 

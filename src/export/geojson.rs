@@ -137,17 +137,38 @@ pub fn write_geojson(
     Ok(())
 }
 
-/// Write newline-delimited GeoJSON features (GeoJSONSeq without record separators, as GDAL
-/// writes by default).
+/// Write a GeoJSON text sequence (RFC 8142): each feature after a record separator (0x1E)
+/// and before a line feed. GDAL recognises the format by the separator, whatever the file
+/// is called.
 pub fn write_geojson_seq(
     out: &mut dyn Write,
     ctx: &Context,
     results: &[ScoredSite],
 ) -> std::io::Result<()> {
+    write_features(out, ctx, results, b"\x1e")
+}
+
+/// Write newline-delimited GeoJSON features (one per line, no separators).
+pub fn write_geojson_lines(
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+) -> std::io::Result<()> {
+    write_features(out, ctx, results, b"")
+}
+
+/// One feature per line, each after `before`.
+fn write_features(
+    out: &mut dyn Write,
+    ctx: &Context,
+    results: &[ScoredSite],
+    before: &[u8],
+) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
     let columns = result_columns(ctx, &inputs);
     let mut w = std::io::BufWriter::new(out);
     for s in results {
+        w.write_all(before)?;
         serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;
         w.write_all(b"\n")?;
     }

@@ -27,8 +27,8 @@ pub use self::output::{
     write_sites,
 };
 
-pub use self::csv::write_csv;
-pub use self::geojson::{FeatureCollection, write_geojson, write_geojson_seq};
+pub use self::csv::{WGS84_PRJ, csvt, write_csv};
+pub use self::geojson::{FeatureCollection, write_geojson, write_geojson_lines, write_geojson_seq};
 pub use self::json::write_json;
 pub use self::table::write_table;
 
@@ -253,11 +253,19 @@ pub fn source_label(engine: &Engine, criterion: usize, source: Option<u16>) -> O
 /// The input columns of a site as JSON values (CSV cells as text, GeoJSON properties as they were).
 pub fn input_values(header: &SiteHeader, s: &ScoredSite) -> Vec<(String, Json)> {
     match &s.site.record {
+        // The coordinate columns go out as numbers (as they were read); other CSV cells as
+        // the text they are.
         Record::Csv(cells) => header
             .columns
             .iter()
             .cloned()
-            .zip(cells.iter().map(Json::from))
+            .zip(cells.iter().enumerate().map(|(i, c)| {
+                let coordinate = header.coordinates.is_some_and(|(x, y)| i == x || i == y);
+                match c.trim().parse::<f64>() {
+                    Ok(v) if coordinate && v.is_finite() => json_number(v, 9),
+                    _ => Json::from(c.to_string()),
+                }
+            }))
             .collect(),
         Record::Json(props) => header
             .columns

@@ -1,4 +1,5 @@
-//! Region maps: grid cells as GeoJSON polygons (or CSV rows), plus the top sites as points.
+//! Region maps: grid cells as GeoJSON polygons; the top sites as points, in a file of their
+//! own (`NAME.sites.geojson` beside the cells), so that every layer has one geometry type.
 //!
 //! Cells are written one at a time as they are scored. Each cell is a counter-clockwise
 //! rectangle (RFC 7946, at most 7 decimals) with the total score, status, reasons and every
@@ -102,43 +103,57 @@ impl<W: Write> RegionGeoJson<W> {
         self.0.feature(f)
     }
 
-    /// Write the top sites as points and the run's metadata, and close the collection.
+    /// Write the run's metadata and close the collection (the top sites go to their own
+    /// file, [`write_top_sites`]: one geometry type per layer).
     pub fn finish(
-        mut self,
+        self,
         engine: &Engine,
         region: &Region,
         summary: &RegionSummary,
     ) -> std::io::Result<W> {
-        for t in &summary.top {
-            let e = engine.evaluate(t.cell.lon(), t.cell.lat());
-            let mut p = cell_properties(engine, &t.cell, &e);
-            for k in ["fill", "fill-opacity", "stroke-width"] {
-                p.remove(k);
-            }
-            p.insert("top_rank".into(), json!(t.rank));
-            p.insert("tie_group".into(), json!(t.tie_group));
-            if let Some(st) = t.stability {
-                p.insert("rank_mean".into(), json!(round(st.mean_rank, 2)));
-                p.insert("rank_p05".into(), json!(st.rank_p05));
-                p.insert("rank_p95".into(), json!(st.rank_p95));
-                p.insert("p_top_k".into(), json!(round(st.p_top, 4)));
-            }
-            p.insert("marker-color".into(), json!("#e41a1c"));
-            p.insert("marker-size".into(), json!("medium"));
-            if t.rank < 10 {
-                p.insert("marker-symbol".into(), json!(t.rank.to_string()));
-            }
-            let f = json!({
-                "type": "Feature",
-                "id": format!("top-{}", t.rank),
-                "geometry": {"type": "Point", "coordinates": [round(t.cell.lon(), 7), round(t.cell.lat(), 7)]},
-                "properties": p,
-            });
-            self.0.feature(&f)?;
-        }
         self.0
             .finish(&[("standort", &summary_json(engine, region, summary))])
     }
+}
+
+/// The top sites of a region run as a GeoJSON FeatureCollection of numbered points (the
+/// cells' properties, the rank, tie group and stability), with the run's summary.
+pub fn write_top_sites(
+    out: &mut dyn Write,
+    engine: &Engine,
+    region: &Region,
+    summary: &RegionSummary,
+) -> std::io::Result<()> {
+    let mut fc = FeatureCollection::start(out, &[])?;
+    for t in &summary.top {
+        let e = engine.evaluate(t.cell.lon(), t.cell.lat());
+        let mut p = cell_properties(engine, &t.cell, &e);
+        for k in ["fill", "fill-opacity", "stroke-width"] {
+            p.remove(k);
+        }
+        p.insert("top_rank".into(), json!(t.rank));
+        p.insert("tie_group".into(), json!(t.tie_group));
+        if let Some(st) = t.stability {
+            p.insert("rank_mean".into(), json!(round(st.mean_rank, 2)));
+            p.insert("rank_p05".into(), json!(st.rank_p05));
+            p.insert("rank_p95".into(), json!(st.rank_p95));
+            p.insert("p_top_k".into(), json!(round(st.p_top, 4)));
+        }
+        p.insert("marker-color".into(), json!("#e41a1c"));
+        p.insert("marker-size".into(), json!("medium"));
+        if t.rank < 10 {
+            p.insert("marker-symbol".into(), json!(t.rank.to_string()));
+        }
+        let f = json!({
+            "type": "Feature",
+            "id": format!("top-{}", t.rank),
+            "geometry": {"type": "Point", "coordinates": [round(t.cell.lon(), 7), round(t.cell.lat(), 7)]},
+            "properties": p,
+        });
+        fc.feature(&f)?;
+    }
+    let w = fc.finish(&[("standort", &summary_json(engine, region, summary))])?;
+    w.flush()
 }
 
 /// The region summary as JSON (also `standort region --format json`).

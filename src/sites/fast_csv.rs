@@ -91,6 +91,7 @@ pub(super) fn read_csv(
         format: SiteFormat::Csv,
         columns: header,
         source: label.to_string(),
+        coordinates: Some((layout.lon, layout.lat)),
     };
     if let SiteSource::File(path) = source {
         if read_csv_mapped(path, head.len() as u64, &layout, chunk_size, on_block)? {

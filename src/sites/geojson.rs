@@ -112,6 +112,7 @@ pub(super) fn read_geojson(
         format: SiteFormat::GeoJson,
         columns: v.columns,
         source: label.to_string(),
+        coordinates: None,
     })
 }
 

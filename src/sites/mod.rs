@@ -104,6 +104,8 @@ pub struct SiteHeader {
     pub columns: Vec<String>,
     /// The source's label.
     pub source: String,
+    /// For CSV: the (longitude, latitude) columns read.
+    pub coordinates: Option<(usize, usize)>,
 }
 
 fn detect_format(source: &SiteSource, first: Option<u8>) -> SiteFormat {
