@@ -23,6 +23,9 @@ mod boundary;
 #[path = "cli/sensitivity.rs"]
 mod sensitivity;
 
+#[path = "cli/readback.rs"]
+mod readback;
+
 #[path = "cli/errors.rs"]
 mod errors;
 

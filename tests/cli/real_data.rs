@@ -266,10 +266,13 @@ fn region_deu_and_arizona_write_valid_geojson() {
             .iter()
             .filter(|f| f["geometry"]["type"] == "Polygon")
             .count();
-        let tops = features
-            .iter()
-            .filter(|f| f["geometry"]["type"] == "Point")
-            .count();
+        assert_eq!(
+            cells,
+            features.len(),
+            "cells only: one geometry type per file"
+        );
+        let sites = check_rfc7946(&out.with_file_name(file.replace(".geojson", ".sites.geojson")));
+        let tops = sites["features"].as_array().unwrap().len();
         assert_eq!(v["standort"]["cells"].as_u64().unwrap() as usize, cells);
         assert!((1..=10).contains(&tops), "{tops}");
         let first = &features[0]["properties"];

@@ -21,10 +21,12 @@ fn region_map_holds_every_cell_and_the_top_sites() {
         .iter()
         .filter(|f| f["geometry"]["type"] == "Polygon")
         .collect();
-    let tops: Vec<_> = features
-        .iter()
-        .filter(|f| f["geometry"]["type"] == "Point")
-        .collect();
+    // The top sites are in a file of their own: one geometry type per file.
+    assert_eq!(cells.len(), features.len());
+    let sites = dir.path().join("map.sites.geojson");
+    let sites: serde_json::Value = serde_json::from_slice(&std::fs::read(&sites).unwrap()).unwrap();
+    let tops = sites["features"].as_array().unwrap();
+    assert!(tops.iter().all(|f| f["geometry"]["type"] == "Point"));
     // 5 x 2 degrees in cells of 0.5 degrees.
     assert_eq!(cells.len(), 40);
     assert_eq!(tops.len(), 3);
@@ -43,7 +45,8 @@ fn region_map_holds_every_cell_and_the_top_sites() {
             .sum();
         assert!(area2 > 0.0, "{xy:?}");
     }
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // The cells and the top sites, nothing else.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
 #[test]

@@ -220,7 +220,8 @@ fn interrupted_runs_leave_no_partial_file() {
         while partial() == 0 && started.elapsed().as_secs() < 20 {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        assert_eq!(partial(), 1, "the run never opened its output");
+        // The output and, for CSV, its .csvt and .prj.
+        assert!(partial() >= 1, "the run never opened its output");
         let killed = std::process::Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())

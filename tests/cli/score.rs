@@ -251,6 +251,20 @@ fn json_and_geojsonseq_formats() {
         .args(["--format", "geojsonseq"])
         .output()
         .unwrap();
+    // RFC 8142: each record is a record separator, a JSON text and a line feed.
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 7);
+    for l in text.lines() {
+        let json = l.strip_prefix('\u{1e}').expect("a record separator");
+        let f: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(f["type"], "Feature");
+    }
+    // geojsonl: one feature per line, nothing else.
+    let out = score()
+        .arg(fixtures().join("sites.csv"))
+        .args(["--format", "geojsonl"])
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 7);
     for l in text.lines() {
