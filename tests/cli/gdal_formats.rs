@@ -314,13 +314,14 @@ fn score_and_region_write_geopackage_and_flatgeobuf() {
     let ds = gdal::Dataset::open(&fgb).unwrap();
     let layer = ds.layer(0).unwrap();
     assert_eq!(layer.feature_count(), 40);
-    // No partial files are left beside the outputs.
+    // No partial files are left beside the outputs (the region's top sites go beside its
+    // cells, as GeoJSON points).
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["cells.fgb", "ranked.gpkg"]);
+    assert_eq!(names, ["cells.fgb", "cells.sites.geojson", "ranked.gpkg"]);
 }
 
 #[test]
