@@ -90,6 +90,16 @@ impl<T> Best<T> {
         }
     }
 
+    /// The score a site needs to enter a list of `n` or tie with its last one: -inf while
+    /// the list is not full, +inf for an empty list.
+    pub(super) fn cutoff(&self, n: usize) -> f64 {
+        match self.heap.peek() {
+            _ if n == 0 => f64::INFINITY,
+            Some(worst) if self.heap.len() >= n => worst.score,
+            _ => f64::NEG_INFINITY,
+        }
+    }
+
     /// Whether `r` would enter the list or tie with its last one.
     pub(super) fn wants<U>(&self, n: usize, r: &Ranked<U>) -> bool {
         self.heap.len() < n

@@ -17,12 +17,10 @@ const SITES_PER_TASK: usize = 4096;
 
 /// Score a batch of chunks with a top-`n` limit: every site is evaluated in spatial order
 /// ([`spatial_order`]), in parallel; the best `n` of the batch and the counts are then merged
-/// into `heap` and `summary`, and the scores that may still tie with a listed site into
+/// into `best_sites` and `summary`, and the scores that may still tie with a listed site into
 /// `ties`. The outcome does not depend on the order of evaluation: the ranking is a total
 /// order (score, then input position). `points` is working memory, kept from one batch to
 /// the next.
-// Over 80 lines on purpose: the hot loop of `--top` (touch a group, score, count, keep the
-// best) and the merge of its parts stay together, so that their cost shows in one place.
 pub(super) fn score_batch_top(
     engine: &Engine,
     chunks: &[SiteChunk],
@@ -47,10 +45,7 @@ pub(super) fn score_batch_top(
     let n_constraints = engine.profile().constraints.len().min(64);
     let n_criteria = engine.profile().criteria.len().min(64);
     // Scores below the list's cut-off so far can neither enter nor tie with it.
-    let floor = match best_sites.heap.peek() {
-        Some(worst) if best_sites.heap.len() >= n => worst.score,
-        _ => f64::NEG_INFINITY,
-    };
+    let floor = best_sites.cutoff(n);
     let (best, tally, scores) = points
         .par_chunks(SITES_PER_TASK)
         .map(|ps| {
@@ -99,13 +94,7 @@ pub(super) fn score_batch_top(
         );
     apply_tally(summary, &tally);
     merge_best(chunks, &locate, best, n, best_sites);
-    let heap = &best_sites.heap;
-    let cutoff = match heap.peek() {
-        _ if n == 0 => f64::INFINITY,
-        Some(worst) if heap.len() >= n => worst.score,
-        _ => f64::NEG_INFINITY,
-    };
-    ties.add(&scores, cutoff);
+    ties.add(&scores, best_sites.cutoff(n));
 }
 
 /// Merge a batch's best into the overall list: only the sites that make the overall cut (or

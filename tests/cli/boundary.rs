@@ -2,23 +2,13 @@
 //! (water stress 2) reaches from longitude 10 to 12, into Beta (water stress 4) by the
 //! countries layer. Also: ambiguous region names and tie reporting.
 
-use crate::util::{by_id, fixtures, num, run_csv, run_ok};
+use crate::util::{by_id, fixtures, num, on_fixture_set, run_csv, run_ok};
 use assert_cmd::Command;
 use serde_json::Value as Json;
 
 /// `standort SUBCOMMAND` on the boundary fixture.
 fn boundary(subcommand: &str) -> Command {
-    let f = fixtures().join("boundary");
-    let mut cmd = Command::cargo_bin("standort").unwrap();
-    cmd.env_remove("STANDORT_DATA_DIR")
-        .arg(subcommand)
-        .arg("--data-dir")
-        .arg(&f)
-        .arg("--layers")
-        .arg(f.join("layers.toml"))
-        .arg("--profile")
-        .arg(f.join("profile.toml"));
-    cmd
+    on_fixture_set(&fixtures().join("boundary"), subcommand)
 }
 
 fn region_json(args: &[&str]) -> Json {

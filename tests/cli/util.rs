@@ -18,12 +18,16 @@ pub fn score() -> Command {
 
 /// `standort SUBCOMMAND` with the fixture data directory, layer set and profile.
 pub fn on_fixtures(subcommand: &str) -> Command {
-    let f = fixtures();
+    on_fixture_set(&fixtures(), subcommand)
+}
+
+/// `standort SUBCOMMAND` with the data directory `f` and its `layers.toml` and `profile.toml`.
+pub fn on_fixture_set(f: &Path, subcommand: &str) -> Command {
     let mut cmd = Command::cargo_bin("standort").unwrap();
     cmd.env_remove("STANDORT_DATA_DIR")
         .arg(subcommand)
         .arg("--data-dir")
-        .arg(&f)
+        .arg(f)
         .arg("--layers")
         .arg(f.join("layers.toml"))
         .arg("--profile")
