@@ -32,6 +32,7 @@ pub mod index;
 pub mod layers;
 pub(crate) mod mapped;
 pub mod measure;
+pub mod plan;
 pub mod profile;
 pub mod region;
 pub mod sensitivity;

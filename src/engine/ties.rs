@@ -35,6 +35,20 @@ impl Engine {
         Ordering::Equal
     }
 
+    /// The order of sites whose total scores are exactly equal: a permutation of
+    /// `0..points.len()` by [`Engine::break_tie`], stable (what is still equal keeps the
+    /// caller's order). The sites are evaluated in parallel.
+    pub fn tie_order(&self, points: &[(f64, f64)]) -> Vec<usize> {
+        use rayon::prelude::*;
+        let evals: Vec<Evaluation> = points
+            .par_iter()
+            .map(|&(lon, lat)| self.evaluate(lon, lat))
+            .collect();
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        order.sort_by(|&a, &b| self.break_tie(&evals[a], &evals[b]));
+        order
+    }
+
     /// Criterion `i` of `a` against `b`: `Less` when `a`'s value is better.
     fn compare_values(&self, i: usize, a: &Evaluation, b: &Evaluation) -> Ordering {
         let (va, vb) = (&a.values[i], &b.values[i]);

@@ -224,14 +224,52 @@ fn read_geojson_properties(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>
             Ok(())
         },
     )?;
-    let text = |v: Option<&serde_json::Value>| match v {
+    let records = rows
+        .iter()
+        .map(|r| header.iter().map(|h| json_text(r.get(h))).collect())
+        .collect();
+    Ok((header, records))
+}
+
+/// A JSON value as a table cell: text as it is, null as empty, anything else as JSON.
+fn json_text(v: Option<&serde_json::Value>) -> String {
+    match v {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(serde_json::Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
+    }
+}
+
+/// A JSON object keyed by the join key, at `member` (`"."`: the top level), as a table: the
+/// key column `on` holds the member names, the other columns the members' fields.
+fn read_keyed_json(path: &Path, member: &str, on: &str) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let file = path.display().to_string();
+    let bad = |m: String| Error::at(ErrorKind::Input, file.clone(), m);
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(format!("line {}: {e}", e.line())))?;
+    let object = if member == "." { Some(&doc) } else { doc.get(member) };
+    let Some(serde_json::Value::Object(rows)) = object else {
+        return Err(bad(format!("join table: no object \"{member}\" keyed by {on}")));
     };
+    let mut header = vec![on.to_string()];
+    for (key, row) in rows {
+        let serde_json::Value::Object(fields) = row else {
+            return Err(bad(format!("join table: \"{member}\".\"{key}\" is not an object")));
+        };
+        for k in fields.keys() {
+            if !header.contains(k) {
+                header.push(k.clone());
+            }
+        }
+    }
     let records = rows
         .iter()
-        .map(|r| header.iter().map(|h| text(r.get(h))).collect())
+        .map(|(key, row)| {
+            let mut rec = vec![key.clone()];
+            rec.extend(header[1..].iter().map(|h| json_text(row.get(h))));
+            rec
+        })
         .collect();
     Ok((header, records))
 }
@@ -255,7 +293,9 @@ pub(crate) fn join_table(attrs: &mut Attributes, path: &Path, join: &JoinSpec) -
         .extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
-    let (header, records) = if is_geojson {
+    let (header, records) = if let Some(member) = &join.member {
+        read_keyed_json(path, member, &join.on)?
+    } else if is_geojson {
         read_geojson_properties(path)?
     } else {
         let mut rdr = csv_reader(path, join.delimiter)?;

@@ -243,15 +243,24 @@ pub struct JoinSpec {
     /// Field delimiter of the table (default `,`).
     #[serde(default)]
     pub delimiter: Option<char>,
+    /// For a `.json` table that is one object keyed by the join key: the member holding it
+    /// (`"data"` in `{"data": {"CN-BJ": {"emission_factor": 555.4}, ...}}`; `"."` for the
+    /// top level). Each member's name is the `on` column, its fields the other columns.
+    #[serde(default)]
+    pub member: Option<String>,
 }
 
-/// A field computed from others: a lookup table (`from` + `map`) or a ratio
-/// (`ratio = [numerator, denominator]`, times `scale`).
+/// A field computed from others: a lookup table (`from` + `map`), a ratio
+/// (`ratio = [numerator, denominator]`, times `scale`), or the ISO 3166-2 code of a state or
+/// province from its name (`iso_3166_2`, matched as `standort region` matches names; computed
+/// before the join, so that a join may use it as its key).
 ///
 /// ```toml
 /// derive = [
 ///   { field = "bws_score", from = "bws_cat_0_4", map = { "0" = 0.5, "1" = 1.5 } },
 ///   { field = "gdp_per_capita_usd", ratio = ["GDP_MD_EST", "POP_EST"], scale = 1e6 },
+///   { field = "code", iso_3166_2 = { name = "name", country_field = "iso_a2" } },
+///   { field = "code", iso_3166_2 = { name = "NAME", country = "US" } },
 /// ]
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -271,6 +280,23 @@ pub struct DeriveSpec {
     /// Factor applied to a ratio (default 1).
     #[serde(default)]
     pub scale: Option<f64>,
+    /// The ISO 3166-2 code from a name and a country.
+    #[serde(default)]
+    pub iso_3166_2: Option<IsoCodeSpec>,
+}
+
+/// Where the name and the country (ISO 3166-1 alpha-2) of an `iso_3166_2` derive come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IsoCodeSpec {
+    /// The field holding the state's or province's name.
+    pub name: String,
+    /// One country for every feature (alpha-2, e.g. "US").
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Or the field holding each feature's country (alpha-2).
+    #[serde(default)]
+    pub country_field: Option<String>,
 }
 
 /// Where a layer has data: inside the polygons of another layer whose `field` is one of
@@ -528,6 +554,16 @@ impl LayerSet {
             ));
         }
         let (geometry, mut attributes, skipped) = self.read_cached(&path, spec)?;
+        let derive_err = |d: &DeriveSpec, m: String| {
+            Error::new(
+                ErrorKind::Config,
+                format!("{}: layer \"{name}\", derive {}: {m}", self.source, d.field),
+            )
+        };
+        // ISO codes first: a join may use them as its key.
+        for d in spec.derive.iter().filter(|d| d.iso_3166_2.is_some()) {
+            derive_field(&mut attributes, d).map_err(|m| derive_err(d, m))?;
+        }
         if let Some(join) = &spec.join {
             let table = self.resolve(&join.path)?;
             self::csv::join_table(&mut attributes, &table, join)?;
@@ -540,13 +576,8 @@ impl LayerSet {
                 )
             })?;
         }
-        for d in &spec.derive {
-            derive_field(&mut attributes, d).map_err(|m| {
-                Error::new(
-                    ErrorKind::Config,
-                    format!("{}: layer \"{name}\", derive {}: {m}", self.source, d.field),
-                )
-            })?;
+        for d in spec.derive.iter().filter(|d| d.iso_3166_2.is_none()) {
+            derive_field(&mut attributes, d).map_err(|m| derive_err(d, m))?;
         }
         let warnings = skipped_warning(&skipped).into_iter().collect();
         Ok(Layer {
@@ -633,6 +664,34 @@ fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<Read> {
     }
 }
 
+/// The ISO 3166-2 code of every feature (empty where none matches, or where several
+/// features claim the same code).
+fn iso_codes(
+    attrs: &Attributes,
+    iso: &IsoCodeSpec,
+    col: impl Fn(&str) -> std::result::Result<usize, String>,
+) -> std::result::Result<Vec<Value>, String> {
+    let name = col(&iso.name)?;
+    let country = match (&iso.country, &iso.country_field) {
+        (Some(c), None) => Err(c.clone()),
+        (None, Some(f)) => Ok(col(f)?),
+        _ => return Err("iso_3166_2: give either country or country_field".into()),
+    };
+    let pairs: Vec<(String, String)> = (0..attrs.len())
+        .map(|r| {
+            let alpha2 = match &country {
+                Err(fixed) => fixed.clone(),
+                Ok(c) => attrs.get(r, *c).to_string(),
+            };
+            (alpha2, attrs.get(r, name).to_string())
+        })
+        .collect();
+    Ok(crate::region::names::codes_for(&pairs)
+        .into_iter()
+        .map(|c| c.map_or(Value::Null, |c| Value::Text(c.into())))
+        .collect())
+}
+
 fn derive_field(attrs: &mut Attributes, d: &DeriveSpec) -> std::result::Result<(), String> {
     let col = |name: &str| {
         attrs.field_index(name).ok_or_else(|| {
@@ -642,6 +701,11 @@ fn derive_field(attrs: &mut Attributes, d: &DeriveSpec) -> std::result::Result<(
             )
         })
     };
+    if let Some(iso) = &d.iso_3166_2 {
+        let values = iso_codes(attrs, iso, col)?;
+        attrs.add_column(d.field.clone(), values);
+        return Ok(());
+    }
     let values: Vec<Value> = match (&d.from, &d.map, &d.ratio) {
         (Some(from), Some(map), None) => {
             let c = col(from)?;

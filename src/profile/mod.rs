@@ -306,6 +306,9 @@ pub struct Profile {
     /// Hard constraints.
     #[serde(rename = "constraint", default)]
     pub constraints: Vec<Constraint>,
+    /// Planning parameters for `standort plan` (campus size, PUE, headroom share, ...).
+    #[serde(default)]
+    pub plan: Option<crate::plan::PlanSection>,
 }
 
 fn default_method() -> String {
@@ -317,6 +320,13 @@ impl Profile {
     pub fn parse(text: &str, source: &Path) -> Result<Profile> {
         let profile: Profile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
         profile.validate(text, source)?;
+        if let Err(e) = crate::plan::PlanParams::from_section(profile.plan.as_ref()) {
+            return Err(Error::at(
+                ErrorKind::Config,
+                source.display().to_string(),
+                e.message().to_string(),
+            ));
+        }
         Ok(profile)
     }
 

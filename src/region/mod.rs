@@ -39,6 +39,9 @@ pub struct Region {
     /// For a state or province: its country's polygons in the `countries` layer. A cell
     /// the region's own polygons hold but the countries layer puts elsewhere is left out.
     clip: Option<(PolygonIndex, String)>,
+    /// The country it is or lies in (ISO 3166-1 alpha-3), when it was named by a country,
+    /// a state or a province.
+    pub country: Option<String>,
 }
 
 /// A code the boundaries lack: (code, name in the countries layer — or the parent's code
@@ -69,7 +72,30 @@ impl Region {
             bbox,
             area_deg2,
             clip: None,
+            country: None,
         })
+    }
+
+    /// The region as lying in `country` (ISO 3166-1 alpha-3).
+    fn in_country(mut self, country: &str) -> Region {
+        self.country = Some(country.to_string());
+        self
+    }
+
+    /// Every country of the `countries` layer with an ISO 3166-1 alpha-3 code, in code
+    /// order, as [`Region::resolve`] gives it for that code.
+    pub fn countries(layers: &LayerSet) -> Result<Vec<Region>> {
+        let countries = Named::load(layers, "countries", "iso_a3")?;
+        let mut codes: Vec<String> = (0..countries.layer.attributes.len())
+            .map(|r| countries.code_of(r))
+            .filter(|c| c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()))
+            .collect();
+        codes.sort();
+        codes.dedup();
+        codes
+            .iter()
+            .filter_map(|c| countries.by_iso3(c).transpose())
+            .collect()
     }
 
     /// Keep the region's cells to `polygons` (its country in the countries layer), named
@@ -216,7 +242,9 @@ impl Region {
         let polygons = layer.polygons(&|x| x == unit.row);
         let clip = countries.polygons(&|r| countries.code_of(r) == unit.country);
         let what = format!("inside {} in the countries layer", unit.country);
-        Ok(Region::from_polygons(name, polygons)?.clipped(&clip, what))
+        Ok(Region::from_polygons(name, polygons)?
+            .clipped(&clip, what)
+            .in_country(&unit.country))
     }
 
     /// True when (lon, lat) is inside the region (boundary included) — and, for a state or
@@ -691,12 +719,11 @@ impl Accumulator {
 /// Order a run of cells with exactly equal scores by [`Engine::break_tie`] (stable: grid
 /// order decides what is still equal).
 fn order_tied_cells(engine: &Engine, cells: &[Cell], run: &mut [(f64, usize)]) {
-    let evals: Vec<Evaluation> = run
-        .par_iter()
-        .map(|&(_, i)| engine.evaluate(cells[i].lon(), cells[i].lat()))
+    let points: Vec<(f64, f64)> = run
+        .iter()
+        .map(|&(_, i)| (cells[i].lon(), cells[i].lat()))
         .collect();
-    let mut order: Vec<usize> = (0..run.len()).collect();
-    order.sort_by(|&a, &b| engine.break_tie(&evals[a], &evals[b]));
+    let order = engine.tie_order(&points);
     let sorted: Vec<(f64, usize)> = order.iter().map(|&k| run[k]).collect();
     run.copy_from_slice(&sorted);
 }
@@ -908,6 +935,7 @@ impl Named {
             return Region::from_polygons(name, self.polygons(&|x| x == r));
         }
         Region::from_polygons(name, self.polygons(&|x| self.code_of(x) == code))
+            .map(|r| r.in_country(&code))
     }
 
     /// Every name and code, for suggestions.
@@ -938,7 +966,8 @@ impl Named {
                 .find(|&r| rows(r))
                 .map(|r| a.get(r, self.name).to_string())
                 .unwrap_or_default();
-            return Region::from_polygons(format!("{name} ({code})"), polys).map(Some);
+            return Region::from_polygons(format!("{name} ({code})"), polys)
+                .map(|r| Some(r.in_country(&code)));
         }
         let Some((_, target, part)) = ALIASES.iter().find(|(c, _, _)| *c == code) else {
             return Ok(None);
@@ -958,7 +987,8 @@ impl Named {
         if polys.is_empty() {
             return Ok(None);
         }
-        Region::from_polygons(format!("{code} (via {target})"), polys).map(Some)
+        Region::from_polygons(format!("{code} (via {target})"), polys)
+            .map(|r| Some(r.in_country(&code)))
     }
 }
 

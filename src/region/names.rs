@@ -20,8 +20,8 @@ const SUBDIVISIONS: &str = include_str!("../../data/iso3166-2/subdivisions.tsv")
 
 /// One ISO 3166-2 subdivision.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Iso {
-    pub(super) code: &'static str,
+pub(crate) struct Iso {
+    pub(crate) code: &'static str,
     pub(super) name: &'static str,
     name_fr: &'static str,
 }
@@ -106,18 +106,69 @@ fn unprefixed(folded: &str) -> Option<&str> {
     PREFIXES.iter().find_map(|p| folded.strip_prefix(p))
 }
 
+/// Type words that end the ISO names of China's provinces ("Gansu Sheng", "Guangxi Zhuangzu
+/// Zizhiqu"), folded: Natural Earth labels them without.
+const SUFFIXES: &[&str] = &[
+    " zhuangzu zizhiqu",
+    " huizu zizhiqu",
+    " uygur zizhiqu",
+    " zizhiqu",
+    " sheng",
+    " shi",
+];
+
+/// French labels of the admin-1 file that neither the ISO name nor its French form gives:
+/// (country alpha-2, folded label, ISO 3166-2 code).
+const EXONYMS: &[(&str, &str, &str)] = &[
+    ("CN", "pekin", "CN-BJ"),
+    ("CN", "mongolie interieure", "CN-NM"),
+    ("CN", "tibet", "CN-XZ"),
+];
+
+/// A folded ISO name without its type word, if it ends in one.
+fn unsuffixed(folded: &str) -> Option<&str> {
+    SUFFIXES.iter().find_map(|s| folded.strip_suffix(s))
+}
+
 /// The ISO subdivision of country `alpha2` named `name` (Natural Earth's label), if exactly
 /// one matches.
-pub(super) fn iso_for(alpha2: &str, name: &str) -> Option<Iso> {
+pub(crate) fn iso_for(alpha2: &str, name: &str) -> Option<Iso> {
     let candidates = by_country().get(alpha2)?;
     let n = fold(name);
+    if let Some(&(_, _, code)) = EXONYMS.iter().find(|e| e.0 == alpha2 && e.1 == n) {
+        return candidates.iter().find(|s| s.code == code).copied();
+    }
     let short = unprefixed(&n);
-    let same = |x: &str| !x.is_empty() && (fold(x) == n || short.is_some_and(|s| fold(x) == s));
+    let same = |x: &str| {
+        let x = fold(x);
+        let bare = (alpha2 == "CN").then(|| unsuffixed(&x)).flatten();
+        !x.is_empty()
+            && (x == n || short == Some(x.as_str()) || bare == Some(n.as_str()))
+    };
     let mut hits = candidates
         .iter()
         .filter(|s| same(s.name) || same(s.name_fr));
     let first = *hits.next()?;
     hits.next().is_none().then_some(first)
+}
+
+/// The ISO 3166-2 code of each (country alpha-2, name) pair, as [`iso_for`] finds it; a code
+/// that several pairs claim is given to none of them (see [`units`]).
+pub(crate) fn codes_for(pairs: &[(String, String)]) -> Vec<Option<&'static str>> {
+    let mut codes: Vec<Option<&'static str>> = pairs
+        .iter()
+        .map(|(c, n)| iso_for(c, n).map(|i| i.code))
+        .collect();
+    let mut claims: HashMap<&str, usize> = HashMap::new();
+    for c in codes.iter().flatten() {
+        *claims.entry(c).or_default() += 1;
+    }
+    for c in &mut codes {
+        if c.is_some_and(|x| claims[x] > 1) {
+            *c = None;
+        }
+    }
+    codes
 }
 
 /// A state or province: a polygon feature of the admin-1 layer, or of a layer that
@@ -233,6 +284,11 @@ mod tests {
         assert_eq!(code("US", "Géorgie"), Some("US-GA"));
         assert_eq!(code("MX", "Querétaro"), Some("MX-QUE"));
         assert_eq!(code("IN", "Maharashtra"), Some("IN-MH"));
+        assert_eq!(code("CN", "Gansu"), Some("CN-GS"));
+        assert_eq!(code("CN", "Guangxi"), Some("CN-GX"));
+        assert_eq!(code("CN", "Níngxià"), Some("CN-NX"));
+        assert_eq!(code("CN", "Pékin"), Some("CN-BJ"));
+        assert_eq!(code("CN", "Mongolie-Intérieure"), Some("CN-NM"));
         assert_eq!(code("US", "Atlantis"), None);
         assert_eq!(code("XX", "Anything"), None);
     }
