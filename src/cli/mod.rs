@@ -2,6 +2,7 @@
 //! The only module that prints.
 
 mod data;
+mod plan;
 mod profiles;
 mod progress;
 mod region;
@@ -43,6 +44,11 @@ enum Command {
     Score(score::ScoreArgs),
     /// Score a region (ISO3 code, country or admin-1 name, --bbox or --polygon) on a grid
     Region(region::RegionArgs),
+    /// Place campuses in a region under grid headroom, water budgets and spacing: how much
+    /// AI compute it can host, where, and at what cost in power, water and carbon
+    Plan(plan::PlanArgs),
+    /// The plan at max for every country: MW of AI compute each can host on its own grid
+    Sovereignty(plan::SovereigntyArgs),
     /// Get the public layers (fetch) and see what is there (status)
     Data(data::DataArgs),
     /// List the built-in profiles, or print one as TOML to start your own
@@ -323,6 +329,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score(args) => score::run(args, &globals),
         Command::Region(args) => region::run(args, &globals),
+        Command::Plan(args) => plan::run_plan(args, &globals),
+        Command::Sovereignty(args) => plan::run_sovereignty(args, &globals),
         Command::Data(args) => data::run(args, &globals),
         Command::Profiles(args) => profiles::run(args),
     };

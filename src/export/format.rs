@@ -37,6 +37,10 @@ pub enum Product {
     Sites,
     /// A region's grid cells (`standort region --out`).
     Cells,
+    /// A capacity plan's campuses (`standort plan`).
+    Plan,
+    /// The sovereignty table, one row per country (`standort sovereignty`).
+    Countries,
 }
 
 impl Product {
@@ -44,6 +48,8 @@ impl Product {
         match self {
             Product::Sites => "score",
             Product::Cells => "region",
+            Product::Plan => "plan",
+            Product::Countries => "sovereignty",
         }
     }
 }
@@ -66,17 +72,30 @@ pub struct Entry {
     pub cells: Option<CellsWriter>,
 }
 
-use Product::{Cells, Sites};
+use Product::{Cells, Countries, Plan, Sites};
+
+/// What the terminal table, CSV and JSON documents hold.
+const DOCUMENTS: &[Product] = &[Sites, Plan, Countries];
 
 /// Every format. A new format is a variant of [`Format`], one entry here and its writer.
 pub const REGISTRY: &[Entry] = &[
-    stream(Format::Table, "table", &["txt"], super::write_table),
-    stream(Format::Csv, "csv", &["csv"], super::write_csv),
-    // Before GeoJSON: `.json` is a JSON document for sites, GeoJSON for cells.
-    stream(Format::Json, "json", &["json"], super::write_json),
+    Entry {
+        products: DOCUMENTS,
+        ..stream(Format::Table, "table", &["txt"], super::write_table)
+    },
+    Entry {
+        products: DOCUMENTS,
+        ..stream(Format::Csv, "csv", &["csv"], super::write_csv)
+    },
+    // Before GeoJSON: `.json` is a JSON document for sites, plans and countries, GeoJSON
+    // for cells.
+    Entry {
+        products: DOCUMENTS,
+        ..stream(Format::Json, "json", &["json"], super::write_json)
+    },
     Entry {
         cells: Some(output::geojson_cells),
-        products: &[Sites, Cells],
+        products: &[Sites, Cells, Plan, Countries],
         ..stream(
             Format::GeoJson,
             "geojson",

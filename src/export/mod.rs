@@ -15,6 +15,7 @@ mod json;
 #[cfg(feature = "gdal")]
 pub mod ogr;
 mod output;
+pub mod plan;
 #[cfg(feature = "gdal")]
 pub mod raster;
 pub mod region;

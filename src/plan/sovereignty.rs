@@ -5,7 +5,11 @@ use super::{Locate, Options, Plan, PlanParams, Plant, Resource, WaterBudgets};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::layers::{Geometry, LayerSet};
-use crate::region::{Region, nice_cell_deg, region_grid};
+use crate::region::{Region, nice_cell_for, region_grid};
+
+/// A plan's default grid over a region: about 40,000 cells (as `region`), coarser where the
+/// region's bounding box would otherwise need more than this many cells.
+pub const MAX_BBOX_CELLS: f64 = 1_000_000.0;
 
 /// The plants of the plan's plants layer with a positive capacity; also how many rows were
 /// passed over for a missing, zero or negative capacity.
@@ -80,7 +84,7 @@ pub struct Setting<'a> {
 
 /// Plan on the grid cells of `region` (cell size `cell_deg`, or the `region` default).
 pub fn plan_region(s: &Setting<'_>, region: &Region, cell_deg: Option<f64>, plants: &[Plant]) -> Plan {
-    let cell = cell_deg.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
+    let cell = cell_deg.unwrap_or_else(|| nice_cell_for(region, MAX_BBOX_CELLS));
     let cells = region_grid(region, cell).cells;
     let points: Vec<(u64, f64, f64)> = cells.iter().map(|c| (c.id, c.lon(), c.lat())).collect();
     plan_points(s, &points, plants_for(region, plants))

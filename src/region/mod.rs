@@ -335,6 +335,33 @@ pub fn nice_cell_deg(area_deg2: f64) -> f64 {
     (best * 1e6).round() / 1e6
 }
 
+/// Cells of the grid over a region's bounding box at `size_deg` (those inside and outside).
+pub fn bbox_cells(region: &Region, size_deg: f64) -> f64 {
+    let [x0, y0, x1, y1] = region.bbox;
+    ((x1 - x0) / size_deg).ceil() * ((y1 - y0) / size_deg).ceil()
+}
+
+/// [`nice_cell_deg`] for a region, coarsened along the same 1/2/2.5/5 ladder until the grid
+/// over its bounding box has at most `max_bbox_cells` cells: a scatter of small islands over
+/// an ocean (Kiribati, French Polynesia) has a tiny area but a huge box, which a cell sized
+/// by area alone would fill with billions of cells.
+pub fn nice_cell_for(region: &Region, max_bbox_cells: f64) -> f64 {
+    let mut cell = nice_cell_deg(region.area_deg2);
+    let ladder = [1.0, 2.0, 2.5, 5.0];
+    while bbox_cells(region, cell) > max_bbox_cells && cell < 10.0 {
+        let k = cell.log10().floor();
+        let m = cell / 10f64.powf(k);
+        let next = ladder
+            .iter()
+            .map(|x| x * 10f64.powf(k))
+            .chain([10f64.powf(k + 1.0)])
+            .find(|&c| c > cell * (1.0 + 1e-9) && m > 0.0)
+            .unwrap_or(cell * 2.0);
+        cell = (next * 1e6).round() / 1e6;
+    }
+    cell
+}
+
 /// A grid cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cell {
