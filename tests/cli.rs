@@ -26,6 +26,9 @@ mod sensitivity;
 #[path = "cli/readback.rs"]
 mod readback;
 
+#[path = "cli/plan.rs"]
+mod plan;
+
 #[path = "cli/errors.rs"]
 mod errors;
 

@@ -3,6 +3,7 @@
 
 use super::progress::{Progress, Unit};
 use super::{EngineArgs, Failure, Globals, attributions, write_failure};
+use serde_json::json;
 use standort::export::format::choose;
 use standort::export::plan as out;
 use standort::export::{AtomicFile, Format, Product};
@@ -11,7 +12,6 @@ use standort::plan::{Lookup, Options, Param, Plan, PlanParams, WaterBudgets};
 use standort::region::Region;
 use standort::sites::{SiteOptions, SiteSource, read_sites};
 use standort::{Engine, Error, ErrorKind};
-use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -49,7 +49,12 @@ pub struct PlanningArgs {
     allow_partial: bool,
 
     /// The smallest partial campus, MW of IT load
-    #[arg(long, default_value_t = 10.0, value_name = "MW", requires = "allow_partial")]
+    #[arg(
+        long,
+        default_value_t = 10.0,
+        value_name = "MW",
+        requires = "allow_partial"
+    )]
     min_partial_mw: f64,
 
     /// Water budgets: a CSV of unit (US-AZ, IND, ...) and m3_per_year
@@ -74,7 +79,12 @@ pub struct PlanArgs {
     sites: Option<PathBuf>,
 
     /// IT load to place, MW, or `max` for as much as the region can host
-    #[arg(long, default_value = "max", value_name = "MW|max")]
+    #[arg(
+        long,
+        default_value = "max",
+        value_name = "MW|max",
+        allow_hyphen_values = true
+    )]
     target_mw: String,
 
     /// Write the campuses to this file: .geojson, .csv or .json
@@ -120,7 +130,8 @@ pub struct SovereigntyArgs {
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    Format::from_name(s).ok_or_else(|| format!("unknown format \"{s}\" (table, csv, json, geojson)"))
+    Format::from_name(s)
+        .ok_or_else(|| format!("unknown format \"{s}\" (table, csv, json, geojson)"))
 }
 
 /// The validated target: `None` for max.
@@ -148,7 +159,11 @@ fn params(a: &PlanningArgs, engine: &Engine) -> Result<PlanParams, Error> {
     set(&mut p.campus_mw, a.campus_mw, "--campus-mw");
     set(&mut p.pue, a.pue, "--pue");
     set(&mut p.headroom_share, a.headroom_share, "--headroom-share");
-    set(&mut p.interconnect_km, a.interconnect_km, "--interconnect-km");
+    set(
+        &mut p.interconnect_km,
+        a.interconnect_km,
+        "--interconnect-km",
+    );
     p.check()
         .map_err(|e| Error::usage(e.message().replace("plan: ", "")))?;
     Ok(p)
@@ -197,7 +212,10 @@ fn read_budgets(path: &Path, known: &dyn Fn(&str) -> bool) -> Result<WaterBudget
         return Err(Error::at(
             ErrorKind::Input,
             format!("{file}:1"),
-            format!("expected the columns unit,m3_per_year (found {})", header.join(",")),
+            format!(
+                "expected the columns unit,m3_per_year (found {})",
+                header.join(",")
+            ),
         ));
     }
     let mut budgets = WaterBudgets::new();
@@ -209,14 +227,20 @@ fn read_budgets(path: &Path, known: &dyn Fn(&str) -> bool) -> Result<WaterBudget
             return Err(Error::at(
                 ErrorKind::Input,
                 line,
-                format!("unknown water unit \"{unit}\" (a US state's ISO 3166-2 code such as US-AZ, or a country's ISO3 code)"),
+                format!(
+                    "unknown water unit \"{unit}\" (a US state's ISO 3166-2 code such as US-AZ, or a country's ISO3 code)"
+                ),
             ));
         }
         let m3 = rec.get(1).unwrap_or("");
         match m3.parse::<f64>() {
             Ok(v) if v.is_finite() && v >= 0.0 => {
                 if budgets.insert(unit.clone(), v).is_some() {
-                    return Err(Error::at(ErrorKind::Input, line, format!("unit \"{unit}\" is given twice")));
+                    return Err(Error::at(
+                        ErrorKind::Input,
+                        line,
+                        format!("unit \"{unit}\" is given twice"),
+                    ));
                 }
             }
             _ => {
@@ -266,11 +290,24 @@ fn open(a: &PlanningArgs, g: &Globals) -> Result<Opened, Error> {
         None => WaterBudgets::new(),
     };
     let mut parts = attributions(&opened.engine);
-    for s in ["US EPA eGRID2023", "Our World in Data (Ember, Energy Institute; CC-BY 4.0)", "China MEE 2023 provincial factors"] {
+    for s in [
+        "US EPA eGRID2023",
+        "Our World in Data (Ember, Energy Institute; CC-BY 4.0)",
+        "China MEE 2023 provincial factors",
+    ] {
         parts.push(s);
     }
     let attribution = parts.join("; ");
-    Ok(Opened { engine: opened.engine, lookup, plants, params, budgets, inputs, layers, attribution })
+    Ok(Opened {
+        engine: opened.engine,
+        lookup,
+        plants,
+        params,
+        budgets,
+        inputs,
+        layers,
+        attribution,
+    })
 }
 
 /// True when `unit` is a US state code the water layer knows or a country code.
@@ -317,11 +354,17 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
     let (plan, what) = match (&args.region, &args.sites) {
         (_, Some(path)) => {
             let points = site_points(path)?;
-            (plan_points(&s, &points, o.plants.clone()), path.display().to_string())
+            (
+                plan_points(&s, &points, o.plants.clone()),
+                path.display().to_string(),
+            )
         }
         (Some(q), None) => {
             let region = Region::resolve(q, &o.layers)?;
-            (plan_region(&s, &region, args.planning.cell, &o.plants), region.name.clone())
+            (
+                plan_region(&s, &region, args.planning.cell, &o.plants),
+                region.name.clone(),
+            )
         }
         (None, None) => {
             return Err(Error::usage("give a REGION (ISO3 code or name) or --sites FILE").into());
@@ -351,7 +394,13 @@ fn notes() -> Vec<&'static str> {
     ]
 }
 
-fn write_plan(args: &PlanArgs, format: Format, plan: &Plan, head: serde_json::Value, inputs: &[PathBuf]) -> Result<(), Failure> {
+fn write_plan(
+    args: &PlanArgs,
+    format: Format,
+    plan: &Plan,
+    head: serde_json::Value,
+    inputs: &[PathBuf],
+) -> Result<(), Failure> {
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
         match format {
             Format::Csv => out::write_plan_csv(w, plan),
@@ -379,13 +428,17 @@ fn to_target(
             let label = p.display().to_string();
             {
                 let mut w = std::io::BufWriter::new(f.file());
-                write(&mut w).and_then(|()| w.flush()).map_err(|e| write_failure(&label, e))?;
+                write(&mut w)
+                    .and_then(|()| w.flush())
+                    .map_err(|e| write_failure(&label, e))?;
             }
             f.commit()?;
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            write(&mut w).and_then(|()| w.flush()).map_err(|e| write_failure("<stdout>", e))?;
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .map_err(|e| write_failure("<stdout>", e))?;
         }
     }
     Ok(())
@@ -398,13 +451,45 @@ fn report(plan: &Plan, what: &str, o: &Opened, secs: f64) {
     let gwh: f64 = c.iter().map(|x| x.energy_gwh).sum();
     let water: f64 = c.iter().map(|x| x.water_m3).sum();
     let co2: f64 = c.iter().filter_map(|x| x.carbon_t).sum();
-    let offered: f64 = (0..plan.headroom.plants().len()).map(|i| plan.headroom.offered_mw(i)).sum();
+    let offered: f64 = (0..plan.headroom.plants().len())
+        .map(|i| plan.headroom.offered_mw(i))
+        .sum();
     let mut e = std::io::stderr().lock();
-    let _ = writeln!(e, "plan {what} under profile {}: {} campuses, {:.0} MW of IT load ({:.0} MW from the grid)", o.engine.profile().name, c.len(), plan.total_mw(), c.iter().map(|x| x.grid_mw()).sum::<f64>());
+    let _ = writeln!(
+        e,
+        "plan {what} under profile {}: {} campuses, {:.0} MW of IT load ({:.0} MW from the grid)",
+        o.engine.profile().name,
+        c.len(),
+        plan.total_mw(),
+        c.iter().map(|x| x.grid_mw()).sum::<f64>()
+    );
     let _ = writeln!(e, "  stopped: {}", plan.stop.describe());
-    let _ = writeln!(e, "  per year: {:.2} TWh, {:.1} million m3 of water, {:.2} Mt CO2", gwh / 1000.0, water / 1e6, co2 / 1e6);
-    let _ = writeln!(e, "  candidates: {} ok of {} ({} below --min-score); refused: {} spacing, {} grid headroom, {} water budget", plan.counts.ok, plan.counts.offered, plan.counts.below_min_score, plan.refused.spacing, plan.refused.grid_headroom, plan.refused.water_budget);
-    let _ = writeln!(e, "  grid: {} plants, headroom offered {:.0} MW, left {:.0} MW", plan.headroom.plants().len(), offered, plan.headroom.total_left_mw());
+    let _ = writeln!(
+        e,
+        "  per year: {:.2} TWh, {:.1} million m3 of water, {:.2} Mt CO2",
+        gwh / 1000.0,
+        water / 1e6,
+        co2 / 1e6
+    );
+    let n = &plan.counts;
+    let _ = writeln!(
+        e,
+        "  candidates: {} ok of {} ({} below --min-score, {} where the boundary layers disagree, e.g. lakes); refused: {} spacing, {} grid headroom, {} water budget",
+        n.ok,
+        n.offered,
+        n.below_min_score,
+        n.boundary_conflict,
+        plan.refused.spacing,
+        plan.refused.grid_headroom,
+        plan.refused.water_budget
+    );
+    let _ = writeln!(
+        e,
+        "  grid: {} plants, headroom offered {:.0} MW, left {:.0} MW",
+        plan.headroom.plants().len(),
+        offered,
+        plan.headroom.total_left_mw()
+    );
     let _ = writeln!(
         e,
         "  campus {} MW, PUE {}, headroom share {}, reach {} km, water {} L/kWh, utilisation {} (reasons and sources: --format json)",
@@ -416,7 +501,13 @@ fn report(plan: &Plan, what: &str, o: &Opened, secs: f64) {
         p.utilisation.value
     );
     for u in plan.water.iter().filter(|u| u.budget_m3.is_some()) {
-        let _ = writeln!(e, "  water {}: {:.0} of {:.0} m3/yr", u.unit, u.m3, u.budget_m3.unwrap_or(0.0));
+        let _ = writeln!(
+            e,
+            "  water {}: {:.0} of {:.0} m3/yr",
+            u.unit,
+            u.m3,
+            u.budget_m3.unwrap_or(0.0)
+        );
     }
     let _ = writeln!(e, "  data: {}", o.attribution);
     let _ = writeln!(e, "  {secs:.2} s");
@@ -429,8 +520,18 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
     let countries = Region::countries(&o.layers)?;
-    let progress = Progress::new(Progress::wanted(g.quiet), Some(countries.len() as u64), Unit::Items("countries"));
-    let rows = sovereignty(&s, &countries, args.planning.cell, &o.plants, &mut |k, _| progress.set(k as u64));
+    let progress = Progress::new(
+        Progress::wanted(g.quiet),
+        Some(countries.len() as u64),
+        Unit::Items("countries"),
+    );
+    let rows = sovereignty(
+        &s,
+        &countries,
+        args.planning.cell,
+        &o.plants,
+        &mut |k, _| progress.set(k as u64),
+    );
     progress.finish();
     let head = json!({
         "profile": o.engine.profile().name,

@@ -216,6 +216,9 @@ fn check_categories(
     let crate::profile::Standardise::Categorical { scores, .. } = st else {
         return Ok(());
     };
+    if scores.is_empty() {
+        return Ok(()); // a constant (only a default): nothing to match
+    }
     let attrs = &layer.attributes;
     let Some(col) = attrs.field_index(field) else {
         return Ok(()); // the measure reports a missing field

@@ -87,8 +87,17 @@ pub fn write_plan_table(w: &mut dyn Write, plan: &Plan, rows: usize) -> io::Resu
         })
         .collect();
     let head: Vec<&str> = [
-        "#", "lon", "lat", "MW", "score", "drawn from", "cum MW", "GWh/yr", "water m3/yr",
-        "t CO2/yr", "binding",
+        "#",
+        "lon",
+        "lat",
+        "MW",
+        "score",
+        "drawn from",
+        "cum MW",
+        "GWh/yr",
+        "water m3/yr",
+        "t CO2/yr",
+        "binding",
     ]
     .to_vec();
     let widths: Vec<usize> = (0..head.len())
@@ -177,6 +186,7 @@ pub fn plan_summary_json(plan: &Plan) -> Json {
             "offered": plan.counts.offered,
             "ok": plan.counts.ok,
             "below_min_score": plan.counts.below_min_score,
+            "boundary_conflict": plan.counts.boundary_conflict,
         },
         "plants": plan.headroom.plants().len(),
         "capacity_mw": round(plan.headroom.plants().iter().map(|p| p.capacity_mw).sum(), 1),
@@ -225,7 +235,12 @@ pub fn write_plan_json(w: &mut dyn Write, plan: &Plan, head: Json) -> io::Result
 
 /// The campuses as GeoJSON points (simplestyle-coloured by score); with `lines`, also a
 /// LineString from each campus to each plant it draws from.
-pub fn write_plan_geojson(w: &mut dyn Write, plan: &Plan, head: Json, lines: bool) -> io::Result<()> {
+pub fn write_plan_geojson(
+    w: &mut dyn Write,
+    plan: &Plan,
+    head: Json,
+    lines: bool,
+) -> io::Result<()> {
     let mut features = Vec::new();
     for c in &plan.campuses {
         let mut props = campus_json(plan, c);
@@ -233,7 +248,10 @@ pub fn write_plan_geojson(w: &mut dyn Write, plan: &Plan, head: Json, lines: boo
         obj.remove("lon");
         obj.remove("lat");
         obj.insert("marker-color".into(), json!(score_colour(c.site.score)));
-        obj.insert("title".into(), json!(format!("campus {} ({:.0} MW)", c.rank, c.it_mw)));
+        obj.insert(
+            "title".into(),
+            json!(format!("campus {} ({:.0} MW)", c.rank, c.it_mw)),
+        );
         features.push(json!({
             "type": "Feature",
             "geometry": { "type": "Point", "coordinates": [round(c.site.lon, 6), round(c.site.lat, 6)] },
@@ -345,7 +363,8 @@ pub fn write_countries_table(w: &mut dyn Write, rows: &[CountryRow], n: usize) -
             r.mw,
             r.campuses,
             r.capacity_mw,
-            r.share_drawn().map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
+            r.share_drawn()
+                .map_or("-".into(), |s| format!("{:.1}%", s * 100.0)),
             r.twh,
             r.water_hm3,
             r.mt_co2,
@@ -407,7 +426,9 @@ pub fn write_countries_geojson(
     for (k, r) in rows.iter().enumerate() {
         let parts: Vec<Json> = polys
             .iter()
-            .filter(|p| code_col.is_some_and(|c| countries.attributes.get(p.row, c).to_string() == r.code))
+            .filter(|p| {
+                code_col.is_some_and(|c| countries.attributes.get(p.row, c).to_string() == r.code)
+            })
             .flat_map(rfc7946_parts)
             .map(|rings| json!(rings))
             .collect();
@@ -416,8 +437,16 @@ pub fn write_countries_geojson(
         }
         let mut props = country_json(k + 1, r);
         // log10(1 + MW) over log10(1 + max): every order of magnitude is a step of colour.
-        let t = if max_mw > 0.0 { (1.0 + r.mw).log10() / (1.0 + max_mw).log10() } else { 0.0 };
-        let colour = if r.mw > 0.0 { score_colour(t) } else { "#d9d9d9".into() };
+        let t = if max_mw > 0.0 {
+            (1.0 + r.mw).log10() / (1.0 + max_mw).log10()
+        } else {
+            0.0
+        };
+        let colour = if r.mw > 0.0 {
+            score_colour(t)
+        } else {
+            "#d9d9d9".into()
+        };
         let o = props.as_object_mut().expect("an object");
         o.insert("fill".into(), json!(colour));
         o.insert("fill-opacity".into(), json!(0.8));
@@ -447,14 +476,22 @@ fn rfc7946_parts(p: &crate::layers::Polygon) -> Vec<Vec<Ring>> {
         .map(|r| r.exterior().coords().map(|c| [c.x, c.y]).collect())
         .collect();
     let mut parts = Vec::new();
-    for (lo, hi, shift) in [(-540.0, -180.0, 360.0), (-180.0, 180.0, 0.0), (180.0, 540.0, -360.0)] {
+    for (lo, hi, shift) in [
+        (-540.0, -180.0, 360.0),
+        (-180.0, 180.0, 0.0),
+        (180.0, 540.0, -360.0),
+    ] {
         if p.bbox[2] <= lo || p.bbox[0] >= hi {
             continue;
         }
         let clipped: Vec<Ring> = rings
             .iter()
             .map(|r| clip_x(&clip_x(r, lo, true), hi, false))
-            .map(|r| r.iter().map(|q| [round(q[0] + shift, 6), round(q[1], 6)]).collect::<Ring>())
+            .map(|r| {
+                r.iter()
+                    .map(|q| [round(q[0] + shift, 6), round(q[1], 6)])
+                    .collect::<Ring>()
+            })
             .collect();
         if clipped.first().is_none_or(|e| e.len() < 4) {
             continue;
@@ -499,7 +536,13 @@ mod tests {
 
     #[test]
     fn a_polygon_across_the_antimeridian_is_cut_there() {
-        let ring = vec![[170.0, 0.0], [190.0, 0.0], [190.0, 10.0], [170.0, 10.0], [170.0, 0.0]];
+        let ring = vec![
+            [170.0, 0.0],
+            [190.0, 0.0],
+            [190.0, 10.0],
+            [170.0, 10.0],
+            [170.0, 0.0],
+        ];
         let p = crate::layers::repair_polygon(&[ring], 0).unwrap();
         let parts = rfc7946_parts(&p);
         assert_eq!(parts.len(), 2, "{parts:?}");

@@ -248,14 +248,22 @@ fn read_keyed_json(path: &Path, member: &str, on: &str) -> Result<(Vec<String>, 
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
     let doc: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| bad(format!("line {}: {e}", e.line())))?;
-    let object = if member == "." { Some(&doc) } else { doc.get(member) };
+    let object = if member == "." {
+        Some(&doc)
+    } else {
+        doc.get(member)
+    };
     let Some(serde_json::Value::Object(rows)) = object else {
-        return Err(bad(format!("join table: no object \"{member}\" keyed by {on}")));
+        return Err(bad(format!(
+            "join table: no object \"{member}\" keyed by {on}"
+        )));
     };
     let mut header = vec![on.to_string()];
     for (key, row) in rows {
         let serde_json::Value::Object(fields) = row else {
-            return Err(bad(format!("join table: \"{member}\".\"{key}\" is not an object")));
+            return Err(bad(format!(
+                "join table: \"{member}\".\"{key}\" is not an object"
+            )));
         };
         for k in fields.keys() {
             if !header.contains(k) {

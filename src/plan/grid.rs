@@ -120,7 +120,11 @@ impl Headroom {
             }
             self.total_left_mw -= take;
             mw -= take;
-            draws.push(Draw { plant: i, mw: take, km });
+            draws.push(Draw {
+                plant: i,
+                mw: take,
+                km,
+            });
         }
         draws
     }

@@ -38,9 +38,8 @@ sources = [
   { layer = "countries", field = "iso_a3" },
 ]
 measure = { attribute = { field = "iso_a3", within_km = 2.0 } }
-# Only the raw code is used; the scores are there because a categorical table must name
-# a value each layer holds.
-standardise = { categorical = { scores = { "US-AZ" = 0.5, "USA" = 0.5 }, default = 0.5 } }
+# Only the raw code is used: every code scores the same.
+standardise = { categorical = { scores = {}, default = 0.5 } }
 "#;
 
 /// Labels of the carbon sources, in the order of the lookup's layers.

@@ -51,6 +51,17 @@ pub struct CandidateCounts {
     pub ok: u64,
     /// Of the `ok` ones, below the minimum score.
     pub below_min_score: u64,
+    /// Of the `ok` ones at or above it, left out because their boundary layers disagree
+    /// there (see [`Engine::boundary_conflicts`]): the Great Lakes are land in the countries
+    /// layer but water in the Census states, so a "site" there would be in a lake.
+    pub boundary_conflict: u64,
+}
+
+impl CandidateCounts {
+    /// The candidates the build-out visits.
+    pub fn used(&self) -> u64 {
+        self.ok - self.below_min_score - self.boundary_conflict
+    }
 }
 
 /// The `ok` sites of `points` (id, lon, lat) scoring at least `min_score`, best first: exact
@@ -60,11 +71,18 @@ pub fn ranked_candidates(
     points: &[(u64, f64, f64)],
     min_score: f64,
 ) -> (Vec<Candidate>, CandidateCounts) {
-    let scored: Vec<Option<f64>> = points
+    // Per point: the score of an `ok` one, and whether its boundary layers disagree.
+    let scored: Vec<Option<(f64, bool)>> = points
         .par_iter()
         .map(|&(_, lon, lat)| {
             let q = engine.score_only(lon, lat);
-            (q.status == Status::Ok).then(|| q.score.unwrap_or(0.0))
+            (q.status == Status::Ok).then(|| {
+                let s = q.score.unwrap_or(0.0);
+                (
+                    s,
+                    s >= min_score && engine.boundary_conflicts(lon, lat) != 0,
+                )
+            })
         })
         .collect();
     let mut counts = CandidateCounts {
@@ -73,12 +91,14 @@ pub fn ranked_candidates(
     };
     let mut found: Vec<(f64, usize)> = Vec::new();
     for (k, s) in scored.iter().enumerate() {
-        if let Some(s) = *s {
+        if let Some((s, conflict)) = *s {
             counts.ok += 1;
-            if s >= min_score {
-                found.push((s, k));
-            } else {
+            if s < min_score {
                 counts.below_min_score += 1;
+            } else if conflict {
+                counts.boundary_conflict += 1;
+            } else {
+                found.push((s, k));
             }
         }
     }
@@ -90,8 +110,7 @@ pub fn ranked_candidates(
                 .iter()
                 .map(|&(_, k)| (points[k].1, points[k].2))
                 .collect();
-            let sorted: Vec<(f64, usize)> =
-                engine.tie_order(&at).iter().map(|&j| run[j]).collect();
+            let sorted: Vec<(f64, usize)> = engine.tie_order(&at).iter().map(|&j| run[j]).collect();
             run.copy_from_slice(&sorted);
         }
     }

@@ -180,7 +180,11 @@ impl PlanParams {
         }
         let km = self.interconnect_km.value;
         if !(finite(km) && km > 0.0 && km <= 2000.0) {
-            return bad("interconnect_km", km, "expected km above 0 and at most 2000");
+            return bad(
+                "interconnect_km",
+                km,
+                "expected km above 0 and at most 2000",
+            );
         }
         let w = self.water_l_per_kwh.value;
         if !(finite(w) && (0.0..=20.0).contains(&w)) {
@@ -237,7 +241,10 @@ mod tests {
     fn out_of_range_values_are_refused() {
         for (text, says) in [
             ("pue = 0.9", "pue = 0.9: a PUE is at least 1"),
-            ("headroom_share = 0", "headroom_share = 0: expected a share in (0, 1]"),
+            (
+                "headroom_share = 0",
+                "headroom_share = 0: expected a share in (0, 1]",
+            ),
             ("headroom_share = 1.5", "headroom_share = 1.5"),
             ("campus_mw = -5", "campus_mw = -5"),
             ("utilisation = 0", "utilisation = 0"),

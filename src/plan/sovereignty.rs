@@ -18,7 +18,10 @@ pub fn load_plants(layers: &LayerSet, params: &PlanParams) -> Result<(Vec<Plant>
     let Geometry::Points(points) = &layer.geometry else {
         return Err(Error::new(
             ErrorKind::Config,
-            format!("plan: layer \"{}\" must be points (power plants)", layer.name),
+            format!(
+                "plan: layer \"{}\" must be points (power plants)",
+                layer.name
+            ),
         ));
     };
     let a = &layer.attributes;
@@ -61,7 +64,11 @@ pub fn load_plants(layers: &LayerSet, params: &PlanParams) -> Result<(Vec<Plant>
 /// (a country's compute runs on its own grid), else all.
 pub fn plants_for(region: &Region, plants: &[Plant]) -> Vec<Plant> {
     match &region.country {
-        Some(code) => plants.iter().filter(|p| &p.country == code).cloned().collect(),
+        Some(code) => plants
+            .iter()
+            .filter(|p| &p.country == code)
+            .cloned()
+            .collect(),
         None => plants.to_vec(),
     }
 }
@@ -83,7 +90,12 @@ pub struct Setting<'a> {
 }
 
 /// Plan on the grid cells of `region` (cell size `cell_deg`, or the `region` default).
-pub fn plan_region(s: &Setting<'_>, region: &Region, cell_deg: Option<f64>, plants: &[Plant]) -> Plan {
+pub fn plan_region(
+    s: &Setting<'_>,
+    region: &Region,
+    cell_deg: Option<f64>,
+    plants: &[Plant],
+) -> Plan {
     let cell = cell_deg.unwrap_or_else(|| nice_cell_for(region, MAX_BBOX_CELLS));
     let cells = region_grid(region, cell).cells;
     let points: Vec<(u64, f64, f64)> = cells.iter().map(|c| (c.id, c.lon(), c.lat())).collect();
@@ -163,7 +175,7 @@ impl CountryRow {
             carbon_unknown: c.iter().filter(|x| x.carbon_t.is_none()).count(),
             mean_score: (n > 0).then(|| c.iter().map(|x| x.site.score).sum::<f64>() / n as f64),
             binding: plan.stop,
-            candidates: plan.counts.ok - plan.counts.below_min_score,
+            candidates: plan.counts.used(),
         }
     }
 }

@@ -41,10 +41,21 @@ fn options(target_mw: Option<f64>, spacing: f64) -> Options {
 }
 
 fn candidate(id: u64, lon: f64, lat: f64, score: f64) -> Candidate {
-    Candidate { id, lon, lat, score }
+    Candidate {
+        id,
+        lon,
+        lat,
+        score,
+    }
 }
 
-fn run(cands: &[Candidate], plants: Vec<Plant>, p: &PlanParams, o: &Options, budgets: &WaterBudgets) -> Plan {
+fn run(
+    cands: &[Candidate],
+    plants: Vec<Plant>,
+    p: &PlanParams,
+    o: &Options,
+    budgets: &WaterBudgets,
+) -> Plan {
     let h = Headroom::new(plants, p.headroom_share.value, p.interconnect_km.value);
     build_out(cands, CandidateCounts::default(), h, (p, o), &Flat, budgets)
 }
@@ -60,7 +71,13 @@ fn two_plants_host_exactly_two_campuses() {
         candidate(2, 0.2, 0.0, 0.8),
         candidate(3, 0.15, 0.05, 0.7),
     ];
-    let plan = run(&cands, plants, &params(0.2), &options(None, 5.0), &WaterBudgets::new());
+    let plan = run(
+        &cands,
+        plants,
+        &params(0.2),
+        &options(None, 5.0),
+        &WaterBudgets::new(),
+    );
     assert_eq!(plan.campuses.len(), 2);
     assert_eq!(plan.total_mw(), 200.0);
     let first = &plan.campuses[0];
@@ -70,7 +87,14 @@ fn two_plants_host_exactly_two_campuses() {
     let second = &plan.campuses[1];
     // From 0.2: plant 1 at 0.3 is 11.1 km, plant 0 at 0.0 is 22.2 km: 100 from plant 1
     // would be its whole 100 MW offer, then 30 from plant 0.
-    assert_eq!(second.draws.iter().map(|d| (d.plant, d.mw)).collect::<Vec<_>>(), vec![(1, 100.0), (0, 30.0)]);
+    assert_eq!(
+        second
+            .draws
+            .iter()
+            .map(|d| (d.plant, d.mw))
+            .collect::<Vec<_>>(),
+        vec![(1, 100.0), (0, 30.0)]
+    );
     assert!((plan.headroom.total_left_mw() - 40.0).abs() < 1e-9);
     assert_eq!(plan.refused.grid_headroom, 1);
     assert_eq!(plan.stop, Resource::GridHeadroom);
@@ -105,11 +129,23 @@ fn the_target_and_the_spacing_stop_it() {
     let cands: Vec<Candidate> = (0..10)
         .map(|k| candidate(k, 0.05 * k as f64, 0.0, 1.0 - 0.01 * k as f64))
         .collect();
-    let plan = run(&cands, plants.clone(), &params(1.0), &options(Some(250.0), 0.0), &WaterBudgets::new());
+    let plan = run(
+        &cands,
+        plants.clone(),
+        &params(1.0),
+        &options(Some(250.0), 0.0),
+        &WaterBudgets::new(),
+    );
     assert_eq!(plan.campuses.len(), 3, "250 MW needs three 100 MW campuses");
     assert_eq!(plan.stop, Resource::Target);
     // 5.56 km apart: a 12 km spacing keeps every third one.
-    let plan = run(&cands, plants, &params(1.0), &options(None, 12.0), &WaterBudgets::new());
+    let plan = run(
+        &cands,
+        plants,
+        &params(1.0),
+        &options(None, 12.0),
+        &WaterBudgets::new(),
+    );
     let ids: Vec<u64> = plan.campuses.iter().map(|c| c.site.id).collect();
     assert_eq!(ids, vec![0, 3, 6, 9]);
     assert_eq!(plan.stop, Resource::Spacing);

@@ -122,8 +122,10 @@ impl Standardise {
                 }
             }
             Standardise::Categorical { scores, default } => {
-                if scores.is_empty() {
-                    return Err("categorical needs at least one score".into());
+                // An empty table with a default scores every value the same: only the raw
+                // value matters (the plan's water-unit lookup reads codes this way).
+                if scores.is_empty() && default.is_none() {
+                    return Err("categorical needs at least one score (or a default)".into());
                 }
                 for (k, v) in scores
                     .iter()

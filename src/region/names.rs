@@ -142,8 +142,7 @@ pub(crate) fn iso_for(alpha2: &str, name: &str) -> Option<Iso> {
     let same = |x: &str| {
         let x = fold(x);
         let bare = (alpha2 == "CN").then(|| unsuffixed(&x)).flatten();
-        !x.is_empty()
-            && (x == n || short == Some(x.as_str()) || bare == Some(n.as_str()))
+        !x.is_empty() && (x == n || short == Some(x.as_str()) || bare == Some(n.as_str()))
     };
     let mut hits = candidates
         .iter()
