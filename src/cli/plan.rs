@@ -274,11 +274,21 @@ fn open(a: &PlanningArgs, g: &Globals) -> Result<Opened, Error> {
     let params = params(a, &opened.engine)?;
     let lookup = Lookup::new(&layers)?;
     let (plants, skipped) = load_plants(&layers, &params)?;
-    if skipped > 0 && !g.quiet {
-        eprintln!(
-            "warning: {skipped} plant(s) of layer {} without a positive {} are not drawn from",
+    let mut warnings = lookup.warnings();
+    if skipped > 0 {
+        warnings.push(format!(
+            "{skipped} plant(s) of layer {} without a positive {} are not drawn from",
             params.plants, params.capacity_field
-        );
+        ));
+    }
+    if let (true, Some(first)) = (a.engine.strict, warnings.first()) {
+        return Err(Error::new(
+            ErrorKind::Input,
+            format!("{first} (--strict makes warnings errors)"),
+        ));
+    }
+    for w in warnings.iter().filter(|_| !g.quiet) {
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
     let mut inputs = opened.inputs;
     inputs.extend(lookup.files().iter().cloned());
@@ -351,19 +361,25 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
     let options = options(&args.planning, target)?;
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
-    let (plan, what) = match (&args.region, &args.sites) {
+    let (plan, what, whose) = match (&args.region, &args.sites) {
         (_, Some(path)) => {
             let points = site_points(path)?;
             (
                 plan_points(&s, &points, o.plants.clone()),
                 path.display().to_string(),
+                "every plant of the layer".to_string(),
             )
         }
         (Some(q), None) => {
             let region = Region::resolve(q, &o.layers)?;
+            let whose = match &region.country {
+                Some(c) => format!("{c}'s plants: a country's campuses draw on its own grid"),
+                None => "every plant of the layer".into(),
+            };
             (
                 plan_region(&s, &region, args.planning.cell, &o.plants),
                 region.name.clone(),
+                whose,
             )
         }
         (None, None) => {
@@ -380,7 +396,7 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
     });
     write_plan(&args, format, &plan, head, &inputs)?;
     if !g.quiet {
-        report(&plan, &what, &o, started.elapsed().as_secs_f64());
+        report(&plan, &what, &whose, &o, started.elapsed().as_secs_f64());
     }
     Ok(())
 }
@@ -445,7 +461,7 @@ fn to_target(
 }
 
 /// The summary on stderr.
-fn report(plan: &Plan, what: &str, o: &Opened, secs: f64) {
+fn report(plan: &Plan, what: &str, whose: &str, o: &Opened, secs: f64) {
     let p = &plan.params;
     let c = &plan.campuses;
     let gwh: f64 = c.iter().map(|x| x.energy_gwh).sum();
@@ -485,7 +501,7 @@ fn report(plan: &Plan, what: &str, o: &Opened, secs: f64) {
     );
     let _ = writeln!(
         e,
-        "  grid: {} plants, headroom offered {:.0} MW, left {:.0} MW",
+        "  grid: {} plants ({whose}), headroom offered {:.0} MW, left {:.0} MW",
         plan.headroom.plants().len(),
         offered,
         plan.headroom.total_left_mw()
@@ -551,7 +567,8 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     to_target(args.out.as_deref(), &o.inputs, &write)?;
     if !g.quiet {
         let mw: f64 = rows.iter().map(|r| r.mw).sum();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "sovereignty under profile {}: {} countries, {:.0} MW hostable in all ({} countries host none); {:.1} s",
             o.engine.profile().name,
             rows.len(),

@@ -170,18 +170,16 @@ fn water_budgets_cap_a_unit() {
     assert_eq!(plan.campuses[0].binding, Resource::WaterBudget);
 }
 
-fn arb_case() -> impl Strategy<Value = (Vec<(f64, f64, f64)>, Vec<(f64, f64, f64)>)> {
+/// Plants (lon, lat, MW) and candidates (lon, lat, score).
+type Case = (Vec<(f64, f64, f64)>, Vec<(f64, f64, f64)>);
+
+fn arb_case() -> impl Strategy<Value = Case> {
     let plants = prop::collection::vec((-3.0..3.0f64, -3.0..3.0f64, 1.0..2000.0f64), 1..12);
     let cands = prop::collection::vec((-3.0..3.0f64, -3.0..3.0f64, 0.0..1.0f64), 0..60);
     (plants, cands)
 }
 
-fn case_plan(
-    (plants, cands): &(Vec<(f64, f64, f64)>, Vec<(f64, f64, f64)>),
-    target: Option<f64>,
-    spacing: f64,
-    partial: bool,
-) -> Plan {
+fn case_plan((plants, cands): &Case, target: Option<f64>, spacing: f64, partial: bool) -> Plan {
     let plants: Vec<Plant> = plants.iter().map(|&(x, y, c)| plant(x, y, c)).collect();
     let mut cs: Vec<Candidate> = cands
         .iter()

@@ -324,7 +324,7 @@ impl Profile {
             return Err(Error::at(
                 ErrorKind::Config,
                 source.display().to_string(),
-                e.message().to_string(),
+                e.message(),
             ));
         }
         Ok(profile)

@@ -107,7 +107,7 @@ fn csv_geojson_and_the_supply_curve() {
         .count();
     assert_eq!(points, 2);
     assert!(lines >= 2, "{lines} lines");
-    let rows = run_csv(&mut Command::new("cat").arg(&curve));
+    let rows = run_csv(Command::new("cat").arg(&curve));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["cumulative_mw"], "200.000");
     assert!(rows[0]["score"] >= rows[1]["score"]);
