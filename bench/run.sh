@@ -7,6 +7,7 @@
 #   BASELINE=path/to/old/standort bench/run.sh   # also time an older build, interleaved
 #   PEERS=0 bench/run.sh    # standort only (no GeoPandas/DuckDB install or runs)
 #   SENSITIVITY=0 bench/run.sh   # skip the --sensitivity timing (1,000 draws, 100k sites)
+#   SOVEREIGNTY=0 bench/run.sh   # skip the world sovereignty run (runs when STANDORT_DATA_DIR is set)
 #
 # Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
 # (bench/requirements.txt) into target/bench-venv on first use.
@@ -73,6 +74,17 @@ if [[ " $SIZES " == *" 100k "* ]] && [ "${SENSITIVITY:-1}" = 1 ]; then
     echo "sensitivity: 1,000 draws over 100,000 sites (top 1,000 tracked), -j $j: $wall s, $((rss / 1024)) MB"
   done
   cmp -s "$OUT/sens_j1.csv" "$OUT/sens_j2.csv" && echo "sensitivity output identical for 1 and 2 threads" || echo "sensitivity output DIFFERS between 1 and 2 threads"
+fi
+# Compute sovereignty: every country's capacity plan at max under ai-campus on the real
+# layers (needs STANDORT_DATA_DIR), on 1 and 2 threads; the tables must be identical.
+if [ -n "${STANDORT_DATA_DIR:-}" ] && [ "${SOVEREIGNTY:-1}" = 1 ]; then
+  for j in 1 2; do
+    /usr/bin/time -f "%e %M" -o "$OUT/sov_$j.time" target/release/standort sovereignty -j "$j" \
+      --out "$OUT/sovereignty_j$j.csv" 2> /dev/null
+    read -r wall rss < "$OUT/sov_$j.time"
+    echo "sovereignty: $(($(wc -l < "$OUT/sovereignty_j$j.csv") - 1)) countries under ai-campus, -j $j: $wall s, $((rss / 1024)) MB"
+  done
+  cmp -s "$OUT/sovereignty_j1.csv" "$OUT/sovereignty_j2.csv" && echo "sovereignty table identical for 1 and 2 threads" || echo "sovereignty table DIFFERS between 1 and 2 threads"
 fi
 PY="$VENV/bin/python"; [ -x "$PY" ] || PY=python3
 "$PY" bench/report.py "$RESULTS" "$OUT"

@@ -7,9 +7,11 @@ use serde_json::json;
 use standort::export::format::choose;
 use standort::export::plan as out;
 use standort::export::{AtomicFile, Format, Product};
-use standort::plan::sovereignty::{Setting, load_plants, plan_points, plan_region, sovereignty};
+use standort::plan::sovereignty::{
+    Setting, by_subdivision, load_plants, plan_points, plan_region, sovereignty,
+};
 use standort::plan::{Lookup, Options, Param, Plan, PlanParams, WaterBudgets};
-use standort::region::Region;
+use standort::region::{Region, subdivisions};
 use standort::sites::{SiteOptions, SiteSource, read_sites};
 use standort::{Engine, Error, ErrorKind};
 use std::io::Write;
@@ -111,8 +113,23 @@ pub struct PlanArgs {
     planning: PlanningArgs,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, clap::ValueEnum)]
+enum By {
+    /// One row per country of the countries layer
+    Country,
+    /// One row per state or province of COUNTRY, from the country's plan
+    Admin1,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct SovereigntyArgs {
+    /// With --by admin1: the country (ISO3 code or name) whose states or provinces to list
+    country: Option<String>,
+
+    /// Rows: countries of the world, or the states or provinces of one country
+    #[arg(long, value_enum, default_value = "country")]
+    by: By,
+
     /// Write the table to this file: .csv, .json, or .geojson (a world choropleth)
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -535,32 +552,58 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     let options = options(&args.planning, None)?;
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
-    let countries = Region::countries(&o.layers)?;
-    let progress = Progress::new(
-        Progress::wanted(g.quiet),
-        Some(countries.len() as u64),
-        Unit::Items("countries"),
-    );
-    let rows = sovereignty(
-        &s,
-        &countries,
-        args.planning.cell,
-        &o.plants,
-        &mut |k, _| progress.set(k as u64),
-    );
-    progress.finish();
+    let (rows, shapes) = match (args.by, &args.country) {
+        (By::Country, None) => {
+            let countries = Region::countries(&o.layers)?;
+            let progress = Progress::new(
+                Progress::wanted(g.quiet),
+                Some(countries.len() as u64),
+                Unit::Items("countries"),
+            );
+            let rows = sovereignty(
+                &s,
+                &countries,
+                args.planning.cell,
+                &o.plants,
+                &mut |k, _| progress.set(k as u64),
+            );
+            progress.finish();
+            (rows, out::country_shapes(&o.layers.load("countries")?))
+        }
+        (By::Admin1, Some(q)) => {
+            let region = Region::resolve(q, &o.layers)?;
+            let Some(code) = region.country.clone() else {
+                return Err(Error::usage(format!("--by admin1: {q} is not a country")).into());
+            };
+            let units = subdivisions(&o.layers, &code)?;
+            let plan = plan_region(&s, &region, args.planning.cell, &o.plants);
+            let shapes = units
+                .iter()
+                .map(|u| (u.code.clone(), u.polygons.clone()))
+                .collect();
+            (by_subdivision(&plan, &units), shapes)
+        }
+        (By::Country, Some(c)) => {
+            return Err(Error::usage(format!(
+                "a country ({c}) is given with --by admin1 only (--by admin1 {c})"
+            ))
+            .into());
+        }
+        (By::Admin1, None) => {
+            return Err(Error::usage("--by admin1 needs a COUNTRY (ISO3 code or name)").into());
+        }
+    };
     let head = json!({
         "profile": o.engine.profile().name,
         "parameters": out::plan_summary_json(&empty_plan(&o, &options))["parameters"].clone(),
         "attribution": o.attribution,
         "notes": notes(),
     });
-    let layer = o.layers.load("countries")?;
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
         match format {
             Format::Csv => out::write_countries_csv(w, &rows),
             Format::Json => out::write_countries_json(w, &rows, head.clone()),
-            Format::GeoJson => out::write_countries_geojson(w, &rows, &layer, head.clone()),
+            Format::GeoJson => out::write_countries_geojson(w, &rows, &shapes, head.clone()),
             _ => out::write_countries_table(w, &rows, args.top),
         }
     };
@@ -569,9 +612,14 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
         let mw: f64 = rows.iter().map(|r| r.mw).sum();
         let _ = writeln!(
             std::io::stderr(),
-            "sovereignty under profile {}: {} countries, {:.0} MW hostable in all ({} countries host none); {:.1} s",
+            "sovereignty under profile {}: {} {}, {:.0} MW hostable in all ({} host none); {:.1} s",
             o.engine.profile().name,
             rows.len(),
+            if args.by == By::Country {
+                "countries"
+            } else {
+                "states or provinces"
+            },
             mw,
             rows.iter().filter(|r| r.mw == 0.0).count(),
             started.elapsed().as_secs_f64()

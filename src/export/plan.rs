@@ -3,7 +3,7 @@
 //! a choropleth), and the supply curve (cumulative MW against score) as CSV.
 
 use super::{round, score_colour};
-use crate::layers::{Geometry, Layer};
+use crate::layers::{Geometry, Layer, Polygon};
 use crate::plan::sovereignty::CountryRow;
 use crate::plan::{Campus, Param, Plan};
 use serde_json::{Value as Json, json};
@@ -351,7 +351,16 @@ pub fn write_countries_table(w: &mut dyn Write, rows: &[CountryRow], n: usize) -
     writeln!(
         w,
         "{:>3}  {:<30} {:>9} {:>5} {:>10} {:>7} {:>8} {:>9} {:>8} {:>6}  binding",
-        "#", "country", "MW", "camp", "gen. MW", "drawn", "TWh/yr", "water hm3", "Mt CO2", "score"
+        "#",
+        "country / state",
+        "MW",
+        "camp",
+        "gen. MW",
+        "drawn",
+        "TWh/yr",
+        "water hm3",
+        "Mt CO2",
+        "score"
     )?;
     for (k, r) in rows.iter().take(n).enumerate() {
         let name: String = r.name.chars().take(30).collect();
@@ -373,7 +382,7 @@ pub fn write_countries_table(w: &mut dyn Write, rows: &[CountryRow], n: usize) -
         )?;
     }
     if rows.len() > n {
-        writeln!(w, "... and {} more countries", rows.len() - n)?;
+        writeln!(w, "... and {} more rows", rows.len() - n)?;
     }
     Ok(())
 }
@@ -408,28 +417,38 @@ pub fn write_countries_json(w: &mut dyn Write, rows: &[CountryRow], head: Json) 
     writeln!(w)
 }
 
-/// The world choropleth: each country's polygons from `countries` (field `iso_a3`) as one
-/// MultiPolygon, filled by MW hostable on a logarithmic viridis ramp (simplestyle), with the
-/// row's figures as properties. Countries without a row are left out.
+/// The polygons of each country of a `countries` layer (field `iso_a3`), by code.
+pub fn country_shapes(countries: &Layer) -> Vec<(String, Vec<Polygon>)> {
+    let Geometry::Polygons(polys) = &countries.geometry else {
+        return Vec::new();
+    };
+    let Some(col) = countries.attributes.field_index("iso_a3") else {
+        return Vec::new();
+    };
+    let mut by_code: std::collections::BTreeMap<String, Vec<Polygon>> = Default::default();
+    for p in polys {
+        let code = countries.attributes.get(p.row, col).to_string();
+        by_code.entry(code).or_default().push(p.clone());
+    }
+    by_code.into_iter().collect()
+}
+
+/// The choropleth: each row's polygons (from `shapes`, by code) as one MultiPolygon, filled
+/// by MW hostable on a logarithmic viridis ramp (simplestyle; grey for none), with the row's
+/// figures as properties. Rows without shapes are left out.
 pub fn write_countries_geojson(
     w: &mut dyn Write,
     rows: &[CountryRow],
-    countries: &Layer,
+    shapes: &[(String, Vec<Polygon>)],
     head: Json,
 ) -> io::Result<()> {
-    let Geometry::Polygons(polys) = &countries.geometry else {
-        return Err(io::Error::other("the countries layer has no polygons"));
-    };
-    let code_col = countries.attributes.field_index("iso_a3");
     let max_mw = rows.iter().map(|r| r.mw).fold(0.0, f64::max);
     let mut features = Vec::new();
     for (k, r) in rows.iter().enumerate() {
-        let parts: Vec<Json> = polys
+        let parts: Vec<Json> = shapes
             .iter()
-            .filter(|p| {
-                code_col.is_some_and(|c| countries.attributes.get(p.row, c).to_string() == r.code)
-            })
-            .flat_map(rfc7946_parts)
+            .filter(|(code, _)| *code == r.code)
+            .flat_map(|(_, polys)| polys.iter().flat_map(rfc7946_parts))
             .map(|rings| json!(rings))
             .collect();
         if parts.is_empty() {
@@ -469,7 +488,7 @@ type Ring = Vec<[f64; 2]>;
 
 /// A repaired polygon (unwrapped longitudes, which may pass ±180°) as RFC 7946 polygons:
 /// the parts beyond ±180° cut off at the antimeridian and moved back by 360°.
-fn rfc7946_parts(p: &crate::layers::Polygon) -> Vec<Vec<Ring>> {
+fn rfc7946_parts(p: &Polygon) -> Vec<Vec<Ring>> {
     let rings: Vec<Ring> = p
         .rings
         .iter()

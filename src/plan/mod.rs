@@ -202,8 +202,9 @@ pub struct Campus {
     pub place: Place,
     /// t CO₂ per year (when the carbon intensity is known there).
     pub carbon_t: Option<f64>,
-    /// What would stop another campus here: the headroom left within reach, the water
-    /// budget left, else only the spacing. For a partial campus, what cut it.
+    /// What stops another campus here once the plan is done: the headroom left within
+    /// reach, the water budget left, else only the spacing. For a partial campus, what cut
+    /// it.
     pub binding: Resource,
 }
 
@@ -318,6 +319,8 @@ struct Builder<'a> {
     campuses: Vec<Campus>,
     refused: Refused,
     total_mw: f64,
+    /// Per campus: true when it was cut short (its binding is what cut it).
+    cut: Vec<bool>,
 }
 
 /// Where a campus sits: carbon intensity and water unit ([`Lookup`] in real runs).
@@ -349,6 +352,7 @@ pub fn build_out(
         campuses: Vec::new(),
         refused: Refused::default(),
         total_mw: 0.0,
+        cut: Vec::new(),
     };
     let mut stop = None;
     for c in candidates {
@@ -452,7 +456,9 @@ impl Builder<'_> {
         self.spacing.add(c.lon, c.lat);
         // g/kWh × GWh = g/kWh × 1e6 kWh = t (1e6 g).
         let carbon_t = place.carbon_g_per_kwh.map(|g| g * energy_gwh);
-        let binding = cut_by.unwrap_or_else(|| self.next_binding(reach, &unit));
+        // Settled in `finish`, once every campus has drawn its share, unless cut short.
+        let binding = cut_by.unwrap_or(Resource::Spacing);
+        self.cut.push(cut_by.is_some());
         self.campuses.push(Campus {
             rank: self.campuses.len() + 1,
             site: *c,
@@ -467,7 +473,7 @@ impl Builder<'_> {
         });
     }
 
-    /// What would stop a second full campus at the same place.
+    /// What would stop another full campus at the same place now.
     fn next_binding(&self, reach: &[(usize, f64)], unit: &str) -> Resource {
         let full = self.params.campus_mw.value;
         if self.headroom.reachable_mw(reach) < full * self.params.pue.value - EPS_MW {
@@ -501,7 +507,22 @@ impl Builder<'_> {
         }
     }
 
-    fn finish(self, stop: Resource, counts: CandidateCounts) -> Plan {
+    fn finish(mut self, stop: Resource, counts: CandidateCounts) -> Plan {
+        let settled: Vec<Option<Resource>> = (0..self.campuses.len())
+            .map(|k| {
+                let c = &self.campuses[k];
+                (!self.cut[k]).then(|| {
+                    let reach = self.headroom.reachable(c.site.lon, c.site.lat);
+                    let unit = c.place.water_unit.as_deref().unwrap_or("unknown");
+                    self.next_binding(&reach, unit)
+                })
+            })
+            .collect();
+        for (c, b) in self.campuses.iter_mut().zip(settled) {
+            if let Some(b) = b {
+                c.binding = b;
+            }
+        }
         // The units the campuses draw from, in code order (BTreeMap).
         let water = self
             .water

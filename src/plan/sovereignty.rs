@@ -1,11 +1,12 @@
 //! The sovereignty index: for every country, the plan at `max` — how much AI compute it can
 //! host on its own grid (its own plants' headroom), water and land — as one row.
 
-use super::{Locate, Options, Plan, PlanParams, Plant, Resource, WaterBudgets};
+use super::{Campus, Locate, Options, Plan, PlanParams, Plant, Resource, WaterBudgets};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::index::PolygonIndex;
 use crate::layers::{Geometry, LayerSet};
-use crate::region::{Region, nice_cell_for, region_grid};
+use crate::region::{Region, Subdivision, nice_cell_for, region_grid};
 
 /// A plan's default grid over a region: about 40,000 cells (as `region`), coarser where the
 /// region's bounding box would otherwise need more than this many cells.
@@ -147,7 +148,8 @@ pub struct CountryRow {
     pub mean_score: Option<f64>,
     /// What stopped it.
     pub binding: Resource,
-    /// Candidate cells (`ok` and at or above the minimum score).
+    /// Candidate cells (`ok`, at or above the minimum score, boundary layers agreeing; 0 in
+    /// a breakdown by state).
     pub candidates: u64,
 }
 
@@ -159,23 +161,18 @@ impl CountryRow {
 
     /// The row of a country's plan.
     pub fn of(region: &Region, plan: &Plan) -> CountryRow {
-        let c = &plan.campuses;
-        let n = c.len();
+        let campuses: Vec<&Campus> = plan.campuses.iter().collect();
         let capacity_mw = plan.headroom.plants().iter().map(|p| p.capacity_mw).sum();
         CountryRow {
-            code: region.country.clone().unwrap_or_default(),
-            name: region.name.clone(),
-            mw: plan.total_mw(),
-            campuses: n,
-            capacity_mw,
-            drawn_mw: c.iter().map(super::Campus::grid_mw).sum(),
-            twh: c.iter().map(|x| x.energy_gwh).sum::<f64>() / 1000.0,
-            water_hm3: c.iter().map(|x| x.water_m3).sum::<f64>() / 1e6,
-            mt_co2: c.iter().filter_map(|x| x.carbon_t).sum::<f64>() / 1e6,
-            carbon_unknown: c.iter().filter(|x| x.carbon_t.is_none()).count(),
-            mean_score: (n > 0).then(|| c.iter().map(|x| x.site.score).sum::<f64>() / n as f64),
             binding: plan.stop,
             candidates: plan.counts.used(),
+            ..row_of(
+                region.country.clone().unwrap_or_default(),
+                region.name.clone(),
+                &campuses,
+                capacity_mw,
+                plan.stop,
+            )
         }
     }
 }
@@ -206,4 +203,78 @@ pub fn sovereignty(
     }
     rows.sort_by(|a, b| b.mw.total_cmp(&a.mw).then(a.code.cmp(&b.code)));
     rows
+}
+
+/// A country's plan broken down by its states or provinces: each campus counted in the unit
+/// whose polygon holds it (so the rows add up to the country's), each unit's capacity the
+/// plants inside it. Campuses in no unit (a border sliver) form a row of their own, code
+/// "-". Sorted by MW hostable (then code).
+pub fn by_subdivision(plan: &Plan, units: &[Subdivision]) -> Vec<CountryRow> {
+    let mut polygons = Vec::new();
+    for (k, u) in units.iter().enumerate() {
+        polygons.extend(u.polygons.iter().cloned().map(|mut p| {
+            p.row = k;
+            p
+        }));
+    }
+    let index = PolygonIndex::new(&polygons);
+    // The index answers with the polygons' rows: here the unit numbers.
+    let unit_of = |lon: f64, lat: f64| index.containing(lon, lat);
+    let n = units.len();
+    let mut campuses: Vec<Vec<&Campus>> = vec![Vec::new(); n + 1];
+    for c in &plan.campuses {
+        campuses[unit_of(c.site.lon, c.site.lat).unwrap_or(n)].push(c);
+    }
+    let mut capacity = vec![0.0; n + 1];
+    for p in plan.headroom.plants() {
+        capacity[unit_of(p.lon, p.lat).unwrap_or(n)] += p.capacity_mw;
+    }
+    let mut rows: Vec<CountryRow> = (0..=n)
+        .filter(|&k| k < n || !campuses[n].is_empty())
+        .map(|k| {
+            let (code, name) = match units.get(k) {
+                Some(u) => (u.code.clone(), u.name.clone()),
+                None => ("-".into(), "in no state or province".into()),
+            };
+            row_of(code, name, &campuses[k], capacity[k], plan.stop)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.mw.total_cmp(&a.mw).then(a.code.cmp(&b.code)));
+    rows
+}
+
+/// The figures of a group of campuses. The binding resource: what bound most of them (the
+/// plan's stop when there are none).
+fn row_of(
+    code: String,
+    name: String,
+    c: &[&Campus],
+    capacity_mw: f64,
+    stop: Resource,
+) -> CountryRow {
+    let n = c.len();
+    let mut tally: std::collections::BTreeMap<Resource, usize> = Default::default();
+    for x in c {
+        *tally.entry(x.binding).or_default() += 1;
+    }
+    let binding = tally
+        .iter()
+        .max_by_key(|(r, k)| (**k, std::cmp::Reverse(**r)))
+        .map_or(stop, |(r, _)| *r);
+    CountryRow {
+        code,
+        name,
+        // `+ 0.0`: an empty sum of floats is -0.0, shown as "-0".
+        mw: c.iter().map(|x| x.it_mw).sum::<f64>() + 0.0,
+        campuses: n,
+        capacity_mw,
+        drawn_mw: c.iter().map(|x| x.grid_mw()).sum::<f64>() + 0.0,
+        twh: c.iter().map(|x| x.energy_gwh).sum::<f64>() / 1000.0 + 0.0,
+        water_hm3: c.iter().map(|x| x.water_m3).sum::<f64>() / 1e6 + 0.0,
+        mt_co2: c.iter().filter_map(|x| x.carbon_t).sum::<f64>() / 1e6 + 0.0,
+        carbon_unknown: c.iter().filter(|x| x.carbon_t.is_none()).count(),
+        mean_score: (n > 0).then(|| c.iter().map(|x| x.site.score).sum::<f64>() / n as f64),
+        binding,
+        candidates: 0,
+    }
 }

@@ -857,6 +857,44 @@ impl Admin {
     }
 }
 
+/// A state or province of a country, for breaking a country's figures down.
+#[derive(Debug, Clone)]
+pub struct Subdivision {
+    /// Its ISO 3166-2 code, or its name where it has none.
+    pub code: String,
+    /// Its name (the ISO name where there is one).
+    pub name: String,
+    /// Its polygons.
+    pub polygons: Vec<Polygon>,
+}
+
+/// The states or provinces of `country` (ISO 3166-1 alpha-3) as `standort region` resolves
+/// them: from the layer that `subdivides` it (the US states the state-level data uses),
+/// else from `admin1`.
+pub fn subdivisions(layers: &LayerSet, country: &str) -> Result<Vec<Subdivision>> {
+    let countries = Named::load(layers, "countries", "iso_a3")?;
+    let admin = Admin::load(layers, &countries)?;
+    let found: Vec<Subdivision> = admin
+        .units
+        .iter()
+        .filter(|u| u.country == country)
+        .map(|u| Subdivision {
+            code: u
+                .iso
+                .map_or_else(|| u.ne_name.clone(), |i| i.code.to_string()),
+            name: u.name().to_string(),
+            polygons: admin.layers[u.layer].polygons(&|x| x == u.row),
+        })
+        .filter(|s| !s.polygons.is_empty())
+        .collect();
+    if found.is_empty() {
+        return Err(Error::usage(format!(
+            "no states or provinces of {country} in the admin1 layer"
+        )));
+    }
+    Ok(found)
+}
+
 /// The error for a query that names nothing, with a suggestion.
 fn no_region(q: &str, countries: &Named, admin: Option<&Admin>) -> Error {
     let mut candidates = countries.names();

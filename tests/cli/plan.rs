@@ -114,10 +114,8 @@ fn csv_geojson_and_the_supply_curve() {
     let rows = run_csv(plan().args(["XXA", "--format", "csv"]));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["grid_mw"], "130.0");
-    assert_eq!(
-        rows[0]["binding"], "spacing",
-        "170 MW left for a second campus here"
-    );
+    // Once both are placed, 40 MW are left anywhere: less than a campus draws.
+    assert_eq!(rows[0]["binding"], "grid_headroom");
     assert_eq!(rows[1]["binding"], "grid_headroom");
 }
 
@@ -152,6 +150,40 @@ fn sovereignty_rows_equal_the_country_plans() {
             .unwrap()
             .starts_with('#')
     );
+}
+
+#[test]
+fn provinces_add_up_to_their_country() {
+    let mut cmd = on_fixture_set(&fixtures().join("plan"), "sovereignty");
+    cmd.args([
+        "--by",
+        "admin1",
+        "XXA",
+        "--cell",
+        "0.5",
+        "--min-spacing-km",
+        "0",
+    ]);
+    let v: Json = serde_json::from_slice(&run_ok(cmd.args(["--format", "json"])).stdout).unwrap();
+    let rows = v["countries"].as_array().unwrap();
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["country"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{names:?}");
+    let sum: f64 = rows
+        .iter()
+        .map(|r| r["mw_hostable"].as_f64().unwrap())
+        .sum();
+    assert_eq!(sum, 200.0);
+    // Each province's capacity is the plants inside it: Big (1,000 MW) in West, Small in East.
+    let cap =
+        |name: &str| rows.iter().find(|r| r["country"] == name).unwrap()["capacity_mw"].as_f64();
+    assert_eq!((cap("West"), cap("East")), (Some(1000.0), Some(500.0)));
+    let mut cmd = on_fixture_set(&fixtures().join("plan"), "sovereignty");
+    let out = cmd.args(["--by", "admin1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--by admin1 needs a COUNTRY"));
 }
 
 #[test]
