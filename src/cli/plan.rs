@@ -97,8 +97,9 @@ pub struct PlanArgs {
     #[arg(short, long, value_name = "FORMAT", value_parser = parse_format)]
     format: Option<Format>,
 
-    /// With GeoJSON output, also a line from each campus to each plant it draws from
-    #[arg(long)]
+    /// With a GeoJSON --out, also write a line from each campus to each plant it draws from,
+    /// to NAME.lines.geojson beside it
+    #[arg(long, requires = "out")]
     lines: bool,
 
     /// Write the supply curve (cumulative MW against score) to this CSV file
@@ -414,6 +415,11 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
     write_plan(&args, format, &plan, head, &inputs)?;
     if !g.quiet {
         report(&plan, &what, &whose, &o, started.elapsed().as_secs_f64());
+        let mut e = std::io::stderr().lock();
+        let lines = args.out.as_ref().and_then(|_| lines_path(&args, format));
+        for p in args.out.iter().chain(&lines).chain(&args.supply_curve) {
+            let _ = writeln!(e, "wrote {}", p.display());
+        }
     }
     Ok(())
 }
@@ -438,15 +444,30 @@ fn write_plan(
         match format {
             Format::Csv => out::write_plan_csv(w, plan),
             Format::Json => out::write_plan_json(w, plan, head.clone()),
-            Format::GeoJson => out::write_plan_geojson(w, plan, head.clone(), args.lines),
+            Format::GeoJson => out::write_plan_geojson(w, plan, head.clone()),
             _ => out::write_plan_table(w, plan, args.top),
         }
     };
     to_target(args.out.as_deref(), inputs, &write)?;
+    if let Some(p) = lines_path(args, format) {
+        to_target(Some(&p), inputs, &|w| {
+            out::write_plan_lines_geojson(w, plan)
+        })?;
+    }
     if let Some(p) = &args.supply_curve {
         to_target(Some(p), inputs, &|w| out::write_supply_curve(w, plan))?;
     }
     Ok(())
+}
+
+/// Where `--lines` go: `NAME.lines.geojson` beside a GeoJSON `--out`.
+fn lines_path(args: &PlanArgs, format: Format) -> Option<PathBuf> {
+    let out = args
+        .out
+        .as_ref()
+        .filter(|_| args.lines && format == Format::GeoJson)?;
+    let stem = out.file_stem()?.to_string_lossy().into_owned();
+    Some(out.with_file_name(format!("{stem}.lines.geojson")))
 }
 
 /// Write to `path` safely (temporary file, renamed on success; never an input), or stdout.
@@ -624,6 +645,9 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
             rows.iter().filter(|r| r.mw == 0.0).count(),
             started.elapsed().as_secs_f64()
         );
+        if let Some(p) = &args.out {
+            let _ = writeln!(std::io::stderr(), "wrote {}", p.display());
+        }
     }
     Ok(())
 }

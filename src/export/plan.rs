@@ -233,14 +233,8 @@ pub fn write_plan_json(w: &mut dyn Write, plan: &Plan, head: Json) -> io::Result
     writeln!(w)
 }
 
-/// The campuses as GeoJSON points (simplestyle-coloured by score); with `lines`, also a
-/// LineString from each campus to each plant it draws from.
-pub fn write_plan_geojson(
-    w: &mut dyn Write,
-    plan: &Plan,
-    head: Json,
-    lines: bool,
-) -> io::Result<()> {
+/// The campuses as GeoJSON points (simplestyle-coloured by score).
+pub fn write_plan_geojson(w: &mut dyn Write, plan: &Plan, head: Json) -> io::Result<()> {
     let mut features = Vec::new();
     for c in &plan.campuses {
         let mut props = campus_json(plan, c);
@@ -257,9 +251,6 @@ pub fn write_plan_geojson(
             "geometry": { "type": "Point", "coordinates": [round(c.site.lon, 6), round(c.site.lat, 6)] },
             "properties": props,
         }));
-        if lines {
-            features.extend(draw_lines(plan, c));
-        }
     }
     let doc = json!({
         "type": "FeatureCollection",
@@ -267,6 +258,19 @@ pub fn write_plan_geojson(
         "summary": plan_summary_json(plan),
         "features": features,
     });
+    serde_json::to_writer(&mut *w, &doc)?;
+    writeln!(w)
+}
+
+/// A line from each campus to each plant it draws from, as GeoJSON (a file of its own: one
+/// geometry type per layer, as GIS tools want).
+pub fn write_plan_lines_geojson(w: &mut dyn Write, plan: &Plan) -> io::Result<()> {
+    let features: Vec<Json> = plan
+        .campuses
+        .iter()
+        .flat_map(|c| draw_lines(plan, c))
+        .collect();
+    let doc = json!({ "type": "FeatureCollection", "features": features });
     serde_json::to_writer(&mut *w, &doc)?;
     writeln!(w)
 }

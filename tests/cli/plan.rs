@@ -97,16 +97,15 @@ fn csv_geojson_and_the_supply_curve() {
     );
     let g: Json = serde_json::from_slice(&std::fs::read(&geo).unwrap()).unwrap();
     let features = g["features"].as_array().unwrap();
-    let points = features
-        .iter()
-        .filter(|f| f["geometry"]["type"] == "Point")
-        .count();
-    let lines = features
-        .iter()
-        .filter(|f| f["geometry"]["type"] == "LineString")
-        .count();
-    assert_eq!(points, 2);
-    assert!(lines >= 2, "{lines} lines");
+    assert_eq!(features.len(), 2);
+    assert!(features.iter().all(|f| f["geometry"]["type"] == "Point"));
+    let l: Json =
+        serde_json::from_slice(&std::fs::read(dir.path().join("plan.lines.geojson")).unwrap())
+            .unwrap();
+    let lines = l["features"].as_array().unwrap();
+    // Campus 1 draws from one plant, campus 2 from two.
+    assert_eq!(lines.len(), 3);
+    assert!(lines.iter().all(|f| f["geometry"]["type"] == "LineString"));
     let rows = run_csv(Command::new("cat").arg(&curve));
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1]["cumulative_mw"], "200.000");

@@ -257,3 +257,71 @@ fn region_cells_read_back_as_geopackage_flatgeobuf_and_geotiff() {
         "{corner}"
     );
 }
+
+/// A plan's campuses, the lines to their plants and the sovereignty choropleth, as GDAL
+/// reads them: one geometry type per file, typed figures, WGS 84, inside ±180°.
+#[test]
+fn plans_and_the_choropleth_read_back() {
+    if !have_gdal_bin() {
+        return;
+    }
+    let f = fixtures().join("plan");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.geojson");
+    run_ok(
+        crate::util::on_fixture_set(&f, "plan")
+            .args([
+                "XXA",
+                "--cell",
+                "0.5",
+                "--min-spacing-km",
+                "0",
+                "-q",
+                "--lines",
+                "--out",
+            ])
+            .arg(&plan),
+    );
+    let info = ogrinfo(&plan.display().to_string());
+    assert_eq!(
+        (info.geometry.as_str(), info.features),
+        ("Point", 2),
+        "{info:?}"
+    );
+    for (field, ty) in [
+        ("rank", "Integer"),
+        ("it_mw", "Real"),
+        ("co2_t_per_yr", "Real"),
+    ] {
+        assert_eq!(
+            info.fields.get(field).map(String::as_str),
+            Some(ty),
+            "{field}: {info:?}"
+        );
+    }
+    assert!(info.wgs84);
+    let lines = ogrinfo(&dir.path().join("plan.lines.geojson").display().to_string());
+    assert_eq!(
+        (lines.geometry.as_str(), lines.features),
+        ("Line String", 3),
+        "{lines:?}"
+    );
+    let world = dir.path().join("world.geojson");
+    run_ok(
+        crate::util::on_fixture_set(&f, "sovereignty")
+            .args(["--cell", "0.5", "-q", "--out"])
+            .arg(&world),
+    );
+    let info = ogrinfo(&world.display().to_string());
+    assert_eq!(
+        (info.geometry.as_str(), info.features),
+        ("Multi Polygon", 2),
+        "{info:?}"
+    );
+    assert_eq!(
+        info.fields.get("mw_hostable").map(String::as_str),
+        Some("Real")
+    );
+    let [x0, _, x1, _] = info.extent;
+    assert!((-180.0..=180.0).contains(&x0) && (-180.0..=180.0).contains(&x1));
+}
