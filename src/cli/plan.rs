@@ -11,7 +11,7 @@ use standort::plan::sovereignty::{
     Setting, by_subdivision, load_plants, plan_points, plan_region, sovereignty,
 };
 use standort::plan::{Lookup, Options, Param, Plan, PlanParams, WaterBudgets};
-use standort::region::{Region, subdivisions};
+use standort::region::{Region, bbox_cells, subdivisions};
 use standort::sites::{SiteOptions, SiteSource, read_sites};
 use standort::{Engine, Error, ErrorKind};
 use std::io::Write;
@@ -361,6 +361,22 @@ fn setting<'a>(o: &'a Opened, options: &'a Options, min_score: f64) -> Setting<'
     }
 }
 
+/// Refuse a `--cell` that would lay more than 50,000,000 cells over the region's box (as
+/// `region` does).
+fn check_grid(region: &Region, cell: Option<f64>) -> Result<(), Error> {
+    let Some(c) = cell else {
+        return Ok(());
+    };
+    let n = bbox_cells(region, c);
+    if n > 50_000_000.0 {
+        return Err(Error::usage(format!(
+            "--cell {c}: {} would need a grid of {n:.0} cells (at most 50,000,000); use a larger --cell",
+            region.name
+        )));
+    }
+    Ok(())
+}
+
 /// Candidate points from a sites file: (row, lon, lat).
 fn site_points(path: &Path) -> Result<Vec<(u64, f64, f64)>, Error> {
     let mut points = Vec::new();
@@ -390,6 +406,7 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
         }
         (Some(q), None) => {
             let region = Region::resolve(q, &o.layers)?;
+            check_grid(&region, args.planning.cell)?;
             let whose = match &region.country {
                 Some(c) => format!("{c}'s plants: a country's campuses draw on its own grid"),
                 None => "every plant of the layer".into(),
@@ -554,6 +571,26 @@ fn report(plan: &Plan, what: &str, whose: &str, o: &Opened, secs: f64) {
         p.water_l_per_kwh.value,
         p.utilisation.value
     );
+    let mut units: Vec<&standort::plan::WaterUse> = plan.water.iter().collect();
+    units.sort_by(|a, b| b.m3.total_cmp(&a.m3).then(a.unit.cmp(&b.unit)));
+    let shown: Vec<String> = units
+        .iter()
+        .take(5)
+        .map(|u| format!("{} {:.1}", u.unit, u.m3 / 1e6))
+        .collect();
+    if !shown.is_empty() {
+        let more = units.len().saturating_sub(5);
+        let rest = if more > 0 {
+            format!("; {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            e,
+            "  water by unit, million m3/yr: {}{rest}",
+            shown.join(", ")
+        );
+    }
     for u in plan.water.iter().filter(|u| u.budget_m3.is_some()) {
         let _ = writeln!(
             e,
@@ -576,6 +613,9 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     let (rows, shapes) = match (args.by, &args.country) {
         (By::Country, None) => {
             let countries = Region::countries(&o.layers)?;
+            for r in &countries {
+                check_grid(r, args.planning.cell)?;
+            }
             let progress = Progress::new(
                 Progress::wanted(g.quiet),
                 Some(countries.len() as u64),
@@ -593,9 +633,17 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
         }
         (By::Admin1, Some(q)) => {
             let region = Region::resolve(q, &o.layers)?;
-            let Some(code) = region.country.clone() else {
-                return Err(Error::usage(format!("--by admin1: {q} is not a country")).into());
+            let code = match (&region.country, region.clip_note()) {
+                (Some(code), None) => code.clone(),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--by admin1 {q}: {} is not a country",
+                        region.name
+                    ))
+                    .into());
+                }
             };
+            check_grid(&region, args.planning.cell)?;
             let units = subdivisions(&o.layers, &code)?;
             let plan = plan_region(&s, &region, args.planning.cell, &o.plants);
             let shapes = units
@@ -616,7 +664,7 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     };
     let head = json!({
         "profile": o.engine.profile().name,
-        "parameters": out::plan_summary_json(&empty_plan(&o, &options))["parameters"].clone(),
+        "parameters": out::parameters_json(&o.params, &options),
         "attribution": o.attribution,
         "notes": notes(),
     });
@@ -650,10 +698,4 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
         }
     }
     Ok(())
-}
-
-/// A plan with no candidates, for the parameters block.
-fn empty_plan(o: &Opened, options: &Options) -> Plan {
-    let s = setting(o, options, 0.0);
-    plan_points(&s, &[], Vec::new())
 }

@@ -5,7 +5,7 @@
 use super::{round, score_colour};
 use crate::layers::{Geometry, Layer, Polygon};
 use crate::plan::sovereignty::CountryRow;
-use crate::plan::{Campus, Param, Plan};
+use crate::plan::{Campus, Options, Param, Plan, PlanParams};
 use serde_json::{Value as Json, json};
 use std::io::{self, Write};
 
@@ -151,23 +151,28 @@ fn param_json(p: &Param) -> Json {
     json!({ "value": p.value, "reason": p.reason, "source": p.source })
 }
 
+/// Planning parameters (each with its reason and source) and build-out options, as JSON.
+pub fn parameters_json(p: &PlanParams, o: &Options) -> Json {
+    json!({
+        "campus_mw": param_json(&p.campus_mw),
+        "pue": param_json(&p.pue),
+        "headroom_share": param_json(&p.headroom_share),
+        "interconnect_km": param_json(&p.interconnect_km),
+        "water_l_per_kwh": param_json(&p.water_l_per_kwh),
+        "utilisation": param_json(&p.utilisation),
+        "target_mw": o.target_mw,
+        "min_spacing_km": o.min_spacing_km,
+        "allow_partial": o.allow_partial,
+        "min_partial_mw": o.allow_partial.then_some(o.min_partial_mw),
+    })
+}
+
 /// The plan's parameters, totals, stop reason, refusals and water, as JSON.
 pub fn plan_summary_json(plan: &Plan) -> Json {
-    let p = &plan.params;
     let c = &plan.campuses;
     let sum = |f: &dyn Fn(&Campus) -> Option<f64>| c.iter().filter_map(f).sum::<f64>();
     json!({
-        "parameters": {
-            "campus_mw": param_json(&p.campus_mw),
-            "pue": param_json(&p.pue),
-            "headroom_share": param_json(&p.headroom_share),
-            "interconnect_km": param_json(&p.interconnect_km),
-            "water_l_per_kwh": param_json(&p.water_l_per_kwh),
-            "utilisation": param_json(&p.utilisation),
-            "target_mw": plan.options.target_mw,
-            "min_spacing_km": plan.options.min_spacing_km,
-            "allow_partial": plan.options.allow_partial,
-        },
+        "parameters": parameters_json(&plan.params, &plan.options),
         "campuses": c.len(),
         "it_mw": round(plan.total_mw(), 3),
         "grid_mw": round(sum(&|x| Some(x.grid_mw())), 3),

@@ -120,9 +120,23 @@ fn csv_geojson_and_the_supply_curve() {
 
 #[test]
 fn sovereignty_rows_equal_the_country_plans() {
-    let mut cmd = on_fixture_set(&fixtures().join("plan"), "sovereignty");
-    cmd.args(["--cell", "0.5", "--min-spacing-km", "0", "--format", "json"]);
-    let v: Json = serde_json::from_slice(&run_ok(&mut cmd).stdout).unwrap();
+    let table = |threads: &str| {
+        let mut cmd = on_fixture_set(&fixtures().join("plan"), "sovereignty");
+        cmd.args([
+            "--cell",
+            "0.5",
+            "--min-spacing-km",
+            "0",
+            "--format",
+            "json",
+            "-j",
+            threads,
+        ]);
+        run_ok(&mut cmd).stdout
+    };
+    let one = table("1");
+    assert_eq!(one, table("2"), "-j 1 and -j 2 differ");
+    let v: Json = serde_json::from_slice(&one).unwrap();
     let rows = v["countries"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["code"], "XXA");
