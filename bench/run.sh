@@ -8,6 +8,7 @@
 #   PEERS=0 bench/run.sh    # standort only (no GeoPandas/DuckDB install or runs)
 #   SENSITIVITY=0 bench/run.sh   # skip the --sensitivity timing (1,000 draws, 100k sites)
 #   SOVEREIGNTY=0 bench/run.sh   # skip the world sovereignty run (runs when STANDORT_DATA_DIR is set)
+#   FULL10M=0 bench/run.sh       # skip the 10-million-site full run (memory of full outputs)
 #
 # Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
 # (bench/requirements.txt) into target/bench-venv on first use.
@@ -74,6 +75,16 @@ if [[ " $SIZES " == *" 100k "* ]] && [ "${SENSITIVITY:-1}" = 1 ]; then
     echo "sensitivity: 1,000 draws over 100,000 sites (top 1,000 tracked), -j $j: $wall s, $((rss / 1024)) MB"
   done
   cmp -s "$OUT/sens_j1.csv" "$OUT/sens_j2.csv" && echo "sensitivity output identical for 1 and 2 threads" || echo "sensitivity output DIFFERS between 1 and 2 threads"
+fi
+# A full run (no --top): 10,000,000 sites ranked in a first pass and written as CSV in input
+# order in a second, with bounded memory (the file is generated on first use, 300 MB).
+if [ "${FULL10M:-1}" = 1 ]; then
+  [ -f "$W/sites_10m.csv" ] || cargo run --release --quiet --example workload -- "$W" --sites-10m
+  /usr/bin/time -f "%e %M" -o "$OUT/full10m.time" target/release/standort score "$W/sites_10m.csv" \
+    --layers "$W/layers.toml" --profile "$W/profile.toml" --format csv --out "$OUT/full10m.csv" -q
+  read -r wall rss < "$OUT/full10m.time"
+  echo "full run: 10,000,000 sites to CSV in input order: $wall s, $((rss / 1024)) MB peak"
+  rm -f "$OUT/full10m.csv"
 fi
 # Compute sovereignty: every country's capacity plan at max under ai-campus on the real
 # layers (needs STANDORT_DATA_DIR), on 1 and 2 threads; the tables must be identical.

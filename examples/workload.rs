@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo run --release --example workload -- target/bench-work          # 100k and 1M sites
 //! cargo run --release --example workload -- target/bench-work --small  # 10k sites, coarse raster (tests)
+//! cargo run --release --example workload -- target/bench-work --sites-10m  # sites_10m.csv only
 //! ```
 //!
 //! Writes, in the output folder:
@@ -126,6 +127,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let small = args.iter().any(|a| a == "--small");
     std::fs::create_dir_all(dir)?;
+    if args.iter().any(|a| a == "--sites-10m") {
+        // Only the 10-million-site file (the memory benchmark of full runs).
+        return Ok(write_sites(&dir.join("sites_10m.csv"), 10_000_000, 3)?);
+    }
     let mut rng = StdRng::seed_from_u64(20261129);
 
     // Towns and grid points.

@@ -7,12 +7,14 @@
 //! number of sites. The ranking is by score, descending, ties broken by input order: the same
 //! for any thread count.
 
+mod full;
 mod rank;
 mod spatial;
 mod stream;
 mod tally;
 mod top;
 
+pub use full::{InputOrder, Ranking, SiteRows, rank_sites};
 pub use stream::SiteStream;
 
 use crate::engine::{Engine, Evaluation, Status, tie_runs};

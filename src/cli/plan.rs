@@ -571,6 +571,13 @@ fn report(plan: &Plan, what: &str, whose: &str, o: &Opened, secs: f64) {
         p.water_l_per_kwh.value,
         p.utilisation.value
     );
+    report_water(&mut e, plan);
+    let _ = writeln!(e, "  data: {}", o.attribution);
+    let _ = writeln!(e, "  {secs:.2} s");
+}
+
+/// The water lines of the summary: the units drawn from most, and the budgeted ones.
+fn report_water(e: &mut dyn Write, plan: &Plan) {
     let mut units: Vec<&standort::plan::WaterUse> = plan.water.iter().collect();
     units.sort_by(|a, b| b.m3.total_cmp(&a.m3).then(a.unit.cmp(&b.unit)));
     let shown: Vec<String> = units
@@ -600,8 +607,6 @@ fn report(plan: &Plan, what: &str, whose: &str, o: &Opened, secs: f64) {
             u.budget_m3.unwrap_or(0.0)
         );
     }
-    let _ = writeln!(e, "  data: {}", o.attribution);
-    let _ = writeln!(e, "  {secs:.2} s");
 }
 
 pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure> {
@@ -610,58 +615,7 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     let options = options(&args.planning, None)?;
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
-    let (rows, shapes) = match (args.by, &args.country) {
-        (By::Country, None) => {
-            let countries = Region::countries(&o.layers)?;
-            for r in &countries {
-                check_grid(r, args.planning.cell)?;
-            }
-            let progress = Progress::new(
-                Progress::wanted(g.quiet),
-                Some(countries.len() as u64),
-                Unit::Items("countries"),
-            );
-            let rows = sovereignty(
-                &s,
-                &countries,
-                args.planning.cell,
-                &o.plants,
-                &mut |k, _| progress.set(k as u64),
-            );
-            progress.finish();
-            (rows, out::country_shapes(&o.layers.load("countries")?))
-        }
-        (By::Admin1, Some(q)) => {
-            let region = Region::resolve(q, &o.layers)?;
-            let code = match (&region.country, region.clip_note()) {
-                (Some(code), None) => code.clone(),
-                _ => {
-                    return Err(Error::usage(format!(
-                        "--by admin1 {q}: {} is not a country",
-                        region.name
-                    ))
-                    .into());
-                }
-            };
-            check_grid(&region, args.planning.cell)?;
-            let units = subdivisions(&o.layers, &code)?;
-            let plan = plan_region(&s, &region, args.planning.cell, &o.plants);
-            let shapes = units
-                .iter()
-                .map(|u| (u.code.clone(), u.polygons.clone()))
-                .collect();
-            (by_subdivision(&plan, &units), shapes)
-        }
-        (By::Country, Some(c)) => {
-            return Err(Error::usage(format!(
-                "a country ({c}) is given with --by admin1 only (--by admin1 {c})"
-            ))
-            .into());
-        }
-        (By::Admin1, None) => {
-            return Err(Error::usage("--by admin1 needs a COUNTRY (ISO3 code or name)").into());
-        }
-    };
+    let (rows, shapes) = sovereignty_rows(&args, &o, &s, g)?;
     let head = json!({
         "profile": o.engine.profile().name,
         "parameters": out::parameters_json(&o.params, &options),
@@ -698,4 +652,67 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
         }
     }
     Ok(())
+}
+
+/// Rows of countries and their shapes (the table), or of one country's states or provinces.
+type Rows = (
+    Vec<standort::plan::sovereignty::CountryRow>,
+    Vec<(String, Vec<standort::layers::Polygon>)>,
+);
+
+/// The sovereignty rows `args` ask for, and the shapes of their choropleth.
+fn sovereignty_rows(
+    args: &SovereigntyArgs,
+    o: &Opened,
+    s: &Setting<'_>,
+    g: &Globals,
+) -> Result<Rows, Failure> {
+    Ok(match (args.by, &args.country) {
+        (By::Country, None) => {
+            let countries = Region::countries(&o.layers)?;
+            for r in &countries {
+                check_grid(r, args.planning.cell)?;
+            }
+            let progress = Progress::new(
+                Progress::wanted(g.quiet),
+                Some(countries.len() as u64),
+                Unit::Items("countries"),
+            );
+            let rows = sovereignty(s, &countries, args.planning.cell, &o.plants, &mut |k, _| {
+                progress.set(k as u64)
+            });
+            progress.finish();
+            (rows, out::country_shapes(&o.layers.load("countries")?))
+        }
+        (By::Admin1, Some(q)) => {
+            let region = Region::resolve(q, &o.layers)?;
+            let code = match (&region.country, region.clip_note()) {
+                (Some(code), None) => code.clone(),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--by admin1 {q}: {} is not a country",
+                        region.name
+                    ))
+                    .into());
+                }
+            };
+            check_grid(&region, args.planning.cell)?;
+            let units = subdivisions(&o.layers, &code)?;
+            let plan = plan_region(s, &region, args.planning.cell, &o.plants);
+            let shapes = units
+                .iter()
+                .map(|u| (u.code.clone(), u.polygons.clone()))
+                .collect();
+            (by_subdivision(&plan, &units), shapes)
+        }
+        (By::Country, Some(c)) => {
+            return Err(Error::usage(format!(
+                "a country ({c}) is given with --by admin1 only (--by admin1 {c})"
+            ))
+            .into());
+        }
+        (By::Admin1, None) => {
+            return Err(Error::usage("--by admin1 needs a COUNTRY (ISO3 code or name)").into());
+        }
+    })
 }

@@ -6,12 +6,16 @@ use super::{
     write_failure,
 };
 use clap::ValueEnum;
-use standort::batch::{Batch, SiteStream, candidate_stream, fit_stream, score_stream};
+use standort::batch::{
+    Batch, InputOrder, Ranking, SiteRows, SiteStream, candidate_stream, fit_stream, rank_sites,
+    score_stream,
+};
+use std::collections::HashMap;
 
 use standort::export::{
     AtomicFile, Context, Destination, Format, OutputError, Product, WGS84_PRJ, write_sites,
 };
-use standort::sensitivity::{Draws, Report, site_stability};
+use standort::sensitivity::{Draws, Report, Stability, site_stability};
 use standort::sites::SiteFormat;
 use standort::{Engine, Error, SiteOptions, SiteSource};
 use std::io::Write;
@@ -119,10 +123,14 @@ impl ScorePlan {
 /// What a run produced, for the report.
 struct Scored {
     engine: Engine,
+    /// The results (none kept for a full run, which writes them as it scores them), the
+    /// header and the counts.
     batch: Batch,
     loaded: Duration,
     scored: Duration,
     sensitivity: Option<Report>,
+    /// With `--sensitivity`: the listed sites' ranks and stability, best first.
+    listed: Vec<(u64, Stability)>,
 }
 
 pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
@@ -130,6 +138,7 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     let plan = ScorePlan::new(args, g)?;
     // Sites are read and parsed while the layers load.
     let sites = SiteStream::open(&plan.source, &plan.options);
+    let full = full_run(&plan);
     let opened = plan.setup.open()?;
     let mut engine = opened.engine;
     let mut inputs = opened.inputs;
@@ -160,38 +169,23 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         fit_stream(&mut engine, SiteStream::open(&plan.source, &plan.options))?;
     }
     let loaded = started.elapsed();
-    let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("scored sites"));
-    let mut batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
-    progress.finish();
-    let sensitivity = match plan.draws {
-        Some(draws) => {
-            let again = SiteStream::open(&plan.source, &plan.options);
-            Some(stability((again, plan.top), &engine, &mut batch, draws)?)
-        }
-        None => None,
+    let what = Full {
+        source: &plan.source,
+        options: &plan.options,
+        format: plan.format,
+        draws: plan.draws,
+        top: plan.top,
     };
-    let run = Scored {
-        engine,
-        batch,
-        loaded,
-        scored: started.elapsed(),
-        sensitivity,
+    let run = if full {
+        run_full(&what, sites, engine, (started, loaded), file.as_mut(), g)?
+    } else {
+        run_in_memory(&what, sites, engine, (started, loaded), file.as_mut(), g)?
     };
-    write(plan.format, &run, file.as_mut())?;
     if let Some(f) = file {
         f.commit()?;
     }
-    if let Some((mut csvt, mut prj)) = sidecars {
-        let ctx = context(&run);
-        let text = standort::export::csvt(&ctx);
-        for (f, text) in [(&mut csvt, text.as_str()), (&mut prj, WGS84_PRJ)] {
-            let label = f.target().display().to_string();
-            f.file()
-                .write_all(text.as_bytes())
-                .map_err(|e| write_failure(&label, e))?;
-        }
-        csvt.commit()?;
-        prj.commit()?;
+    if let Some(sidecars) = sidecars {
+        write_sidecars(sidecars, &run)?;
     }
     if !g.quiet {
         report(plan.out.as_ref(), &run);
@@ -199,6 +193,62 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     // The process ends here: the system takes back the results and indexes at once, where
     // freeing them one by one takes 75 ms per 100,000 explained results.
     std::mem::forget(run);
+    Ok(())
+}
+
+/// A run whose results are kept in memory: a `--top` list (bounded), the terminal table,
+/// or every site from stdin or a pipe (read once; written in input order).
+fn run_in_memory(
+    plan: &Full<'_>,
+    sites: SiteStream,
+    engine: Engine,
+    (started, loaded): (Instant, Duration),
+    file: Option<&mut AtomicFile>,
+    g: &Globals,
+) -> Result<Scored, Failure> {
+    let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("scored sites"));
+    let mut batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
+    progress.finish();
+    if plan.top.is_none() && plan.format != Format::Table {
+        // A full output keeps the input order, as a full run from a file does.
+        batch.results.sort_by_key(|s| s.site.index);
+    }
+    let sensitivity = match plan.draws {
+        Some(draws) => {
+            let again = SiteStream::open(plan.source, plan.options);
+            Some(stability((again, plan.top), &engine, &mut batch, draws)?)
+        }
+        None => None,
+    };
+    let listed = listed_stability(&batch);
+    let run = Scored {
+        engine,
+        batch,
+        loaded,
+        scored: started.elapsed(),
+        sensitivity,
+        listed,
+    };
+    let mut rows: &[standort::ScoredSite] = &run.batch.results;
+    write(plan.format, &run, file, &mut rows)?;
+    Ok(run)
+}
+
+/// The `.csvt` and `.prj` beside a CSV output.
+fn write_sidecars(
+    (mut csvt, mut prj): (AtomicFile, AtomicFile),
+    run: &Scored,
+) -> Result<(), Failure> {
+    let ctx = context(run);
+    let text = standort::export::csvt(&ctx);
+    for (f, text) in [(&mut csvt, text.as_str()), (&mut prj, WGS84_PRJ)] {
+        let label = f.target().display().to_string();
+        f.file()
+            .write_all(text.as_bytes())
+            .map_err(|e| write_failure(&label, e))?;
+    }
+    csvt.commit()?;
+    prj.commit()?;
     Ok(())
 }
 
@@ -265,8 +315,125 @@ fn context(run: &Scored) -> Context<'_> {
     }
 }
 
+/// What scoring needs of the plan once the engine is open.
+struct Full<'a> {
+    source: &'a SiteSource,
+    options: &'a SiteOptions,
+    format: Format,
+    draws: Option<Draws>,
+    top: Option<usize>,
+}
+
+/// A full run (every site, in input order, two passes with bounded memory): no `--top`,
+/// sites from a regular file (read twice), and not the terminal table (which is best
+/// first). Sites from stdin or a pipe are kept in memory, then written in input order too.
+fn full_run(plan: &ScorePlan) -> bool {
+    // A named pipe or a device cannot be read twice.
+    let regular =
+        matches!(&plan.source, SiteSource::File(p) if p.metadata().is_ok_and(|m| m.is_file()));
+    plan.top.is_none() && regular && plan.format != Format::Table
+}
+
+/// A full run: rank every site (pass 1), then write them in input order as they are
+/// explained again (pass 2); with `--sensitivity`, the best [`TRACKED_WITHOUT_TOP`] are
+/// tracked.
+fn run_full(
+    plan: &Full<'_>,
+    sites: SiteStream,
+    engine: Engine,
+    (started, loaded): (Instant, Duration),
+    file: Option<&mut AtomicFile>,
+    g: &Globals,
+) -> Result<Scored, Failure> {
+    let open = || SiteStream::open(plan.source, plan.options);
+    let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("ranked sites"));
+    let ranking = rank_sites(&engine, sites, &open, TRACKED_WITHOUT_TOP, &mut |n| {
+        progress.set(n)
+    })?;
+    progress.finish();
+    let (sensitivity, stable) = match plan.draws {
+        Some(draws) => {
+            let (report, found) = full_stability(open(), &engine, &ranking, draws)?;
+            (Some(report), found)
+        }
+        None => (None, HashMap::new()),
+    };
+    let mut listed: Vec<(u64, Stability)> = ranking
+        .best()
+        .iter()
+        .filter_map(|i| Some((ranking.rank_of(*i)?, *stable.get(i)?)))
+        .collect();
+    listed.sort_by_key(|l| l.0);
+    let Ranking {
+        header, summary, ..
+    } = &ranking;
+    let run = Scored {
+        batch: Batch {
+            header: header.clone(),
+            results: Vec::new(),
+            summary: summary.clone(),
+        },
+        engine,
+        loaded,
+        scored: Duration::ZERO,
+        sensitivity,
+        listed,
+    };
+    let mut rows = InputOrder::new(&run.engine, open(), &ranking, &stable);
+    let written = write(plan.format, &run, file, &mut rows);
+    if let Some(e) = rows.error.take() {
+        return Err(e.into());
+    }
+    written?;
+    Ok(Scored {
+        scored: started.elapsed(),
+        ..run
+    })
+}
+
+/// Rank stability of the best [`TRACKED_WITHOUT_TOP`] sites of a full run, by input
+/// position.
+fn full_stability(
+    sites: SiteStream,
+    engine: &Engine,
+    ranking: &Ranking,
+    draws: Draws,
+) -> Result<(Report, HashMap<u64, Stability>), Failure> {
+    let (set, index) = candidate_stream(engine, sites)?;
+    let best = ranking.best();
+    let tracked: Vec<usize> = best
+        .iter()
+        .filter_map(|i| index.binary_search(i).ok())
+        .collect();
+    if tracked.len() != best.len() {
+        return Err(Error::new(
+            standort::ErrorKind::Input,
+            "the sites changed between the passes of --sensitivity",
+        )
+        .into());
+    }
+    let top_k = 10;
+    let found = site_stability(engine, &set, &tracked, &draws, top_k);
+    let by_index = best.iter().copied().zip(found).collect();
+    Ok((Report { draws, top_k }, by_index))
+}
+
+/// The listed sites' ranks and stability, best first.
+fn listed_stability(batch: &Batch) -> Vec<(u64, Stability)> {
+    batch
+        .results
+        .iter()
+        .filter_map(|s| Some((s.rank?, s.stability?)))
+        .collect()
+}
+
 /// Write the results to the output file or stdout.
-fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<(), Failure> {
+fn write(
+    format: Format,
+    run: &Scored,
+    file: Option<&mut AtomicFile>,
+    rows: &mut dyn SiteRows,
+) -> Result<(), Failure> {
     let ctx = context(run);
     let mut stdout;
     let (dest, label) = match file {
@@ -279,7 +446,7 @@ fn write(format: Format, run: &Scored, file: Option<&mut AtomicFile>) -> Result<
             (Destination::Stream(&mut stdout), "<stdout>".to_string())
         }
     };
-    write_sites(format, dest, &ctx, &run.batch.results).map_err(|e| match e {
+    write_sites(format, dest, &ctx, rows).map_err(|e| match e {
         OutputError::Io(e) => write_failure(&label, e),
         OutputError::Other(e) => Failure::Error(e),
     })
@@ -312,7 +479,7 @@ fn report(out: Option<&PathBuf>, run: &Scored) {
         let _ = writeln!(err, "  {n} without data for {c}");
     }
     if let Some(r) = &run.sensitivity {
-        report_stability(&mut err, r, &run.batch);
+        report_stability(&mut err, r, &run.listed);
     }
     let attributions = attributions(&run.engine);
     if !attributions.is_empty() {
@@ -321,12 +488,11 @@ fn report(out: Option<&PathBuf>, run: &Scored) {
 }
 
 /// How stable the head of the ranking is, in two figures.
-fn report_stability(err: &mut dyn Write, r: &Report, batch: &Batch) {
-    let listed: Vec<_> = batch
-        .results
+fn report_stability(err: &mut dyn Write, r: &Report, listed: &[(u64, Stability)]) {
+    let listed: Vec<Stability> = listed
         .iter()
-        .filter(|s| s.rank.is_some_and(|k| k <= r.top_k))
-        .filter_map(|s| s.stability)
+        .filter(|(rank, _)| *rank <= r.top_k)
+        .map(|(_, s)| *s)
         .collect();
     let Some(first) = listed.first() else {
         return;

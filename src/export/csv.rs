@@ -1,7 +1,7 @@
 //! CSV: the input columns first, then the result columns; `.` decimal separator.
 
 use super::{Context, input_columns, input_values, result_columns, result_values};
-use crate::batch::ScoredSite;
+use crate::batch::SiteRows;
 use crate::sites::Record;
 use serde_json::Value as Json;
 use std::io::Write;
@@ -30,7 +30,7 @@ fn io(e: ::csv::Error) -> std::io::Error {
 pub fn write_csv(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
     let mut w = ::csv::Writer::from_writer(out);
     let inputs = input_columns(ctx.header);
@@ -38,7 +38,7 @@ pub fn write_csv(
     header.extend(result_columns(ctx, &inputs));
     w.write_record(&header).map_err(io)?;
     let mut row: Vec<String> = Vec::with_capacity(header.len());
-    for s in results {
+    results.for_each(&mut |s| {
         row.clear();
         match &s.site.record {
             Record::Csv(cells) => row.extend(cells.iter().map(str::to_string)),
@@ -56,8 +56,8 @@ pub fn write_csv(
             }
         }
         row.extend(result_values(ctx, s).iter().map(cell));
-        w.write_record(&row).map_err(io)?;
-    }
+        w.write_record(&row).map_err(io)
+    })?;
     w.flush()?;
     Ok(())
 }

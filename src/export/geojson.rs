@@ -7,7 +7,7 @@
 //! counts and layer attributions.
 
 use super::{Context, input_values, result_colour, result_columns, result_values, round};
-use crate::batch::ScoredSite;
+use crate::batch::{ScoredSite, SiteRows};
 use serde_json::{Map, Value as Json, json};
 use std::io::Write;
 
@@ -124,15 +124,13 @@ impl<W: Write> FeatureCollection<W> {
 pub fn write_geojson(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
     let columns = result_columns(ctx, &inputs);
     let w = std::io::BufWriter::new(out);
     let mut fc = FeatureCollection::start(w, &[("standort", &metadata(ctx))])?;
-    for s in results {
-        fc.feature(&feature(ctx, s, &columns, &inputs))?;
-    }
+    results.for_each(&mut |s| fc.feature(&feature(ctx, s, &columns, &inputs)))?;
     fc.finish(&[])?;
     Ok(())
 }
@@ -143,7 +141,7 @@ pub fn write_geojson(
 pub fn write_geojson_seq(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
     write_features(out, ctx, results, b"\x1e")
 }
@@ -152,7 +150,7 @@ pub fn write_geojson_seq(
 pub fn write_geojson_lines(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
     write_features(out, ctx, results, b"")
 }
@@ -161,16 +159,16 @@ pub fn write_geojson_lines(
 fn write_features(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
     before: &[u8],
 ) -> std::io::Result<()> {
     let inputs: Vec<String> = ctx.header.columns.clone();
     let columns = result_columns(ctx, &inputs);
     let mut w = std::io::BufWriter::new(out);
-    for s in results {
+    results.for_each(&mut |s| {
         w.write_all(before)?;
         serde_json::to_writer(&mut w, &feature(ctx, s, &columns, &inputs))?;
-        w.write_all(b"\n")?;
-    }
+        w.write_all(b"\n")
+    })?;
     w.flush()
 }

@@ -2,7 +2,7 @@
 
 use super::geojson::metadata;
 use super::{Context, input_values, round, source_label};
-use crate::batch::ScoredSite;
+use crate::batch::{ScoredSite, SiteRows};
 use crate::layers::Value;
 use serde_json::{Map, Value as Json, json};
 use std::io::Write;
@@ -72,18 +72,21 @@ fn site(ctx: &Context, s: &ScoredSite) -> Json {
 pub fn write_json(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
     let mut w = std::io::BufWriter::new(out);
     w.write_all(b"{\"standort\":")?;
     serde_json::to_writer(&mut w, &metadata(ctx))?;
     w.write_all(b",\"sites\":[\n")?;
-    for (i, s) in results.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    results.for_each(&mut |s| {
+        if !first {
             w.write_all(b",\n")?;
         }
+        first = false;
         serde_json::to_writer(&mut w, &site(ctx, s))?;
-    }
+        Ok(())
+    })?;
     w.write_all(b"\n]}\n")?;
     w.flush()
 }

@@ -6,7 +6,7 @@
 use super::format::Format;
 use super::region::{RegionGeoJson, cell_feature};
 use super::{AtomicFile, Context};
-use crate::batch::ScoredSite;
+use crate::batch::{ScoredSite, SiteRows};
 use crate::engine::{Engine, Evaluation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::{Cell, Region, RegionSummary};
@@ -35,7 +35,7 @@ impl From<Error> for OutputError {
 }
 
 /// Writes scored sites to any stream.
-pub type StreamSites = fn(&mut dyn Write, &Context, &[ScoredSite]) -> std::io::Result<()>;
+pub type StreamSites = fn(&mut dyn Write, &Context, &mut dyn SiteRows) -> std::io::Result<()>;
 
 /// How a format writes scored sites.
 #[derive(Clone, Copy)]
@@ -64,7 +64,7 @@ pub fn write_sites(
     format: Format,
     dest: Destination<'_>,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::result::Result<(), OutputError> {
     match (format.entry().sites, dest) {
         (Some(SitesWriter::Stream(write)), Destination::Stream(out)) => {
@@ -76,7 +76,15 @@ pub fn write_sites(
             write(&mut w, ctx, results)?;
             w.flush()?;
         }
-        (Some(SitesWriter::File(write)), Destination::File(f)) => write(format, f, ctx, results)?,
+        (Some(SitesWriter::File(write)), Destination::File(f)) => {
+            // GDAL writes a layer from all its rows.
+            let mut all: Vec<ScoredSite> = Vec::new();
+            results.for_each(&mut |s| {
+                all.push(s.clone());
+                Ok(())
+            })?;
+            write(format, f, ctx, &all)?
+        }
         (Some(SitesWriter::File(_)), Destination::Stream(_)) => {
             return Err(Error::usage(format!(
                 "{} is written to a file only; give --out FILE",
@@ -178,7 +186,7 @@ pub(super) const TIFF_CELLS: Option<CellsWriter> = None;
 #[cfg(feature = "gdal")]
 mod gdal {
     use super::{CellWriter, Format, OutputError};
-    use crate::batch::ScoredSite;
+    use crate::batch::{ScoredSite, SiteRows};
     use crate::engine::{Engine, Evaluation};
     use crate::error::Result;
     use crate::export::{AtomicFile, Context, ogr};

@@ -2,7 +2,7 @@
 //! value (unit in the header), and the reasons.
 
 use super::Context;
-use crate::batch::ScoredSite;
+use crate::batch::{ScoredSite, SiteRows};
 use crate::layers::Value;
 use crate::text::format_number;
 use std::io::Write;
@@ -11,8 +11,16 @@ use std::io::Write;
 pub fn write_table(
     out: &mut dyn Write,
     ctx: &Context,
-    results: &[ScoredSite],
+    results: &mut dyn SiteRows,
 ) -> std::io::Result<()> {
+    // Aligned columns need every row first: the table holds them all (write CSV or GeoJSON
+    // for runs too big to read on a terminal).
+    let mut all: Vec<ScoredSite> = Vec::new();
+    results.for_each(&mut |s| {
+        all.push(s.clone());
+        Ok(())
+    })?;
+    let results = all.as_slice();
     let criteria = &ctx.engine.profile().criteria;
     let mut header: Vec<String> = vec!["rank".into(), "id".into(), "score".into(), "status".into()];
     header.extend(criteria.iter().map(|c| c.value_column()));

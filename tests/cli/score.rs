@@ -10,24 +10,25 @@ fn ranking_and_reasons_are_as_documented() {
             .arg(fixtures().join("sites.csv"))
             .args(["--format", "csv"]),
     );
-    // Ranked sites first, best first; then the others in input order.
+    // A full output keeps the input order (rows line up with the input), each `ok` site
+    // with its rank.
     let order: Vec<&str> = rows.iter().map(|r| r["id"].as_str()).collect();
     assert_eq!(
         order,
         [
-            "alpha", "bravo", "foxtrot", "charlie", "delta", "echo", "golf"
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"
         ]
     );
     let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str()).collect();
     assert_eq!(
         status,
         [
-            "ok", "ok", "ok", "unknown", "excluded", "excluded", "excluded"
+            "ok", "ok", "unknown", "excluded", "excluded", "ok", "excluded"
         ]
     );
     assert_eq!(
         rows.iter().map(|r| r["rank"].as_str()).collect::<Vec<_>>(),
-        ["1", "2", "3", "", "", "", ""]
+        ["1", "2", "", "", "", "3", ""]
     );
 
     // alpha (10E, 0N): plant of 300 MW 0.4 deg east, the 50 MW one 0.9 deg east is just
@@ -364,11 +365,41 @@ fn output_is_identical_for_any_thread_count() {
         .output()
         .unwrap();
     let top_lines: Vec<&[u8]> = top.stdout.split(|&b| b == b'\n').take(51).collect();
-    let all_lines: Vec<&[u8]> = one.split(|&b| b == b'\n').take(51).collect();
+    // The full output is in input order: its first 50 by rank (column 4).
+    let rank = |line: &[u8]| -> u64 {
+        let text = String::from_utf8_lossy(line).to_string();
+        text.split(',')
+            .nth(3)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    let mut all_lines: Vec<&[u8]> = one
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    all_lines[1..].sort_by_key(|l| rank(l));
     assert_eq!(
-        top_lines, all_lines,
+        top_lines,
+        all_lines[..51].to_vec(),
         "--top N gives the first N of the full ranking"
     );
+    // From a file, a full run ranks in a first pass and writes in a second (bounded memory):
+    // the same bytes as from stdin (kept in memory), on any number of threads.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sites.csv");
+    std::fs::write(&file, &text).unwrap();
+    for threads in ["1", "2"] {
+        let out = score()
+            .arg(&file)
+            .args(["--format", "csv", "--threads", threads])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(
+            out.stdout == one,
+            "two passes differ from one ({threads} threads)"
+        );
+    }
 }
 
 #[test]
@@ -615,7 +646,9 @@ fn ties_at_the_top_cutoff_follow_the_tie_rule_not_input_order() {
         if let Some(n) = top {
             cmd.args(["--top", n]);
         }
-        let rows = crate::util::run_csv(&mut cmd);
+        let mut rows = crate::util::run_csv(&mut cmd);
+        // A full output is in input order: read it by rank.
+        rows.sort_by_key(|r| r["rank"].parse::<u64>().unwrap_or(u64::MAX));
         assert_eq!(rows[0]["id"], "near", "{top:?}: {rows:?}");
         assert_eq!(rows[0]["tie_group"], "3", "{top:?}");
         if rows.len() > 1 {
