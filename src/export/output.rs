@@ -186,7 +186,7 @@ pub(super) const TIFF_CELLS: Option<CellsWriter> = None;
 #[cfg(feature = "gdal")]
 mod gdal {
     use super::{CellWriter, Format, OutputError};
-    use crate::batch::{ScoredSite, SiteRows};
+    use crate::batch::ScoredSite;
     use crate::engine::{Engine, Evaluation};
     use crate::error::Result;
     use crate::export::{AtomicFile, Context, ogr};
