@@ -19,22 +19,15 @@ pub(super) fn morton(x: u32, y: u32) -> u32 {
 /// as 128, 512 and 1024 on the benchmark, with 16-bit bucket keys).
 pub(super) const ORDER_GRID: usize = 256;
 
-/// The positions of a batch's sites (lon, lat, position in the batch) in spatial order, into
-/// `points`: bucketed into an [`ORDER_GRID`]² grid over the batch's bounding box, buckets in
-/// Z-order, sites in input order within a bucket. A counting sort, in parallel (bucket keys
-/// per chunk; then every part of the output, a run of buckets, is filled by one task that
-/// scans all keys), with no comparisons: neighbouring queries then touch the same index
-/// pages and raster rows.
-// Over 80 lines on purpose: the steps of one parallel counting sort (bounding box, keys,
-// bucket starts, output parts, fill) share the same buffers; apart, each would take them all.
-pub(super) fn spatial_order(chunks: &[SiteChunk], total: usize, points: &mut Vec<(f64, f64, u32)>) {
+/// The bounding box `[min_lon, min_lat, max_lon, max_lat]` of a batch's sites (planar).
+fn batch_bbox(chunks: &[SiteChunk]) -> [f64; 4] {
     let bbox = |c: &SiteChunk| {
         c.lon.iter().zip(&c.lat).fold(
             [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
             |b, (&lon, &lat)| [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)],
         )
     };
-    let [x0, y0, x1, y1] = chunks.par_iter().map(bbox).reduce(
+    chunks.par_iter().map(bbox).reduce(
         || [f64::MAX, f64::MAX, f64::MIN, f64::MIN],
         |a, b| {
             [
@@ -44,7 +37,17 @@ pub(super) fn spatial_order(chunks: &[SiteChunk], total: usize, points: &mut Vec
                 a[3].max(b[3]),
             ]
         },
-    );
+    )
+}
+
+/// The positions of a batch's sites (lon, lat, position in the batch) in spatial order, into
+/// `points`: bucketed into an [`ORDER_GRID`]² grid over the batch's bounding box, buckets in
+/// Z-order, sites in input order within a bucket. A counting sort, in parallel (bucket keys
+/// per chunk; then every part of the output, a run of buckets, is filled by one task that
+/// scans all keys), with no comparisons: neighbouring queries then touch the same index
+/// pages and raster rows.
+pub(super) fn spatial_order(chunks: &[SiteChunk], total: usize, points: &mut Vec<(f64, f64, u32)>) {
+    let [x0, y0, x1, y1] = batch_bbox(chunks);
     let cells = ORDER_GRID as f64;
     let (sx, sy) = (cells / (x1 - x0).max(1e-9), cells / (y1 - y0).max(1e-9));
     let last = ORDER_GRID as u32 - 1;
