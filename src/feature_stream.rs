@@ -179,6 +179,15 @@ where
     }
 }
 
+/// [`stream_features_file`] over bytes in memory (a built-in layer).
+pub(crate) fn stream_features_slice<T, S>(bytes: &[u8], source: &str, sink: &mut S) -> Result<usize>
+where
+    T: for<'de> Deserialize<'de>,
+    S: FnMut(usize, T) -> Result<()>,
+{
+    stream_from(serde_json::Deserializer::from_slice(bytes), source, sink)
+}
+
 fn stream_from<'de, R, T, S>(
     mut de: serde_json::Deserializer<R>,
     source: &str,

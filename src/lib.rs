@@ -22,6 +22,7 @@
 //! ```
 
 pub mod batch;
+pub mod boundaries;
 pub mod catalog;
 pub mod engine;
 pub mod error;

@@ -35,6 +35,9 @@ mod errors;
 #[path = "cli/data.rs"]
 mod data;
 
+#[path = "cli/builtin.rs"]
+mod builtin;
+
 #[cfg(unix)]
 #[path = "cli/safety.rs"]
 mod safety;

@@ -251,14 +251,9 @@ fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
 fn load_layers(file: Option<&Path>, g: &Globals) -> Result<LayerSet, Error> {
     match file {
         Some(p) => LayerSet::from_file(p, g.data_dir.as_deref()),
-        None => {
-            if g.data_dir.is_none() {
-                return Err(Error::usage(
-                    "no data directory for the built-in layer set: pass --data-dir DIR or set STANDORT_DATA_DIR (or give --layers FILE)",
-                ));
-            }
-            LayerSet::default_set(g.data_dir.as_deref())
-        }
+        // Without a data directory the built-in set is partial: the built-in boundaries
+        // answer and the criteria without data are left out, with a warning each.
+        None => LayerSet::default_set(g.data_dir.as_deref()),
     }
 }
 

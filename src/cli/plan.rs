@@ -287,6 +287,11 @@ struct Opened {
 
 fn open(a: &PlanningArgs, g: &Globals) -> Result<Opened, Error> {
     let setup = a.engine.setup(g)?;
+    if setup.layers.is_partial() {
+        return Err(Error::usage(
+            "planning needs the power plants, water and carbon layers: pass --data-dir DIR or set STANDORT_DATA_DIR (get the data with `standort data fetch --data-dir DIR`)",
+        ));
+    }
     let layers = setup.layers.clone();
     let opened = setup.open()?;
     let params = params(a, &opened.engine)?;

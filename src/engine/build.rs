@@ -63,15 +63,30 @@ impl<'a> Loader<'a> {
             .into_iter()
             .map(|n| {
                 let l = self.get(n)?;
-                let joined = l.spec.join.as_ref().map(|j| self.set.resolve(&j.path));
+                let joined = l
+                    .spec
+                    .join
+                    .as_ref()
+                    .filter(|j| self.set.is_available(&j.path))
+                    .map(|j| self.set.resolve(&j.path))
+                    .transpose()?;
                 Ok(LayerInfo {
                     name: l.name.clone(),
                     path: l.path.clone(),
-                    joined: joined.transpose()?,
+                    joined: joined.clone(),
                     warnings: l.warnings.clone(),
                     kind: l.kind(),
                     features: l.feature_count(),
-                    attribution: l.spec.attribution.clone(),
+                    // Without its join table a layer is only its own file: the first
+                    // part of the attribution.
+                    attribution: match (&l.spec.join, &joined) {
+                        (Some(_), None) => l
+                            .spec
+                            .attribution
+                            .as_ref()
+                            .map(|a| a.split("; ").next().unwrap_or_default().to_string()),
+                        _ => l.spec.attribution.clone(),
+                    },
                 })
             })
             .collect()
@@ -251,7 +266,12 @@ fn check_categories(
 
 impl Engine {
     /// Check `profile` against `layers`, load what it uses and build the indexes.
+    ///
+    /// With a partial layer set (no data directory), criteria without data are left out
+    /// first; [`Engine::warnings`] names them (see [`super::partial`]).
     pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
+        let (profile, lacking) = super::partial::without_lacking(profile, layers);
+        let notes = super::partial::notes(&lacking, &profile);
         let method = method_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
         let loader = Loader::new(layers, &profile);
         // Criteria are built in parallel, each as soon as its layers are read (a layer two
@@ -308,6 +328,7 @@ impl Engine {
             method,
             fitted: false,
             layers: infos,
+            notes,
         })
     }
 }

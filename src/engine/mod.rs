@@ -14,6 +14,7 @@
 //! safe to call from many threads.
 
 mod build;
+pub mod partial;
 mod probe;
 mod score;
 #[cfg(test)]
@@ -110,6 +111,8 @@ pub struct Engine {
     /// True once a set-dependent method has been fitted.
     fitted: bool,
     layers: Vec<LayerInfo>,
+    /// Criteria left out for want of data (a partial layer set), one line each.
+    notes: Vec<String>,
 }
 
 /// What the engine used of a layer, for summaries and attribution.
@@ -144,7 +147,7 @@ impl Engine {
 
     /// Warnings about the layers' data, each naming its layer and file.
     pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.notes.clone();
         for l in &self.layers {
             for w in &l.warnings {
                 out.push(format!("{}: layer \"{}\": {w}", l.path.display(), l.name));

@@ -315,7 +315,13 @@ pub(crate) fn read_layer(
         columns.add_row(feature.properties.as_ref());
         Ok(())
     };
-    stream_features_file(path, &source, &mut visit)?;
+    match crate::boundaries::built_in_bytes(path) {
+        Some(bytes) => {
+            let bytes = bytes.map_err(|m| Error::at(ErrorKind::Input, source.clone(), m))?;
+            crate::feature_stream::stream_features_slice(bytes, &source, &mut visit)?
+        }
+        None => stream_features_file(path, &source, &mut visit)?,
+    };
     if let Some(missing) = columns.never_seen() {
         return Err(Error::at(
             ErrorKind::Config,

@@ -393,6 +393,9 @@ pub struct LayerSet {
     /// Files already read, shared by the layers that read the same file the same way (the
     /// countries and the GDP proxy; the US states of water, land and regions).
     read_cache: ReadCache,
+    /// No data directory: layers whose files are missing are left out (see
+    /// [`LayerSet::is_partial`]) instead of being errors.
+    partial: bool,
 }
 
 /// What [`read_geometry`] made of a file, by everything it depends on.
@@ -428,6 +431,7 @@ impl LayerSet {
             base_dir,
             source: source.display().to_string(),
             read_cache: Default::default(),
+            partial: false,
         })
     }
 
@@ -449,16 +453,76 @@ impl LayerSet {
             base_dir,
             source: "<layers>".into(),
             read_cache: Default::default(),
+            partial: false,
         }
     }
 
-    /// The embedded default layer set, resolved against `data_dir`.
+    /// The embedded default layer set, resolved against `data_dir`. Without a data directory
+    /// the set is partial: the built-in boundaries answer, and criteria whose layers have no
+    /// file are left out of a profile (see [`LayerSet::is_partial`]).
     pub fn default_set(data_dir: Option<&Path>) -> Result<Self> {
-        Self::parse(
+        let mut set = Self::parse(
             DEFAULT_LAYER_SET,
             Path::new("<default layer set>"),
             data_dir.map(Path::to_path_buf),
-        )
+        )?;
+        set.partial = data_dir.is_none();
+        Ok(set)
+    }
+
+    /// True when the set may lack files (no data directory): a layer's join table that is
+    /// not there is skipped (with the fields it would add and those derived after it), and
+    /// [`crate::Engine::new`] leaves out the criteria that need a missing file, saying so.
+    pub fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    /// The file a layer path reads: the file in the data directory, else the built-in copy
+    /// when the binary carries one (see [`crate::boundaries`]), else the data-directory path.
+    pub fn resolve_file(&self, path: &Path) -> Result<PathBuf> {
+        let resolved = self.resolve(path);
+        if resolved.as_ref().is_ok_and(|p| p.exists()) {
+            return resolved;
+        }
+        match crate::boundaries::built_in_path(path) {
+            Some(built_in) => Ok(built_in),
+            None => resolved,
+        }
+    }
+
+    /// True when a layer path can be read (a file, a GDAL virtual path, or built in).
+    pub fn is_available(&self, path: &Path) -> bool {
+        self.resolve_file(path).is_ok_and(|p| {
+            p.exists()
+                || crate::boundaries::built_in_bytes(&p).is_some()
+                || p.to_str().is_some_and(|p| p.starts_with("/vsi"))
+        })
+    }
+
+    /// The files layer `name` needs that are not there (its own file, its join table, its
+    /// coverage layer's files); with `fields` false, a missing join table is not counted
+    /// (the reader uses only the geometry and the layer's own fields).
+    pub fn missing_files(&self, name: &str, fields: bool) -> Vec<PathBuf> {
+        let Some(spec) = self.spec(name) else {
+            return Vec::new();
+        };
+        let mut out: Vec<PathBuf> = Vec::new();
+        if !self.is_available(&spec.path) {
+            out.push(spec.path.clone());
+        }
+        if let Some(j) = spec
+            .join
+            .as_ref()
+            .filter(|j| fields && !self.is_available(&j.path))
+        {
+            out.push(j.path.clone());
+        }
+        if let Some(cov) = &spec.coverage {
+            if cov.layer != name {
+                out.extend(self.missing_files(&cov.layer, false));
+            }
+        }
+        out
     }
 
     /// The declared layers.
@@ -513,7 +577,7 @@ impl LayerSet {
                 && s.lon == spec.lon
                 && s.delimiter == spec.delimiter
                 && s.source_layer == spec.source_layer
-                && self.resolve(&s.path).is_ok_and(|p| p == path)
+                && self.resolve_file(&s.path).is_ok_and(|p| p == path)
         };
         if self.specs.iter().filter(same).count() < 2 {
             return read_geometry(path, spec);
@@ -536,9 +600,8 @@ impl LayerSet {
                 format!("no layer named \"{name}\" in {}", self.source),
             )
         })?;
-        let path = self.resolve(&spec.path)?;
-        let virtual_path = path.to_str().is_some_and(|p| p.starts_with("/vsi"));
-        if !path.exists() && !virtual_path {
+        let path = self.resolve_file(&spec.path)?;
+        if !self.is_available(&spec.path) {
             return Err(Error::at(
                 ErrorKind::Io,
                 path.display().to_string(),
@@ -564,11 +627,24 @@ impl LayerSet {
         for d in spec.derive.iter().filter(|d| d.iso_3166_2.is_some()) {
             derive_field(&mut attributes, d).map_err(|m| derive_err(d, m))?;
         }
-        if let Some(join) = &spec.join {
-            let table = self.resolve(&join.path)?;
-            self::csv::join_table(&mut attributes, &table, join)?;
-        }
-        for (field, codes) in &spec.nodata {
+        // A partial set (no data directory) reads a layer without its missing join table;
+        // what is declared after the join (no-data codes, derived fields) is about the
+        // joined fields, so it is skipped with it.
+        let joined = match &spec.join {
+            Some(join) if !self.partial || self.is_available(&join.path) => {
+                let table = self.resolve(&join.path)?;
+                self::csv::join_table(&mut attributes, &table, join)?;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        };
+        let after_join = if joined {
+            spec.nodata.iter().collect()
+        } else {
+            Vec::new()
+        };
+        for (field, codes) in after_join {
             attributes.clear_codes(field, codes).map_err(|m| {
                 Error::new(
                     ErrorKind::Config,
@@ -576,7 +652,11 @@ impl LayerSet {
                 )
             })?;
         }
-        for d in spec.derive.iter().filter(|d| d.iso_3166_2.is_none()) {
+        for d in spec
+            .derive
+            .iter()
+            .filter(|d| joined && d.iso_3166_2.is_none())
+        {
             derive_field(&mut attributes, d).map_err(|m| derive_err(d, m))?;
         }
         let warnings = skipped_warning(&skipped).into_iter().collect();

@@ -198,7 +198,11 @@ impl Region {
             Some((n, c)) if !c.trim().is_empty() => (n.trim(), Some(c.trim().to_uppercase())),
             _ => (q, None),
         };
+        // Without a data directory there are no states or provinces to resolve.
         let admin = match layers.spec("admin1") {
+            Some(_) if layers.is_partial() && !layers.missing_files("admin1", false).is_empty() => {
+                None
+            }
             Some(_) => Some(Admin::load(layers, &countries)?),
             None => None,
         };
@@ -910,8 +914,18 @@ fn no_region(q: &str, countries: &Named, admin: Option<&Admin>) -> Error {
     let hint = did_you_mean(q, candidates.iter().map(String::as_str))
         .map(|s| format!("; did you mean \"{s}\"?"))
         .unwrap_or_default();
+    let states = if admin.is_none()
+        && countries
+            .layer
+            .path
+            .starts_with(crate::boundaries::BUILT_IN)
+    {
+        " (states and provinces need the admin-1 layer: `standort data fetch --data-dir DIR`)"
+    } else {
+        ""
+    };
     Error::usage(format!(
-        "no region \"{q}\": not an ISO3 code, country, state or province name or ISO 3166-2 code in the countries/admin1 layers{hint}"
+        "no region \"{q}\": not an ISO3 code, country, state or province name or ISO 3166-2 code in the countries/admin1 layers{hint}{states}"
     ))
 }
 

@@ -251,17 +251,6 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
     assert_eq!(std::fs::read(&p).unwrap(), before);
-
-    // The built-in layer set needs a data directory.
-    let out = Command::cargo_bin("standort")
-        .unwrap()
-        .env_remove("STANDORT_DATA_DIR")
-        .args(["score"])
-        .arg(fixtures().join("sites.csv"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no data directory"));
 }
 
 #[test]
