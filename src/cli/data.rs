@@ -20,6 +20,26 @@ enum DataCommand {
     Fetch(FetchArgs),
     /// List the layers, whether their files are present, row counts, versions and licences
     Status(StatusArgs),
+    /// Convert a file you downloaded from a publisher into the data directory
+    /// (`aqueduct FILE.xlsx`, `usda-land-values FILE.csv`, `osm-substations FILE.osm.pbf`, ...)
+    Import(ImportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// What the file is: osm-substations, or a source's import name (see `standort data
+    /// import --list`)
+    #[arg(required_unless_present = "list")]
+    source: Option<String>,
+    /// The publisher's file (an archive holding it is read too)
+    #[arg(required_unless_present = "list")]
+    file: Option<PathBuf>,
+    /// Accept a file whose converted result differs from the catalog's reference copy
+    #[arg(long)]
+    no_verify: bool,
+    /// List what can be imported, and from which publisher's file
+    #[arg(long)]
+    list: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +75,7 @@ pub fn run(args: DataArgs, g: &Globals) -> Result<(), Failure> {
     match args.command {
         DataCommand::Fetch(a) => fetch(a, g),
         DataCommand::Status(a) => status(a, g),
+        DataCommand::Import(a) => import(a, g),
     }
 }
 
@@ -74,6 +95,7 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
         from: args.from.clone(),
         force: args.force,
         no_verify: args.no_verify,
+        ..Default::default()
     };
     let bars = Progress::wanted(g.quiet);
     let mut out = std::io::stdout().lock();
@@ -94,6 +116,7 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
                 Ok(Outcome::Present) => "present".to_string(),
                 Ok(Outcome::Copied) => "copied".to_string(),
                 Ok(Outcome::Downloaded) => "downloaded".to_string(),
+                Ok(Outcome::Imported) => "imported".to_string(),
                 Ok(Outcome::Manual(how)) => {
                     manual.push((f.path.clone(), how));
                     "manual (see below)".to_string()
@@ -218,13 +241,16 @@ fn status_row(
         .collect();
     let absent: Vec<String> = files
         .iter()
-        .filter(|p| set.resolve(p).map(|r| !r.exists()).unwrap_or(true))
+        .filter(|p| !set.is_available(p))
         .map(|p| p.display().to_string())
         .collect();
     let (state, count) = if !absent.is_empty() {
         (format!("missing {}", absent.join(", ")), "-".to_string())
     } else {
         match set.load(&spec.name) {
+            Ok(l) if l.path.starts_with(standort::boundaries::BUILT_IN) => {
+                ("ok (built in)".to_string(), l.feature_count().to_string())
+            }
             Ok(l) => ("ok".to_string(), l.feature_count().to_string()),
             Err(e) => (format!("unreadable: {e}"), "-".to_string()),
         }
@@ -258,4 +284,116 @@ fn status_row(
         licence,
         spec.path.display().to_string(),
     ]
+}
+
+/// The import names of the catalog: (name, sources, the file they read).
+fn import_names(catalog: &Catalog) -> Vec<(String, Vec<&standort::catalog::Source>)> {
+    let mut out: Vec<(String, Vec<&standort::catalog::Source>)> = vec![];
+    for s in &catalog.sources {
+        let Some(name) = &s.import else { continue };
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(s),
+            None => out.push((name.clone(), vec![s])),
+        }
+    }
+    out
+}
+
+fn import(args: ImportArgs, g: &Globals) -> Result<(), Failure> {
+    let catalog = Catalog::embedded();
+    let names = import_names(&catalog);
+    let mut out = std::io::stdout().lock();
+    let w = |e| write_failure("<stdout>", e);
+    if args.list {
+        writeln!(out, "{:<18} from", "name").map_err(w)?;
+        writeln!(out, "{:<18} an OpenStreetMap extract (.osm.pbf), e.g. from download.geofabrik.de: power=substation, 110 kV or more", "osm-substations").map_err(w)?;
+        for (name, sources) in &names {
+            let from: Vec<String> = sources
+                .iter()
+                .map(|s| format!("{} ({})", s.title, s.homepage))
+                .collect();
+            writeln!(out, "{name:<18} {}", from.join("; ")).map_err(w)?;
+        }
+        return Ok(());
+    }
+    let (Some(source), Some(file)) = (args.source, args.file) else {
+        return Err(Error::usage("give SOURCE and FILE (or --list)").into());
+    };
+    let dir = data_dir(g)?;
+    if source == "osm-substations" {
+        return import_osm(&file, &dir, &mut out);
+    }
+    let Some((_, sources)) = names.iter().find(|(n, _)| *n == source) else {
+        let mut known: Vec<&str> = vec!["osm-substations"];
+        known.extend(names.iter().map(|(n, _)| n.as_str()));
+        return Err(Error::usage(format!(
+            "data import: unknown source \"{source}\" (known: {})",
+            known.join(", ")
+        ))
+        .into());
+    };
+    let opts = FetchOptions {
+        no_verify: args.no_verify,
+        ..Default::default()
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
+    // Every file first into a temporary file; a failure leaves the data directory as it was
+    // for the files not yet renamed, and says which were.
+    for s in sources {
+        for f in &s.files {
+            standort::catalog::import_file(f, &file, &dir, &opts)?;
+            writeln!(
+                out,
+                "{:<58} imported from {}",
+                f.path.display(),
+                file.display()
+            )
+            .map_err(w)?;
+        }
+    }
+    Ok(())
+}
+
+fn import_osm(file: &Path, dir: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+    let w = |e| write_failure("<stdout>", e);
+    let layers = LayerSet::default_set(Some(dir))?;
+    let r = standort::catalog::import::import_substations(file, &layers)?;
+    let e = &r.extract;
+    writeln!(
+        out,
+        "{}: {} substations of 110 kV or more (or without a voltage); left out: {} below 110 kV, {} ways cut at the extract's edge, {} relations",
+        file.display(),
+        e.substations.len(),
+        e.below_voltage,
+        e.incomplete_ways,
+        e.relations
+    )
+    .map_err(w)?;
+    let counts: Vec<String> = r
+        .by_country
+        .iter()
+        .map(|(c, n)| {
+            format!(
+                "{}: {n}",
+                if c.is_empty() {
+                    "outside every country"
+                } else {
+                    c
+                }
+            )
+        })
+        .collect();
+    writeln!(out, "by country: {}", counts.join(", ")).map_err(w)?;
+    writeln!(
+        out,
+        "covered now: {} (at least {} substations and 1% of the extract); kept {} substations of other countries",
+        if r.covered.is_empty() { "none".to_string() } else { r.covered.join(", ") },
+        standort::catalog::import::MIN_COVERED,
+        r.kept
+    )
+    .map_err(w)?;
+    for p in &r.written {
+        writeln!(out, "wrote {}", p.display()).map_err(w)?;
+    }
+    Ok(())
 }

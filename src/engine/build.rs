@@ -148,8 +148,9 @@ fn coverage(
             cov.layer, cov.field
         )));
     };
+    let values = loader.set.coverage_values(cov)?;
     let covered = (0..attrs.len())
-        .map(|r| cov.values.contains(&attrs.get(r, col).to_string()))
+        .map(|r| values.contains(&attrs.get(r, col).to_string()))
         .collect();
     Ok(Ok(Some((
         Arc::new(Coverage::new(

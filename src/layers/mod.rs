@@ -309,7 +309,13 @@ pub struct CoverageSpec {
     /// Field of that layer.
     pub field: String,
     /// Values of `field` that are covered.
+    #[serde(default)]
     pub values: Vec<String>,
+    /// A CSV file (relative to the data directory) whose column `field` lists more covered
+    /// values, when it exists: `standort data import osm-substations` writes it for the
+    /// countries an extract covers.
+    #[serde(default)]
+    pub values_file: Option<PathBuf>,
 }
 
 /// A polygon layer that holds the subdivisions (states) of one country, as the state-level
@@ -497,6 +503,47 @@ impl LayerSet {
                 || crate::boundaries::built_in_bytes(&p).is_some()
                 || p.to_str().is_some_and(|p| p.starts_with("/vsi"))
         })
+    }
+
+    /// The covered values of a coverage: its `values` and those its `values_file` lists.
+    pub fn coverage_values(&self, cov: &CoverageSpec) -> Result<Vec<String>> {
+        let mut values = cov.values.clone();
+        let Some(file) = &cov.values_file else {
+            return Ok(values);
+        };
+        let path = match self.resolve(file) {
+            Ok(p) if p.exists() => p,
+            _ => return Ok(values),
+        };
+        let shown = path.display().to_string();
+        let mut rdr = ::csv::Reader::from_path(&path)
+            .map_err(|e| Error::at(ErrorKind::Input, shown.clone(), e.to_string()))?;
+        let col = rdr
+            .headers()
+            .map_err(|e| Error::at(ErrorKind::Input, shown.clone(), e.to_string()))?
+            .iter()
+            .position(|h| h.trim() == cov.field)
+            .ok_or_else(|| {
+                Error::at(
+                    ErrorKind::Input,
+                    shown.clone(),
+                    format!("no column \"{}\"", cov.field),
+                )
+            })?;
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| {
+                Error::at(
+                    ErrorKind::Input,
+                    format!("{shown}:{}", i + 2),
+                    e.to_string(),
+                )
+            })?;
+            let v = rec.get(col).unwrap_or("").trim().to_string();
+            if !v.is_empty() && !values.contains(&v) {
+                values.push(v);
+            }
+        }
+        Ok(values)
     }
 
     /// The files layer `name` needs that are not there (its own file, its join table, its

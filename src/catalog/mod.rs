@@ -7,14 +7,20 @@
 //! of the catalog's reference copy where known, expected columns always) and only then
 //! renamed into place: a failed fetch leaves no half-written file.
 
+pub mod aqueduct;
+pub mod convert;
+pub mod import;
+pub mod osm;
+
 use crate::error::{Error, ErrorKind, Result, toml_error};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The embedded catalog.
-pub const CATALOG: &str = include_str!("../data/catalog.toml");
+pub const CATALOG: &str = include_str!("../../data/catalog.toml");
 
 /// One public source.
 #[derive(Debug, Clone, Deserialize)]
@@ -36,6 +42,10 @@ pub struct Source {
     pub homepage: String,
     /// Which criteria use it, and how its fields map to them.
     pub used_for: String,
+    /// The name `standort data import NAME FILE` knows it by, when the user may bring the
+    /// publisher's file (several sources may share one: a workbook with several sheets).
+    #[serde(default)]
+    pub import: Option<String>,
     /// Its files.
     #[serde(rename = "file")]
     pub files: Vec<SourceFile>,
@@ -65,6 +75,16 @@ pub struct SourceFile {
     /// differs; the columns are still checked).
     #[serde(default)]
     pub url_version: Option<String>,
+    /// Size in bytes of what `url` serves (checked before anything is extracted).
+    #[serde(default)]
+    pub url_bytes: Option<u64>,
+    /// SHA-256 of what `url` serves (hex).
+    #[serde(default)]
+    pub url_sha256: Option<String>,
+    /// The converter that turns the publisher's file (or the archive member) into this
+    /// file (see [`convert::CONVERTERS`]).
+    #[serde(default)]
+    pub convert: Option<String>,
     /// How to get the file by hand when the publisher has no direct download.
     #[serde(default)]
     pub manual: Option<String>,
@@ -120,6 +140,8 @@ pub enum Outcome {
     Copied,
     /// Downloaded from the publisher.
     Downloaded,
+    /// Converted from a file the user brought (`standort data import`).
+    Imported,
     /// No download: the text says how to get it.
     Manual(String),
 }
@@ -255,6 +277,11 @@ fn persist(tmp: tempfile::NamedTempFile, target: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Downloads made during one run, by URL: several files of the catalog may come from one
+/// archive (the world-atlas package, the codecarbon wheel), fetched once.
+pub type Downloads =
+    std::sync::Arc<std::sync::Mutex<HashMap<String, std::sync::Arc<tempfile::TempPath>>>>;
+
 /// Options for [`fetch_file`].
 #[derive(Debug, Clone, Default)]
 pub struct FetchOptions {
@@ -264,6 +291,8 @@ pub struct FetchOptions {
     pub force: bool,
     /// Skip size and checksum checks (columns are still checked).
     pub no_verify: bool,
+    /// What this run has downloaded so far.
+    pub downloads: Downloads,
 }
 
 /// Put one catalog file into `data_dir`. `progress(done, total)` is called while copying or
@@ -290,15 +319,112 @@ pub fn fetch_file(
                 .unwrap_or_else(|| "no download address known".into()),
         ));
     };
-    let download = download(url, &target, progress)?;
-    let checksums = !opts.no_verify && f.url_version.is_none();
-    let tmp = match &f.member {
-        None => download,
-        Some(member) => unzip_member(download, member, url, &target)?,
-    };
-    verify(tmp.path(), url, f, checksums)?;
-    persist(tmp, &target)?;
+    let download = obtain(url, f, data_dir, opts, progress)?;
+    make_file(f, &download, url, &target, opts)?;
     Ok(Outcome::Downloaded)
+}
+
+/// Convert a publisher's file the user downloaded (`standort data import`) into catalog
+/// file `f` in `data_dir`, with the same checks as a download; replaces a present file.
+pub fn import_file(
+    f: &SourceFile,
+    input: &Path,
+    data_dir: &Path,
+    opts: &FetchOptions,
+) -> Result<Outcome> {
+    if !input.is_file() {
+        return Err(Error::at(
+            ErrorKind::Io,
+            input.display().to_string(),
+            "no such file",
+        ));
+    }
+    let target = data_dir.join(&f.path);
+    make_file(f, input, &input.display().to_string(), &target, opts)?;
+    Ok(Outcome::Imported)
+}
+
+/// The publisher's file → archive member (when the file is an archive) → converter →
+/// checks → renamed into place. `shown` names the publisher's file in errors.
+fn make_file(
+    f: &SourceFile,
+    input: &Path,
+    shown: &str,
+    target: &Path,
+    opts: &FetchOptions,
+) -> Result<()> {
+    let extracted = match &f.member {
+        Some(member) if is_archive(input)? => Some(extract_member(input, member, shown, target)?),
+        _ => None,
+    };
+    let source = extracted.as_ref().map_or(input, |t| t.path());
+    let converted = match &f.convert {
+        None => None,
+        Some(name) => {
+            let run = convert::converter(name)?;
+            let mut tmp = temp_in(target)?;
+            let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+            run(source, shown, &mut w)?;
+            w.flush().map_err(|e| Error::io(target, &e))?;
+            drop(w);
+            Some(tmp)
+        }
+    };
+    let out = match (converted, extracted) {
+        (Some(t), _) | (None, Some(t)) => t,
+        (None, None) => {
+            let mut tmp = temp_in(target)?;
+            let mut from = std::fs::File::open(input).map_err(|e| Error::io(input, &e))?;
+            std::io::copy(&mut from, tmp.as_file_mut()).map_err(|e| Error::io(target, &e))?;
+            tmp
+        }
+    };
+    let checksums = !opts.no_verify && f.url_version.is_none();
+    verify(out.path(), shown, f, checksums)?;
+    persist(out, target)
+}
+
+/// True for a zip or gzip (tar.gz) file.
+fn is_archive(path: &Path) -> Result<bool> {
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
+    let n = file.read(&mut head).map_err(|e| Error::io(path, &e))?;
+    Ok(n >= 2 && (head[..2] == [0x1f, 0x8b] || (n == 4 && head == *b"PK\x03\x04")))
+}
+
+/// The download of `url`, once per run; its size and SHA-256 checked against the catalog.
+fn obtain(
+    url: &str,
+    f: &SourceFile,
+    data_dir: &Path,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(u64, Option<u64>),
+) -> Result<std::sync::Arc<tempfile::TempPath>> {
+    let cached = opts
+        .downloads
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(url)
+        .cloned();
+    if let Some(path) = cached {
+        return Ok(path);
+    }
+    let tmp = download(url, &data_dir.join(".download"), progress)?;
+    if !opts.no_verify {
+        let as_reference = SourceFile {
+            bytes: f.url_bytes,
+            sha256: f.url_sha256.clone(),
+            columns: Vec::new(),
+            ..f.clone()
+        };
+        verify(tmp.path(), url, &as_reference, true)?;
+    }
+    let path = std::sync::Arc::new(tmp.into_temp_path());
+    opts.downloads
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(url.to_string(), path.clone());
+    Ok(path)
 }
 
 /// Copy a catalog file from a local mirror, checking it.
@@ -344,7 +470,17 @@ fn download(
         )
     };
     let mut download = temp_in(target)?;
-    let mut resp = ureq::get(url).call().map_err(|e| failed(e.to_string()))?;
+    // The platform's certificate store, not a bundled one: the CAs of a corporate proxy
+    // that the system trusts are trusted here too.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .build()
+        .into();
+    let mut resp = agent.get(url).call().map_err(|e| failed(e.to_string()))?;
     let total = resp.body().content_length();
     let mut reader = resp.body_mut().with_config().limit(u64::MAX).reader();
     let got = copy_with_progress(&mut reader, download.as_file_mut(), total, progress)
@@ -359,23 +495,42 @@ fn download(
     Ok(download)
 }
 
-/// Extract `member` of a downloaded zip archive into a temporary file beside `target`.
-fn unzip_member(
-    download: tempfile::NamedTempFile,
+/// Extract `member` of a zip or tar.gz archive into a temporary file beside `target`.
+fn extract_member(
+    archive: &Path,
     member: &str,
-    url: &str,
+    shown: &str,
     target: &Path,
 ) -> Result<tempfile::NamedTempFile> {
-    let bad = |msg: String| Error::at(ErrorKind::Input, url.to_string(), msg);
+    let bad = |msg: String| Error::at(ErrorKind::Input, shown.to_string(), msg);
     let mut out = temp_in(target)?;
-    let file = download
-        .reopen()
-        .map_err(|e| Error::io(download.path(), &e))?;
+    let file = std::fs::File::open(archive).map_err(|e| Error::io(archive, &e))?;
+    let mut head = [0u8; 2];
+    std::fs::File::open(archive)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .map_err(|e| Error::io(archive, &e))?;
+    if head == [0x1f, 0x8b] {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let entries = tar
+            .entries()
+            .map_err(|e| bad(format!("not a tar.gz archive: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("corrupt tar.gz archive: {e}")))?;
+            let hit = entry.path().is_ok_and(|p| p == Path::new(member));
+            if hit {
+                std::io::copy(&mut entry, out.as_file_mut())
+                    .map_err(|e| bad(format!("corrupt tar.gz archive: {e}")))?;
+                return Ok(out);
+            }
+        }
+        return Err(bad(format!("no member {member} in the archive")));
+    }
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a zip archive: {e}")))?;
     let mut entry = zip
         .by_name(member)
         .map_err(|e| bad(format!("no member {member}: {e}")))?;
-    std::io::copy(&mut entry, out.as_file_mut()).map_err(|e| Error::io(out.path(), &e))?;
+    std::io::copy(&mut entry, out.as_file_mut())
+        .map_err(|e| bad(format!("corrupt zip archive: {e}")))?;
     Ok(out)
 }
 
@@ -450,6 +605,9 @@ mod tests {
             url: None,
             member: None,
             url_version: None,
+            url_bytes: None,
+            url_sha256: None,
+            convert: None,
             manual: Some("by hand".into()),
         };
         let opts = FetchOptions {
