@@ -38,6 +38,9 @@ mod data;
 #[path = "cli/builtin.rs"]
 mod builtin;
 
+#[path = "cli/import.rs"]
+mod import;
+
 #[cfg(unix)]
 #[path = "cli/safety.rs"]
 mod safety;

@@ -5,7 +5,7 @@
 //! substations and at least 1% of them (a country extract also catches a few substations
 //! across its borders; those countries are not covered). Their substations in the layer
 //! file are replaced by the extract's (so a second import of the same country replaces the
-//! first), and their codes are added to the coverage file the layer's `coverage` names
+//! first; so does an element of the extract met again anywhere), and their codes are added to the coverage file the layer's `coverage` names
 //! (`values_file`), so the substation criterion answers there and stays UNKNOWN elsewhere.
 
 use super::osm::{Extract, feature, no_substations, read_extract, write_collection};
@@ -100,8 +100,14 @@ pub fn import_substations(pbf: &Path, layers: &LayerSet) -> Result<SubstationImp
     if layer_path.exists() {
         let (old, old_points) = read_points(&layer_path)?;
         let old_countries = countries_of(layers, &old_points)?;
+        // An element of the extract replaces its earlier copy wherever it is.
+        let ids: std::collections::HashSet<&str> =
+            extract.substations.iter().map(|s| s.id.as_str()).collect();
         for (f, c) in old.into_iter().zip(old_countries) {
-            if !covered.contains(&c) {
+            let again = f["properties"]["id"]
+                .as_str()
+                .is_some_and(|id| ids.contains(id));
+            if !covered.contains(&c) && !again {
                 features.push(f);
                 kept += 1;
             }

@@ -320,18 +320,20 @@ pub fn fetch_file(
         ));
     };
     let download = obtain(url, f, data_dir, opts, progress)?;
-    make_file(f, &download, url, &target, opts)?;
+    let ready = make_file(f, &download, url, &target, opts)?;
+    persist(ready, &target)?;
     Ok(Outcome::Downloaded)
 }
 
 /// Convert a publisher's file the user downloaded (`standort data import`) into catalog
-/// file `f` in `data_dir`, with the same checks as a download; replaces a present file.
-pub fn import_file(
-    f: &SourceFile,
+/// files `files` in `data_dir`, with the same checks as a download. Every file is converted
+/// and checked before any is renamed into place: one that fails leaves all as they were.
+pub fn import_files(
+    files: &[&SourceFile],
     input: &Path,
     data_dir: &Path,
     opts: &FetchOptions,
-) -> Result<Outcome> {
+) -> Result<()> {
     if !input.is_file() {
         return Err(Error::at(
             ErrorKind::Io,
@@ -339,20 +341,30 @@ pub fn import_file(
             "no such file",
         ));
     }
-    let target = data_dir.join(&f.path);
-    make_file(f, input, &input.display().to_string(), &target, opts)?;
-    Ok(Outcome::Imported)
+    let shown = input.display().to_string();
+    let ready = files
+        .iter()
+        .map(|f| {
+            let target = data_dir.join(&f.path);
+            Ok((make_file(f, input, &shown, &target, opts)?, target))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (tmp, target) in ready {
+        persist(tmp, &target)?;
+    }
+    Ok(())
 }
 
 /// The publisher's file → archive member (when the file is an archive) → converter →
-/// checks → renamed into place. `shown` names the publisher's file in errors.
+/// checks; the result is a temporary file beside `target`, to be renamed into place.
+/// `shown` names the publisher's file in errors.
 fn make_file(
     f: &SourceFile,
     input: &Path,
     shown: &str,
     target: &Path,
     opts: &FetchOptions,
-) -> Result<()> {
+) -> Result<tempfile::NamedTempFile> {
     let extracted = match &f.member {
         Some(member) if is_archive(input)? => Some(extract_member(input, member, shown, target)?),
         _ => None,
@@ -381,7 +393,7 @@ fn make_file(
     };
     let checksums = !opts.no_verify && f.url_version.is_none();
     verify(out.path(), shown, f, checksums)?;
-    persist(out, target)
+    Ok(out)
 }
 
 /// True for a zip or gzip (tar.gz) file.

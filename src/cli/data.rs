@@ -337,26 +337,25 @@ fn import(args: ImportArgs, g: &Globals) -> Result<(), Failure> {
         ..Default::default()
     };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
-    // Every file first into a temporary file; a failure leaves the data directory as it was
-    // for the files not yet renamed, and says which were.
-    for s in sources {
-        for f in &s.files {
-            standort::catalog::import_file(f, &file, &dir, &opts)?;
-            writeln!(
-                out,
-                "{:<58} imported from {}",
-                f.path.display(),
-                file.display()
-            )
-            .map_err(w)?;
-        }
+    let files: Vec<&standort::catalog::SourceFile> =
+        sources.iter().flat_map(|s| &s.files).collect();
+    standort::catalog::import_files(&files, &file, &dir, &opts)?;
+    for f in files {
+        writeln!(
+            out,
+            "{:<58} imported from {}",
+            f.path.display(),
+            file.display()
+        )
+        .map_err(w)?;
     }
     Ok(())
 }
 
 fn import_osm(file: &Path, dir: &Path, out: &mut dyn Write) -> Result<(), Failure> {
     let w = |e| write_failure("<stdout>", e);
-    let layers = LayerSet::default_set(Some(dir))?;
+    // Only the countries' outlines and codes are read: their water table need not be there.
+    let layers = LayerSet::default_set(Some(dir))?.into_partial();
     let r = standort::catalog::import::import_substations(file, &layers)?;
     let e = &r.extract;
     writeln!(

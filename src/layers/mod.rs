@@ -476,6 +476,14 @@ impl LayerSet {
         Ok(set)
     }
 
+    /// The same set, partial: missing join tables are skipped and criteria without data are
+    /// left out (for reading what is there, e.g. the countries' outlines without their
+    /// water table).
+    pub fn into_partial(mut self) -> Self {
+        self.partial = true;
+        self
+    }
+
     /// True when the set may lack files (no data directory): a layer's join table that is
     /// not there is skipped (with the fields it would add and those derived after it), and
     /// [`crate::Engine::new`] leaves out the criteria that need a missing file, saying so.
