@@ -69,98 +69,86 @@ fn substation_tags<'a>(
     (tags.get("power").map(String::as_str) == Some("substation")).then_some(tags)
 }
 
-/// Read the substations of an extract (two passes: tagged elements, then the ways' nodes).
-pub fn read_extract(input: &Path, shown: &str) -> Result<Extract> {
-    let open = || {
-        ElementReader::from_path(input).map_err(|e| bad(shown, format!("not an OSM PBF file: {e}")))
+/// The elements tagged `power=substation` of an extract: nodes with their position, ways
+/// with their node ids, and the number of relations.
+type Tagging = (Vec<(Tagged, [f64; 2])>, Vec<(Tagged, Vec<i64>)>, usize);
+
+fn open(input: &Path, shown: &str) -> Result<ElementReader<std::io::BufReader<std::fs::File>>> {
+    ElementReader::from_path(input).map_err(|e| bad(shown, format!("not an OSM PBF file: {e}")))
+}
+
+/// First pass: the tagged elements.
+fn tagged_elements(input: &Path, shown: &str) -> Result<Tagging> {
+    let (mut nodes, mut ways, mut relations) = (Vec::new(), Vec::new(), 0usize);
+    let node = |id: i64, tags| Tagged {
+        id: format!("node/{id}"),
+        tags,
     };
-    let mut nodes: Vec<(Tagged, [f64; 2])> = Vec::new();
-    let mut ways: Vec<(Tagged, Vec<i64>)> = Vec::new();
-    let mut relations = 0usize;
-    open()?
+    open(input, shown)?
         .for_each(|el| match el {
             Element::Node(n) => {
                 if let Some(tags) = substation_tags(n.tags()) {
-                    nodes.push((
-                        Tagged {
-                            id: format!("node/{}", n.id()),
-                            tags,
-                        },
-                        [n.lon(), n.lat()],
-                    ));
+                    nodes.push((node(n.id(), tags), [n.lon(), n.lat()]));
                 }
             }
             Element::DenseNode(n) => {
                 if let Some(tags) = substation_tags(n.tags()) {
-                    nodes.push((
-                        Tagged {
-                            id: format!("node/{}", n.id()),
-                            tags,
-                        },
-                        [n.lon(), n.lat()],
-                    ));
+                    nodes.push((node(n.id(), tags), [n.lon(), n.lat()]));
                 }
             }
             Element::Way(w) => {
                 if let Some(tags) = substation_tags(w.tags()) {
-                    ways.push((
-                        Tagged {
-                            id: format!("way/{}", w.id()),
-                            tags,
-                        },
-                        w.refs().collect(),
-                    ));
+                    let id = format!("way/{}", w.id());
+                    ways.push((Tagged { id, tags }, w.refs().collect()));
                 }
             }
             Element::Relation(r) => relations += usize::from(substation_tags(r.tags()).is_some()),
         })
         .map_err(|e| bad(shown, format!("corrupt OSM PBF file: {e}")))?;
+    Ok((nodes, ways, relations))
+}
+
+/// Second pass: the positions of the nodes `wanted`.
+fn node_positions(
+    input: &Path,
+    shown: &str,
+    wanted: &HashSet<i64>,
+) -> Result<HashMap<i64, [f64; 2]>> {
+    let mut coords: HashMap<i64, [f64; 2]> = HashMap::with_capacity(wanted.len());
+    if wanted.is_empty() {
+        return Ok(coords);
+    }
+    open(input, shown)?
+        .for_each(|el| match el {
+            Element::Node(n) if wanted.contains(&n.id()) => {
+                coords.insert(n.id(), [n.lon(), n.lat()]);
+            }
+            Element::DenseNode(n) if wanted.contains(&n.id()) => {
+                coords.insert(n.id(), [n.lon(), n.lat()]);
+            }
+            _ => {}
+        })
+        .map_err(|e| bad(shown, format!("corrupt OSM PBF file: {e}")))?;
+    Ok(coords)
+}
+
+/// Read the substations of an extract (two passes: tagged elements, then the ways' nodes).
+pub fn read_extract(input: &Path, shown: &str) -> Result<Extract> {
+    let (nodes, ways, relations) = tagged_elements(input, shown)?;
     let wanted: HashSet<i64> = ways
         .iter()
         .flat_map(|(_, refs)| refs.iter().copied())
         .collect();
-    let mut coords: HashMap<i64, [f64; 2]> = HashMap::with_capacity(wanted.len());
-    if !wanted.is_empty() {
-        open()?
-            .for_each(|el| match el {
-                Element::Node(n) if wanted.contains(&n.id()) => {
-                    coords.insert(n.id(), [n.lon(), n.lat()]);
-                }
-                Element::DenseNode(n) if wanted.contains(&n.id()) => {
-                    coords.insert(n.id(), [n.lon(), n.lat()]);
-                }
-                _ => {}
-            })
-            .map_err(|e| bad(shown, format!("corrupt OSM PBF file: {e}")))?;
-    }
+    let coords = node_positions(input, shown, &wanted)?;
     let mut out = Extract {
         relations,
         ..Default::default()
-    };
-    let keep = |t: Tagged, at: [f64; 2], out: &mut Extract| {
-        let v = voltage_kv(t.tags.get("voltage").map(String::as_str));
-        if v.is_some_and(|v| v < MIN_VOLTAGE_KV) {
-            out.below_voltage += 1;
-            return;
-        }
-        out.substations.push(Substation {
-            id: t.id,
-            lon_lat: at,
-            voltage_kv: v,
-            kind: t
-                .tags
-                .get("substation")
-                .cloned()
-                .unwrap_or_else(|| "substation".into()),
-            name: t.tags.get("name").cloned(),
-            operator: t.tags.get("operator").cloned(),
-        });
     };
     for (t, at) in nodes {
         keep(t, at, &mut out);
     }
     for (t, refs) in ways {
-        let mut distinct: Vec<i64> = refs.clone();
+        let mut distinct: Vec<i64> = refs;
         distinct.sort_unstable();
         distinct.dedup();
         let pts: Option<Vec<[f64; 2]>> = distinct.iter().map(|r| coords.get(r).copied()).collect();
@@ -175,6 +163,27 @@ pub fn read_extract(input: &Path, shown: &str) -> Result<Extract> {
         }
     }
     Ok(out)
+}
+
+/// Keep a tagged element at `at` unless it is tagged below [`MIN_VOLTAGE_KV`].
+fn keep(t: Tagged, at: [f64; 2], out: &mut Extract) {
+    let v = voltage_kv(t.tags.get("voltage").map(String::as_str));
+    if v.is_some_and(|v| v < MIN_VOLTAGE_KV) {
+        out.below_voltage += 1;
+        return;
+    }
+    out.substations.push(Substation {
+        id: t.id,
+        lon_lat: at,
+        voltage_kv: v,
+        kind: t
+            .tags
+            .get("substation")
+            .cloned()
+            .unwrap_or_else(|| "substation".into()),
+        name: t.tags.get("name").cloned(),
+        operator: t.tags.get("operator").cloned(),
+    });
 }
 
 /// A substation as a GeoJSON feature with the layer's properties (id, type, voltage_kv,

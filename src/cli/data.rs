@@ -104,29 +104,7 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
     let mut failed: Option<Error> = None;
     for source in &catalog.sources {
         for f in &source.files {
-            let bar = Progress::new(bars, f.bytes, Unit::Bytes(f.path.display().to_string()));
-            let res = fetch_file(f, &dir, &opts, &mut |done, total| {
-                if let Some(t) = total {
-                    bar.set_total(t);
-                }
-                bar.set(done);
-            });
-            bar.finish();
-            let what = match res {
-                Ok(Outcome::Present) => "present".to_string(),
-                Ok(Outcome::Copied) => "copied".to_string(),
-                Ok(Outcome::Downloaded) => "downloaded".to_string(),
-                Ok(Outcome::Imported) => "imported".to_string(),
-                Ok(Outcome::Manual(how)) => {
-                    manual.push((f.path.clone(), how));
-                    "manual (see below)".to_string()
-                }
-                Err(e) => {
-                    let line = format!("FAILED: {e}");
-                    failed.get_or_insert(e);
-                    line
-                }
-            };
+            let what = fetch_one(f, &dir, &opts, bars, &mut manual, &mut failed);
             writeln!(out, "{:<58} {}", f.path.display(), what).map_err(w)?;
         }
     }
@@ -160,6 +138,41 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Fetch one file with a progress bar; what it did, for the listing (a file to get by hand
+/// is added to `manual`, the first failure kept in `failed`).
+fn fetch_one(
+    f: &standort::catalog::SourceFile,
+    dir: &Path,
+    opts: &FetchOptions,
+    bars: bool,
+    manual: &mut Vec<(PathBuf, String)>,
+    failed: &mut Option<Error>,
+) -> String {
+    let bar = Progress::new(bars, f.bytes, Unit::Bytes(f.path.display().to_string()));
+    let res = fetch_file(f, dir, opts, &mut |done, total| {
+        if let Some(t) = total {
+            bar.set_total(t);
+        }
+        bar.set(done);
+    });
+    bar.finish();
+    match res {
+        Ok(Outcome::Present) => "present".to_string(),
+        Ok(Outcome::Copied) => "copied".to_string(),
+        Ok(Outcome::Downloaded) => "downloaded".to_string(),
+        Ok(Outcome::Imported) => "imported".to_string(),
+        Ok(Outcome::Manual(how)) => {
+            manual.push((f.path.clone(), how));
+            "manual (see below)".to_string()
+        }
+        Err(e) => {
+            let line = format!("FAILED: {e}");
+            failed.get_or_insert(e);
+            line
+        }
+    }
 }
 
 fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {

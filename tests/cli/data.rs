@@ -2,6 +2,7 @@
 
 use super::util::*;
 use assert_cmd::Command;
+use std::path::Path;
 
 #[test]
 fn fixture_raster_is_reproducible() {
@@ -173,4 +174,179 @@ manual = "ask the publisher"
         vec![std::ffi::OsString::from("plants.csv")],
         "no partial file"
     );
+}
+
+/// A tar.gz holding `files` (name, body), as npm packs a package.
+fn tgz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    {
+        let mut tar = tar::Builder::new(&mut gz);
+        for (name, body) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(body.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, name, *body).unwrap();
+        }
+        tar.finish().unwrap();
+    }
+    gz.finish().unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A catalog of one source whose file comes out of an archive through a converter.
+fn converting_catalog(base: &str, bytes: usize, sha: &str) -> String {
+    format!(
+        r#"
+[[source]]
+id = "atlas"
+title = "Test atlas"
+publisher = "me"
+version = "1"
+licence = "CC0"
+attribution = "me"
+homepage = "{base}"
+used_for = "tests"
+
+[[source.file]]
+path = "boundaries/countries.geojson"
+columns = ["name", "iso_a3"]
+url = "{base}/atlas-1.0.0.tgz"
+url_bytes = {bytes}
+url_sha256 = "{sha}"
+member = "package/countries-10m.json"
+convert = "world-atlas-countries"
+url_version = "converted"
+"#
+    )
+}
+
+#[test]
+fn data_fetch_converts_topojson_out_of_a_tarball_and_checks_the_download() {
+    // Two countries sharing an arc, ids as ISO 3166-1 numeric codes.
+    let topo = br#"{"type":"Topology","transform":{"scale":[0.001,0.001],"translate":[0,0]},
+      "arcs":[[[0,0],[1000,0]],[[1000,0],[0,1000],[-1000,0],[0,-1000]],[[1000,0],[1000,0],[0,1000],[-1000,0]]],
+      "objects":{"countries":{"type":"GeometryCollection","geometries":[
+        {"type":"Polygon","arcs":[[0,1]],"id":"276","properties":{"name":"Germany"}},
+        {"type":"Polygon","arcs":[[-2,2]],"properties":{"name":"Nowhere"}}]}}}"#;
+    let body = tgz(&[
+        ("package/package.json", b"{}"),
+        ("package/countries-10m.json", topo),
+    ]);
+    let base = serve(vec![("/atlas-1.0.0.tgz", body.clone())]);
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("catalog.toml");
+    let data = dir.path().join("data");
+    let fetch = |cat: &Path| {
+        Command::cargo_bin("standort")
+            .unwrap()
+            .args(["data", "fetch", "--force", "--catalog"])
+            .arg(cat)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        &cat,
+        converting_catalog(&base, body.len(), &sha256_hex(&body)),
+    )
+    .unwrap();
+    let out = fetch(&cat);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("boundaries/countries.geojson")).unwrap())
+            .unwrap();
+    let f = v["features"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0]["properties"]["iso_a3"], "DEU");
+    assert_eq!(f[0]["properties"]["iso_a2"], "DE");
+    assert_eq!(
+        f[0]["geometry"]["coordinates"],
+        serde_json::json!([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 0.0]]])
+    );
+    assert!(f[1]["properties"].get("iso_a3").is_none());
+    let before = std::fs::read(data.join("boundaries/countries.geojson")).unwrap();
+    // A changed download (another hash), a wrong size, a missing member: one-line errors,
+    // the converted file stays as it was and nothing partial is left.
+    for (catalog, needle) in [
+        (
+            converting_catalog(&base, body.len(), &"0".repeat(64)),
+            "SHA-256",
+        ),
+        (
+            converting_catalog(&base, 7, &sha256_hex(&body)),
+            "the catalog's reference copy is 7",
+        ),
+        (
+            converting_catalog(&base, body.len(), &sha256_hex(&body))
+                .replace("countries-10m.json", "countries-50m.json"),
+            "no member package/countries-50m.json in the archive",
+        ),
+        (
+            converting_catalog(&base, body.len(), &sha256_hex(&body))
+                .replace("atlas-1.0.0", "gone"),
+            "download failed: http status: 404",
+        ),
+    ] {
+        std::fs::write(&cat, catalog).unwrap();
+        let out = fetch(&cat);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert_eq!(
+            std::fs::read(data.join("boundaries/countries.geojson")).unwrap(),
+            before
+        );
+        let mut names: Vec<String> = std::fs::read_dir(&data)
+            .unwrap()
+            .chain(std::fs::read_dir(data.join("boundaries")).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["boundaries", "countries.geojson"],
+            "no partial file"
+        );
+    }
+}
+
+/// The real thing: world-atlas from the npm registry (reachable from CI), converted by
+/// `data fetch`, equals the copy built into the binary.
+#[test]
+fn world_atlas_from_npm_equals_the_built_in_copy() {
+    let catalog = standort::catalog::Catalog::embedded();
+    let (_, file) = catalog
+        .find(Path::new(standort::boundaries::COUNTRIES_10M))
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = standort::catalog::fetch_file(
+        file,
+        data.path(),
+        &standort::catalog::FetchOptions::default(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(out, standort::catalog::Outcome::Downloaded);
+    let fetched = std::fs::read(data.path().join(standort::boundaries::COUNTRIES_10M)).unwrap();
+    let built_in = standort::boundaries::built_in_bytes(
+        &standort::boundaries::built_in_path(Path::new(standort::boundaries::COUNTRIES_10M))
+            .unwrap(),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(fetched, built_in);
 }
