@@ -229,6 +229,10 @@ impl EngineSetup {
         for l in engine.layers() {
             inputs.push(l.path.clone());
             inputs.extend(l.joined.clone());
+            // The coverage file a layer reads (written by `data import osm-substations`).
+            let cov_file = self.layers.spec(&l.name).and_then(|s| s.coverage.as_ref());
+            let cov_file = cov_file.and_then(|c| c.values_file.as_ref());
+            inputs.extend(cov_file.and_then(|f| self.layers.resolve(f).ok()));
         }
         inputs.extend(self.profile_path);
         inputs.extend(self.layers_path);

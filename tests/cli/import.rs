@@ -547,6 +547,24 @@ fn osm_extract_brings_substations_and_coverage_the_default_profile_uses() {
     );
     // Pakistan is not covered (one substation of the extract): still UNKNOWN there.
     assert!(engine.evaluate(74.3, 31.5).values[k].raw.is_null());
+    // The coverage file is an input of every run that reads the layer: never overwritten.
+    let cov = data.path().join("grid/substations_coverage.csv");
+    let sites = data.path().join("sites.csv");
+    std::fs::write(&sites, "lon,lat\n77.33,28.7\n").unwrap();
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .arg("score")
+        .arg(&sites)
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--out")
+        .arg(&cov)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read_to_string(&cov).unwrap(), coverage);
     // A second import of the same extract replaces, not duplicates.
     run_ok(&mut import(data.path(), "osm-substations", &pbf_path));
     let v: Value = serde_json::from_slice(&std::fs::read(&layer).unwrap()).unwrap();
