@@ -176,27 +176,11 @@ fn merged_coverage(
     by_country: &BTreeMap<String, usize>,
     pbf: &Path,
 ) -> Result<String> {
-    let mut rows: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if path.exists() {
-        let shown = path.display().to_string();
-        let mut rdr = csv::Reader::from_path(path)
-            .map_err(|e| Error::at(ErrorKind::Input, shown.clone(), e.to_string()))?;
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| {
-                Error::at(
-                    ErrorKind::Input,
-                    format!("{shown}:{}", i + 2),
-                    e.to_string(),
-                )
-            })?;
-            let code = rec.get(0).unwrap_or("").to_string();
-            rows.insert(
-                code,
-                (
-                    rec.get(1).unwrap_or("").into(),
-                    rec.get(2).unwrap_or("").into(),
-                ),
-            );
+        for row in crate::layers::read_csv_table(path)?.1 {
+            let code = row.first().cloned().unwrap_or_default();
+            rows.insert(code, row.into_iter().skip(1).take(2).collect());
         }
     }
     let name = pbf
@@ -204,16 +188,20 @@ fn merged_coverage(
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     for c in covered {
-        rows.insert(c.clone(), (by_country[c].to_string(), name.clone()));
+        rows.insert(c.clone(), vec![by_country[c].to_string(), name.clone()]);
     }
-    let mut out = String::from("iso_a3,substations,extract\n");
-    for (code, (n, src)) in rows {
-        let src = if src.contains([',', '"']) {
-            format!("\"{}\"", src.replace('"', "\"\""))
-        } else {
-            src
-        };
-        out.push_str(&format!("{code},{n},{src}\n"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: csv::Error| Error::new(ErrorKind::Io, e.to_string());
+    w.write_record(["iso_a3", "substations", "extract"])
+        .map_err(csv_err)?;
+    for (code, rest) in rows {
+        let mut rec = vec![code];
+        rec.extend(rest);
+        rec.resize(3, String::new());
+        w.write_record(&rec).map_err(csv_err)?;
     }
-    Ok(out)
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }

@@ -523,30 +523,16 @@ impl LayerSet {
             Ok(p) if p.exists() => p,
             _ => return Ok(values),
         };
-        let shown = path.display().to_string();
-        let mut rdr = ::csv::Reader::from_path(&path)
-            .map_err(|e| Error::at(ErrorKind::Input, shown.clone(), e.to_string()))?;
-        let col = rdr
-            .headers()
-            .map_err(|e| Error::at(ErrorKind::Input, shown.clone(), e.to_string()))?
-            .iter()
-            .position(|h| h.trim() == cov.field)
-            .ok_or_else(|| {
-                Error::at(
-                    ErrorKind::Input,
-                    shown.clone(),
-                    format!("no column \"{}\"", cov.field),
-                )
-            })?;
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| {
-                Error::at(
-                    ErrorKind::Input,
-                    format!("{shown}:{}", i + 2),
-                    e.to_string(),
-                )
-            })?;
-            let v = rec.get(col).unwrap_or("").trim().to_string();
+        let (header, rows) = read_csv_table(&path)?;
+        let col = header.iter().position(|h| h == &cov.field).ok_or_else(|| {
+            Error::at(
+                ErrorKind::Input,
+                path.display().to_string(),
+                format!("no column \"{}\"", cov.field),
+            )
+        })?;
+        for row in rows {
+            let v = row.get(col).cloned().unwrap_or_default();
             if !v.is_empty() && !values.contains(&v) {
                 values.push(v);
             }
@@ -724,6 +710,28 @@ impl LayerSet {
             warnings,
         })
     }
+}
+
+/// A small CSV file (a coverage list): its header and rows, cells trimmed; errors name the
+/// file and the line.
+pub fn read_csv_table(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let shown = path.display().to_string();
+    let at = |line: Option<usize>, e: ::csv::Error| {
+        let loc = line.map_or(shown.clone(), |l| format!("{shown}:{l}"));
+        Error::at(ErrorKind::Input, loc, e.to_string())
+    };
+    let mut rdr = ::csv::Reader::from_path(path).map_err(|e| at(None, e))?;
+    let header = rdr.headers().map_err(|e| at(Some(1), e))?;
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+    let rows = rdr
+        .records()
+        .enumerate()
+        .map(|(i, rec)| {
+            let rec = rec.map_err(|e| at(Some(i + 2), e))?;
+            Ok(rec.iter().map(|c| c.trim().to_string()).collect())
+        })
+        .collect::<Result<Vec<Vec<String>>>>()?;
+    Ok((header, rows))
 }
 
 /// The warning for features skipped without a usable geometry, naming the first few.
@@ -936,6 +944,36 @@ impl Layer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coverage_files_extend_the_values_and_bad_rows_name_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cov = CoverageSpec {
+            layer: "countries".into(),
+            field: "iso_a3".into(),
+            values: vec!["DEU".into()],
+            values_file: Some("cov.csv".into()),
+        };
+        let set = LayerSet::from_specs(vec![], Some(dir.path().to_path_buf()));
+        // No file yet: the listed values.
+        assert_eq!(set.coverage_values(&cov).unwrap(), ["DEU"]);
+        std::fs::write(
+            dir.path().join("cov.csv"),
+            "iso_a3,substations\nIND,13\n DEU ,2\n",
+        )
+        .unwrap();
+        assert_eq!(set.coverage_values(&cov).unwrap(), ["DEU", "IND"]);
+        std::fs::write(
+            dir.path().join("cov.csv"),
+            "iso_a3,substations\nIND,13\nJPN,1,extra\n",
+        )
+        .unwrap();
+        let e = set.coverage_values(&cov).unwrap_err().to_string();
+        assert!(e.contains("cov.csv:3"), "{e}");
+        std::fs::write(dir.path().join("cov.csv"), "code\nIND\n").unwrap();
+        let e = set.coverage_values(&cov).unwrap_err().to_string();
+        assert!(e.contains("no column \"iso_a3\""), "{e}");
+    }
 
     #[test]
     fn duplicate_layer_names_are_an_error() {

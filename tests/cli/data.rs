@@ -74,6 +74,13 @@ fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
     base
 }
 
+/// The `[[source]]` header of a test catalog.
+fn test_source(id: &str, base: &str) -> String {
+    format!(
+        "[[source]]\nid = \"{id}\"\ntitle = \"Test {id}\"\npublisher = \"me\"\nversion = \"1\"\nlicence = \"CC0\"\nattribution = \"me\"\nhomepage = \"{base}\"\nused_for = \"tests\"\n"
+    )
+}
+
 #[test]
 fn data_fetch_downloads_extracts_and_verifies() {
     let csv_body = b"name,capacity_mw,latitude,longitude\nA,300,0,10.4\n".to_vec();
@@ -91,16 +98,7 @@ fn data_fetch_downloads_extracts_and_verifies() {
     ]);
     let catalog = format!(
         r#"
-[[source]]
-id = "t"
-title = "Test plants"
-publisher = "me"
-version = "1"
-licence = "CC0"
-attribution = "me"
-homepage = "{base}"
-used_for = "tests"
-
+{source}
 [[source.file]]
 path = "a/plants.csv"
 columns = ["name", "capacity_mw"]
@@ -118,7 +116,8 @@ path = "c/by_hand.csv"
 columns = ["x"]
 manual = "ask the publisher"
 "#,
-        len = csv_body.len()
+        len = csv_body.len(),
+        source = test_source("t", &base)
     );
     let dir = tempfile::tempdir().unwrap();
     let cat = dir.path().join("catalog.toml");
@@ -203,18 +202,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A catalog of one source whose file comes out of an archive through a converter.
 fn converting_catalog(base: &str, bytes: usize, sha: &str) -> String {
+    let source = test_source("atlas", base);
     format!(
         r#"
-[[source]]
-id = "atlas"
-title = "Test atlas"
-publisher = "me"
-version = "1"
-licence = "CC0"
-attribution = "me"
-homepage = "{base}"
-used_for = "tests"
-
+{source}
 [[source.file]]
 path = "boundaries/countries.geojson"
 columns = ["name", "iso_a3"]

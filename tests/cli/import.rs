@@ -44,16 +44,39 @@ fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 
 // --- Aqueduct rankings workbook ----------------------------------------------------------
 
+/// A spreadsheet cell of a test workbook.
+enum Cell {
+    T(&'static str),
+    N(f64),
+    E,
+}
+
+/// A sheet with a header row and rows of cells.
+fn sheet(wb: &mut rust_xlsxwriter::Workbook, name: &str, head: &[&str], rows: &[Vec<Cell>]) {
+    let ws = wb.add_worksheet().set_name(name).unwrap();
+    for (c, h) in head.iter().enumerate() {
+        ws.write(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            match cell {
+                Cell::T(t) => ws.write(r, c, *t).map(|_| ()),
+                Cell::N(x) => ws.write(r, c, *x).map(|_| ()),
+                Cell::E => Ok(()),
+            }
+            .unwrap();
+        }
+    }
+}
+
 /// A workbook in the publisher's long layout: a notes sheet, the baseline country and
 /// province sheets, and a future country sheet that must not be read.
 fn workbook(path: &Path, with_province: bool) {
-    use rust_xlsxwriter::Workbook;
-    let mut wb = Workbook::new();
-    wb.add_worksheet()
-        .set_name("readme")
-        .unwrap()
-        .write(0, 0, "Aqueduct 4.0 rankings")
-        .unwrap();
+    use Cell::{E, N, T};
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    sheet(&mut wb, "readme", &["Aqueduct 4.0 rankings"], &[]);
+    let deu = if with_province { 1.0 } else { 2.0 };
     let country = [
         (
             "AFG",
@@ -107,10 +130,26 @@ fn workbook(path: &Path, with_province: bool) {
             "Europe & Central Asia",
             "bws",
             "Tot",
-            if with_province { 1.0 } else { 2.0 },
+            deu,
         ),
     ];
-    let ws = wb.add_worksheet().set_name("country_baseline").unwrap();
+    let rows: Vec<Vec<Cell>> = country
+        .iter()
+        .map(|r| {
+            let (g, n, u, w, i, wt, cat) = *r;
+            vec![
+                T(g),
+                T(n),
+                T(u),
+                T(w),
+                T(i),
+                T(wt),
+                N(cat + 0.5),
+                N(cat),
+                T("label"),
+            ]
+        })
+        .collect();
     let head = [
         "gid_0",
         "name_0",
@@ -122,28 +161,24 @@ fn workbook(path: &Path, with_province: bool) {
         "cat",
         "label",
     ];
-    for (c, h) in head.iter().enumerate() {
-        ws.write(0, c as u16, *h).unwrap();
-    }
-    for (r, row) in country.iter().enumerate() {
-        let r = r as u32 + 1;
-        ws.write(r, 0, row.0).unwrap();
-        ws.write(r, 1, row.1).unwrap();
-        ws.write(r, 2, row.2).unwrap();
-        ws.write(r, 3, row.3).unwrap();
-        ws.write(r, 4, row.4).unwrap();
-        ws.write(r, 5, row.5).unwrap();
-        ws.write(r, 6, row.6 + 0.5).unwrap();
-        ws.write(r, 7, row.6).unwrap();
-        ws.write(r, 8, "label").unwrap();
-    }
-    let fut = wb.add_worksheet().set_name("country_future").unwrap();
-    for (c, h) in head.iter().chain(["year"].iter()).enumerate() {
-        fut.write(0, c as u16, *h).unwrap();
-    }
-    fut.write(1, 0, "ZZZ").unwrap();
+    sheet(&mut wb, "country_baseline", &head, &rows);
+    let mut future_head = head.to_vec();
+    future_head.push("year");
+    sheet(&mut wb, "country_future", &future_head, &[vec![T("ZZZ")]]);
     if with_province {
-        let ws = wb.add_worksheet().set_name("province_baseline").unwrap();
+        let province = [
+            ("USA", "New Mexico", "Tot", 4.25912, 4.0),
+            ("USA", "Iowa", "Tot", 0.8, 0.0),
+            ("USA", "Iowa", "Ind", 2.0, 2.0),
+            ("USA", "District of Columbia", "Tot", 1.25, 1.0),
+            ("MEX", "Sonora", "Tot", 4.9, 4.0),
+        ];
+        let rows: Vec<Vec<Cell>> = province
+            .iter()
+            .map(|&(g, n1, wt, score, cat)| {
+                vec![T(g), E, E, T(n1), T("bws"), T(wt), N(score), N(cat)]
+            })
+            .collect();
         let head = [
             "gid_0",
             "name_0",
@@ -155,25 +190,7 @@ fn workbook(path: &Path, with_province: bool) {
             "cat",
             "label",
         ];
-        for (c, h) in head.iter().enumerate() {
-            ws.write(0, c as u16, *h).unwrap();
-        }
-        let rows = [
-            ("USA", "New Mexico", "bws", "Tot", 4.25912, 4.0),
-            ("USA", "Iowa", "bws", "Tot", 0.8, 0.0),
-            ("USA", "Iowa", "bws", "Ind", 2.0, 2.0),
-            ("USA", "District of Columbia", "bws", "Tot", 1.25, 1.0),
-            ("MEX", "Sonora", "bws", "Tot", 4.9, 4.0),
-        ];
-        for (r, row) in rows.iter().enumerate() {
-            let r = r as u32 + 1;
-            ws.write(r, 0, row.0).unwrap();
-            ws.write(r, 3, row.1).unwrap();
-            ws.write(r, 4, row.2).unwrap();
-            ws.write(r, 5, row.3).unwrap();
-            ws.write(r, 6, row.4).unwrap();
-            ws.write(r, 7, row.5).unwrap();
-        }
+        sheet(&mut wb, "province_baseline", &head, &rows);
     }
     wb.save(path).unwrap();
 }
