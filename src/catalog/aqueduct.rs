@@ -277,3 +277,70 @@ pub fn us_states(input: &Path, shown: &str, out: &mut dyn Write) -> Result<()> {
     w.flush()
         .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
 }
+
+/// Province sheet, every country → iso_3166_2 (the province's code, from its country and
+/// name as `standort region` matches names), gid_0, name_1, bws_score (0-5, 3 decimals;
+/// empty for no data), bws_category; one row per code, in code order. A province whose
+/// name matches no ISO 3166-2 subdivision, or one whose code two names claim, is left out
+/// (the country's category answers there): the admin-1 layer joins on the code.
+pub fn provinces(input: &Path, shown: &str, out: &mut dyn Write) -> Result<()> {
+    let sheet = baseline_sheet(input, shown, true)?;
+    let at = |e: Error| bad(shown, e.message());
+    let score = sheet.col("score").ok_or_else(|| {
+        bad(
+            shown,
+            format!("sheet \"{}\" has no column \"score\"", sheet.name),
+        )
+    })?;
+    let cat = sheet.col("cat").unwrap_or_default();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for (line, r) in total_rows(&sheet, "bws") {
+        let gid = sheet.text(r, sheet.col("gid_0"));
+        let name = sheet.text(r, sheet.col("name_1"));
+        let Ok(country) = isocountry::CountryCode::for_alpha3(&gid) else {
+            continue;
+        };
+        let s = sheet.number(r, score, line, "score").map_err(at)?;
+        let c = sheet.number(r, cat, line, "cat").map_err(at)?;
+        let s = s.filter(|s| (0.0..=5.0).contains(s));
+        let label = c
+            .and_then(category_label)
+            .map(str::to_string)
+            .unwrap_or_else(|| sheet.text(r, sheet.col("label")));
+        let rounded = s.map(|s| format!("{s:.3}").parse().unwrap_or(s));
+        pairs.push((country.alpha2().to_string(), name.clone()));
+        rows.push(vec![
+            gid,
+            name,
+            rounded.map(float_text).unwrap_or_default(),
+            label,
+        ]);
+    }
+    let codes = crate::region::names::codes_for(&pairs);
+    let mut coded: BTreeMap<&str, &Vec<String>> = BTreeMap::new();
+    for (code, row) in codes.iter().zip(&rows) {
+        if let Some(code) = code {
+            coded.insert(code, row);
+        }
+    }
+    if coded.is_empty() {
+        return Err(bad(
+            shown,
+            format!(
+                "sheet \"{}\": no province bws row at weight Tot whose name matches an ISO 3166-2 subdivision",
+                sheet.name
+            ),
+        ));
+    }
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(["iso_3166_2", "gid_0", "name_1", "bws_score", "bws_category"])
+        .map_err(csv_err)?;
+    for (code, row) in coded {
+        let mut rec = vec![code.to_string()];
+        rec.extend(row.iter().cloned());
+        w.write_record(&rec).map_err(csv_err)?;
+    }
+    w.flush()
+        .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))
+}

@@ -23,6 +23,7 @@ pub const CONVERTERS: &[(&str, Convert)] = &[
     ("ne-admin1", ne_admin1),
     ("aqueduct-country", super::aqueduct::country),
     ("aqueduct-us-states", super::aqueduct::us_states),
+    ("aqueduct-provinces", super::aqueduct::provinces),
     ("osm-substations", super::osm::substations),
 ];
 

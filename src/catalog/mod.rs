@@ -88,6 +88,10 @@ pub struct SourceFile {
     /// How to get the file by hand when the publisher has no direct download.
     #[serde(default)]
     pub manual: Option<String>,
+    /// The layer set works without it (a join it adds where it is there): a fetch that
+    /// cannot get it is not a failure.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +146,8 @@ pub enum Outcome {
     Downloaded,
     /// Converted from a file the user brought (`standort data import`).
     Imported,
+    /// An optional file the mirror does not have.
+    Skipped,
     /// No download: the text says how to get it.
     Manual(String),
 }
@@ -448,6 +454,9 @@ fn copy_from_mirror(
     progress: &mut dyn FnMut(u64, Option<u64>),
 ) -> Result<Outcome> {
     let src = mirror.join(&f.path);
+    if !src.is_file() && f.optional {
+        return Ok(Outcome::Skipped);
+    }
     if !src.is_file() {
         return Err(Error::at(
             ErrorKind::Io,
@@ -621,6 +630,7 @@ mod tests {
             url_sha256: None,
             convert: None,
             manual: Some("by hand".into()),
+            optional: false,
         };
         let opts = FetchOptions {
             from: Some(mirror.path().to_path_buf()),

@@ -108,10 +108,11 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
             writeln!(out, "{:<58} {}", f.path.display(), what).map_err(w)?;
         }
     }
-    for (path, how) in &manual {
+    for (path, how, optional) in &manual {
+        let optional = if *optional { " (optional)" } else { "" };
         writeln!(
             out,
-            "\n{}:\n  {how}\n  (or: standort data fetch --from DIR, from a mirror that has it)",
+            "\n{}{optional}:\n  {how}\n  (or: standort data fetch --from DIR, from a mirror that has it)",
             path.display()
         )
         .map_err(w)?;
@@ -122,8 +123,8 @@ fn fetch(args: FetchArgs, g: &Globals) -> Result<(), Failure> {
     if !manual.is_empty() {
         let missing: Vec<String> = manual
             .iter()
-            .filter(|(p, _)| !dir.join(p).exists())
-            .map(|(p, _)| p.display().to_string())
+            .filter(|(p, _, optional)| !optional && !dir.join(p).exists())
+            .map(|(p, _, _)| p.display().to_string())
             .collect();
         if !missing.is_empty() {
             return Err(Error::new(
@@ -147,7 +148,7 @@ fn fetch_one(
     dir: &Path,
     opts: &FetchOptions,
     bars: bool,
-    manual: &mut Vec<(PathBuf, String)>,
+    manual: &mut Vec<(PathBuf, String, bool)>,
     failed: &mut Option<Error>,
 ) -> String {
     let bar = Progress::new(bars, f.bytes, Unit::Bytes(f.path.display().to_string()));
@@ -163,8 +164,9 @@ fn fetch_one(
         Ok(Outcome::Copied) => "copied".to_string(),
         Ok(Outcome::Downloaded) => "downloaded".to_string(),
         Ok(Outcome::Imported) => "imported".to_string(),
+        Ok(Outcome::Skipped) => "optional, not in the mirror".to_string(),
         Ok(Outcome::Manual(how)) => {
-            manual.push((f.path.clone(), how));
+            manual.push((f.path.clone(), how, f.optional));
             "manual (see below)".to_string()
         }
         Err(e) => {
@@ -252,19 +254,29 @@ fn status_row(
     let files: Vec<&Path> = std::iter::once(spec.path.as_path())
         .chain(spec.join.as_ref().map(|j| j.path.as_path()))
         .collect();
+    let optional = spec
+        .join
+        .as_ref()
+        .filter(|j| j.optional)
+        .map(|j| j.path.as_path());
     let absent: Vec<String> = files
         .iter()
-        .filter(|p| !set.is_available(p))
+        .filter(|p| !set.is_available(p) && Some(**p) != optional)
         .map(|p| p.display().to_string())
         .collect();
+    let without = optional
+        .filter(|p| !set.is_available(p))
+        .map(|p| format!(" (without optional {})", p.display()))
+        .unwrap_or_default();
     let (state, count) = if !absent.is_empty() {
         (format!("missing {}", absent.join(", ")), "-".to_string())
     } else {
         match set.load(&spec.name) {
-            Ok(l) if l.path.starts_with(standort::boundaries::BUILT_IN) => {
-                ("ok (built in)".to_string(), l.feature_count().to_string())
-            }
-            Ok(l) => ("ok".to_string(), l.feature_count().to_string()),
+            Ok(l) if l.path.starts_with(standort::boundaries::BUILT_IN) => (
+                format!("ok (built in){without}"),
+                l.feature_count().to_string(),
+            ),
+            Ok(l) => (format!("ok{without}"), l.feature_count().to_string()),
             Err(e) => (format!("unreadable: {e}"), "-".to_string()),
         }
     };

@@ -148,19 +148,30 @@ fn coverage(
             cov.layer, cov.field
         )));
     };
+    let index = loader
+        .indexes
+        .polygons(&cov_layer.path, None, || PolygonIndex::new(polys));
+    let why = format!("outside the coverage of layer {}", layer.name);
+    if let Some(same_as) = &cov.same_as {
+        let codes = |a: &crate::layers::Attributes, c: usize| {
+            (0..a.len())
+                .map(|r| a.get(r, c).to_string())
+                .collect::<Vec<_>>()
+        };
+        let Some(own) = layer.attributes.field_index(same_as) else {
+            return Ok(Err(format!(
+                "coverage of layer \"{}\": it has no field \"{same_as}\" (same_as)",
+                layer.name
+            )));
+        };
+        let matching = Coverage::matching(index, codes(attrs, col), codes(&layer.attributes, own));
+        return Ok(Ok(Some((Arc::new(matching), why))));
+    }
     let values = loader.set.coverage_values(cov)?;
     let covered = (0..attrs.len())
         .map(|r| values.contains(&attrs.get(r, col).to_string()))
         .collect();
-    Ok(Ok(Some((
-        Arc::new(Coverage::new(
-            loader
-                .indexes
-                .polygons(&cov_layer.path, None, || PolygonIndex::new(polys)),
-            covered,
-        )),
-        format!("outside the coverage of layer {}", layer.name),
-    ))))
+    Ok(Ok(Some((Arc::new(Coverage::new(index, covered)), why))))
 }
 
 /// Bind one criterion's measure to its layers.

@@ -487,12 +487,54 @@ pub struct Coverage {
     index: std::sync::Arc<PolygonIndex>,
     /// Per attribute row of the coverage layer: covered or not.
     covered: Vec<bool>,
+    /// For a coverage by matching codes (`same_as`): the code of each row of the coverage
+    /// layer, and of each row of the layer it covers.
+    codes: Option<(Vec<String>, Vec<String>)>,
 }
 
 impl Coverage {
     /// `covered[row]` for each attribute row of the polygons `index` holds.
     pub fn new(index: std::sync::Arc<PolygonIndex>, covered: Vec<bool>) -> Self {
-        Coverage { index, covered }
+        Coverage {
+            index,
+            covered,
+            codes: None,
+        }
+    }
+
+    /// A coverage by matching codes: a polygon (row `r`) of the covered layer answers at a
+    /// site only where the coverage layer's polygon there has the same code
+    /// (`coverage_codes[row] == layer_codes[r]`), or where no polygon of the coverage layer
+    /// is (a coast just outside its outline).
+    pub fn matching(
+        index: std::sync::Arc<PolygonIndex>,
+        coverage_codes: Vec<String>,
+        layer_codes: Vec<String>,
+    ) -> Self {
+        Coverage {
+            covered: vec![true; coverage_codes.len()],
+            index,
+            codes: Some((coverage_codes, layer_codes)),
+        }
+    }
+
+    /// True for a coverage by matching codes.
+    pub fn is_matching(&self) -> bool {
+        self.codes.is_some()
+    }
+
+    /// True when the covered layer's polygon `row` may answer at (lon, lat).
+    pub fn admits(&self, lon: f64, lat: f64, row: usize) -> bool {
+        let Some((coverage_codes, layer_codes)) = &self.codes else {
+            return true;
+        };
+        match self.index.containing(lon, lat) {
+            None => true,
+            Some(c) => {
+                let code = coverage_codes.get(c).map(String::as_str).unwrap_or("");
+                !code.is_empty() && Some(code) == layer_codes.get(row).map(String::as_str)
+            }
+        }
     }
 
     /// True when a covered polygon contains (lon, lat).

@@ -248,6 +248,11 @@ pub struct JoinSpec {
     /// top level). Each member's name is the `on` column, its fields the other columns.
     #[serde(default)]
     pub member: Option<String>,
+    /// The layer works without the table: when it is not there the joined fields are empty
+    /// (every feature without a value: a measure reading several layers passes on to the
+    /// next), not an error.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// A field computed from others: a lookup table (`from` + `map`), a ratio
@@ -316,6 +321,11 @@ pub struct CoverageSpec {
     /// countries an extract covers.
     #[serde(default)]
     pub values_file: Option<PathBuf>,
+    /// Coverage by matching codes instead of a list: a polygon of the layer answers (in an
+    /// `attribute` measure) only where the coverage layer's `field` at the site equals this
+    /// field of the polygon (admin-1 provinces answer only inside their own country).
+    #[serde(default)]
+    pub same_as: Option<String>,
 }
 
 /// A polygon layer that holds the subdivisions (states) of one country, as the state-level
@@ -554,7 +564,7 @@ impl LayerSet {
         if let Some(j) = spec
             .join
             .as_ref()
-            .filter(|j| fields && !self.is_available(&j.path))
+            .filter(|j| fields && !j.optional && !self.is_available(&j.path))
         {
             out.push(j.path.clone());
         }
@@ -630,6 +640,29 @@ impl LayerSet {
         cell.get_or_init(|| read_geometry(path, spec)).clone()
     }
 
+    /// Attach the layer's join table; false when a partial set skipped a missing one (what
+    /// is declared after the join is then skipped too).
+    fn join_onto(&self, spec: &LayerSpec, attributes: &mut Attributes) -> Result<bool> {
+        // A partial set (no data directory) reads a layer without its missing join table;
+        // what is declared after the join (no-data codes, derived fields) is about the
+        // joined fields, so it is skipped with it.
+        Ok(match &spec.join {
+            Some(join) if join.optional && !self.is_available(&join.path) => {
+                for f in &join.fields {
+                    attributes.add_column(f.clone(), vec![Value::Null; attributes.len()]);
+                }
+                true
+            }
+            Some(join) if !self.partial || self.is_available(&join.path) => {
+                let table = self.resolve(&join.path)?;
+                self::csv::join_table(attributes, &table, join)?;
+                true
+            }
+            Some(_) => false,
+            None => true,
+        })
+    }
+
     /// Read one layer from disk.
     ///
     /// Runs sequentially (no rayon): [`crate::Engine::new`] calls it inside a once-only
@@ -668,18 +701,7 @@ impl LayerSet {
         for d in spec.derive.iter().filter(|d| d.iso_3166_2.is_some()) {
             derive_field(&mut attributes, d).map_err(|m| derive_err(d, m))?;
         }
-        // A partial set (no data directory) reads a layer without its missing join table;
-        // what is declared after the join (no-data codes, derived fields) is about the
-        // joined fields, so it is skipped with it.
-        let joined = match &spec.join {
-            Some(join) if !self.partial || self.is_available(&join.path) => {
-                let table = self.resolve(&join.path)?;
-                self::csv::join_table(&mut attributes, &table, join)?;
-                true
-            }
-            Some(_) => false,
-            None => true,
-        };
+        let joined = self.join_onto(spec, &mut attributes)?;
         let after_join = if joined {
             spec.nodata.iter().collect()
         } else {
@@ -953,6 +975,7 @@ mod tests {
             field: "iso_a3".into(),
             values: vec!["DEU".into()],
             values_file: Some("cov.csv".into()),
+            same_as: None,
         };
         let set = LayerSet::from_specs(vec![], Some(dir.path().to_path_buf()));
         // No file yet: the listed values.

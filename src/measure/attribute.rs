@@ -14,6 +14,9 @@
 //!   countries layer says USA) is passed over at a site outside it, even where one of its
 //!   polygons contains the site; the next layer answers. So a cell that the countries layer
 //!   puts in Mexico never takes a Texas value from the Census outlines of Texas.
+//!   A coverage by matching codes (`same_as`: the provinces of the whole world) passes over
+//!   a polygon whose country code differs from the country the coverage layer puts the
+//!   site in: a province of Mexico never answers for a site in Texas.
 //!
 //! ```toml
 //! measure = { attribute = "bws_score" }
@@ -75,22 +78,28 @@ impl Kind for Attribute {
             };
             let field = input.fields[k].unwrap_or(&self.field);
             let col = field_column(layer, field, input.numeric[k])?;
-            let column = (0..layer.attributes.len())
+            let column: Vec<Value> = (0..layer.attributes.len())
                 .map(|r| layer.attributes.get(r, col).clone())
                 .collect();
+            // A layer without a single value (an optional table that is not there) never
+            // answers: it is passed over without an index.
+            if column.iter().all(Value::is_null) {
+                sources.push(None);
+                continue;
+            }
             let near = (self.within_km > 0.0).then(|| Near {
                 edges: input.indexes.edges(&layer.path, None, || polys.clone()),
                 rows: polys.iter().map(|p| p.row).collect(),
                 km: self.within_km,
             });
-            sources.push(Source {
+            sources.push(Some(Source {
                 index: input
                     .indexes
                     .polygons(&layer.path, None, || PolygonIndex::new(polys)),
                 column,
                 coverage: input.coverage.get(k).cloned().flatten(),
                 near,
-            });
+            }));
         }
         Ok(Box::new(ContainingAttribute(sources)))
     }
@@ -130,18 +139,26 @@ impl Source {
         })
     }
 
-    /// The non-empty value of the site's polygon, if any.
+    /// The non-empty value of the site's polygon, if any (and if a coverage by matching
+    /// codes admits that polygon there).
     fn value(&self, at: &Position) -> Option<&Value> {
         let row = self.row(at)?;
+        if let Some(c) = &self.coverage {
+            if !c.admits(at.lon, at.lat, row) {
+                return None;
+            }
+        }
         Some(&self.column[row]).filter(|v| !v.is_null())
     }
 }
 
-struct ContainingAttribute(Vec<Source>);
+/// The layers' sources in order; `None` for a layer without any value.
+struct ContainingAttribute(Vec<Option<Source>>);
 
 impl Probe for ContainingAttribute {
     fn measure<'a>(&'a self, at: &Position) -> Result<(Raw<'a>, Option<u16>), Why> {
         for (k, s) in self.0.iter().enumerate() {
+            let Some(s) = s else { continue };
             if !s.covers(at) {
                 continue;
             }
@@ -152,19 +169,24 @@ impl Probe for ContainingAttribute {
         Err(Why::Outside)
     }
     fn boundary_conflict(&self, at: &Position) -> bool {
-        self.0.iter().any(|s| {
-            s.coverage.as_ref().is_some_and(|c| {
-                // A polygon of the layer holds a site the coverage puts in another country;
-                // or the coverage holds a site the layer has no polygon for (not even
-                // within the tolerance, which would give the layer's value).
-                let inside = s.index.containing(at.lon, at.lat).is_some();
-                (inside && c.refuses(at.lon, at.lat))
-                    || (s.row(at).is_none() && c.contains(at.lon, at.lat))
-            })
+        self.0.iter().flatten().any(|s| {
+            // A coverage by matching codes passes a polygon of another country on to the
+            // next layer: that is its purpose, not a disagreement worth reporting.
+            s.coverage
+                .as_ref()
+                .filter(|c| !c.is_matching())
+                .is_some_and(|c| {
+                    // A polygon of the layer holds a site the coverage puts in another country;
+                    // or the coverage holds a site the layer has no polygon for (not even
+                    // within the tolerance, which would give the layer's value).
+                    let inside = s.index.containing(at.lon, at.lat).is_some();
+                    (inside && c.refuses(at.lon, at.lat))
+                        || (s.row(at).is_none() && c.contains(at.lon, at.lat))
+                })
         })
     }
     fn touch(&self, group: &[(f64, f64)], scratch: &mut [usize]) -> f64 {
-        let Some(s) = self.0.first() else {
+        let Some(Some(s)) = self.0.first() else {
             return 0.0;
         };
         for (k, &(lon, lat)) in scratch.iter_mut().zip(group) {

@@ -172,6 +172,10 @@ fn workbook(path: &Path, with_province: bool) {
             ("USA", "Iowa", "Ind", 2.0, 2.0),
             ("USA", "District of Columbia", "Tot", 1.25, 1.0),
             ("MEX", "Sonora", "Tot", 4.9, 4.0),
+            ("IND", "Kerala", "Tot", 1.2345, 1.0),
+            ("IND", "Rajasthan", "Tot", 4.9, 4.0),
+            ("IND", "Atlantis", "Tot", 2.0, 2.0),
+            ("IND", "Goa", "Tot", -9999.0, -9999.0),
         ];
         let rows: Vec<Vec<Cell>> = province
             .iter()
@@ -224,6 +228,21 @@ fn aqueduct_workbook_becomes_the_country_and_state_tables() {
          NM,New Mexico,4.259,Extremely High,WRI BWS weight=Tot (total water demand),1\n\
          DC,District of Columbia,1.25,Low-Medium,WRI BWS weight=Tot (total water demand),1\n\
          IA,Iowa,0.8,Low,WRI BWS weight=Tot (total water demand),1\n"
+    );
+    // Every country's provinces, coded by ISO 3166-2 (a name without a subdivision is left
+    // out; no data stays empty).
+    let provinces =
+        std::fs::read_to_string(data.join("water_stress/aqueduct40_province_bws.csv")).unwrap();
+    assert_eq!(
+        provinces,
+        "iso_3166_2,gid_0,name_1,bws_score,bws_category\n\
+         IN-GA,IND,Goa,,\n\
+         IN-KL,IND,Kerala,1.234,Low-Medium\n\
+         IN-RJ,IND,Rajasthan,4.9,Extremely High\n\
+         MX-SON,MEX,Sonora,4.9,Extremely High\n\
+         US-DC,USA,District of Columbia,1.25,Low-Medium\n\
+         US-IA,USA,Iowa,0.8,Low\n\
+         US-NM,USA,New Mexico,4.259,Extremely High\n"
     );
     // The converted tables are what the layer set reads: the countries layer joins them.
     let set = standort::LayerSet::default_set(Some(&data))
@@ -624,4 +643,93 @@ fn bad_extracts_are_one_line_errors_and_change_nothing() {
         "garbage.osm.pbf",
     );
     assert_eq!(snapshot(&data), before);
+}
+
+/// With the province table imported, water stress in India comes from the province where
+/// the workbook ranks it, from the country elsewhere; the US keeps its state table.
+#[cfg(unix)]
+#[test]
+fn imported_provinces_answer_water_stress_inside_their_country() {
+    let data = linked_data_dir();
+    let xlsx = data.path().join("rankings.xlsx");
+    workbook(&xlsx, true);
+    run_ok(&mut import(data.path(), "aqueduct", &xlsx));
+    // The test workbook's country and state tables are partial: the mirror's answer.
+    for rel in [
+        "water_stress/aqueduct40_country_bws_cat.csv",
+        "water_stress/aqueduct_us_state_bws.csv",
+    ] {
+        std::fs::remove_file(data.path().join(rel)).unwrap();
+        std::os::unix::fs::symlink(data_dir().join(rel), data.path().join(rel)).unwrap();
+    }
+    let set = standort::LayerSet::default_set(Some(data.path())).unwrap();
+    let engine =
+        standort::Engine::new(standort::Profile::embedded("ai-campus").unwrap(), &set).unwrap();
+    let k = engine
+        .profile()
+        .criteria
+        .iter()
+        .position(|c| c.id() == "water_stress")
+        .unwrap();
+    let layer = |lon: f64, lat: f64| {
+        let v = &engine.evaluate(lon, lat).values[k];
+        let name = v
+            .source
+            .map(|s| engine.criterion_layers(k)[usize::from(s)].clone());
+        (v.raw.as_f64(), name)
+    };
+    let provinces = Some("water_provinces".to_string());
+    assert_eq!(
+        layer(76.3, 10.0),
+        (Some(1.234), provinces.clone()),
+        "Kochi, Kerala"
+    );
+    assert_eq!(
+        layer(75.8, 26.9),
+        (Some(4.9), provinces),
+        "Jaipur, Rajasthan"
+    );
+    // Maharashtra is not in the workbook; Goa has no data: the country category (4 → 4.5).
+    let country = Some("countries".to_string());
+    assert_eq!(layer(72.9, 19.1), (Some(4.5), country.clone()), "Mumbai");
+    assert_eq!(layer(73.9, 15.4), (Some(4.5), country), "Goa");
+    // The US answers from its state table (the workbook's Iowa 0.8 is not read there).
+    let us = layer(-93.6, 41.6);
+    assert_eq!(us.1.as_deref(), Some("water_us_states"), "Des Moines");
+    // Boundary truth: where the simplified province outline of Rajasthan reaches over the
+    // border into what the countries layer calls Pakistan, the province does not answer.
+    let iso_a2_at = |layer: &str| {
+        let l = set.load(layer).unwrap();
+        let standort::layers::Geometry::Polygons(polys) = &l.geometry else {
+            panic!("{layer} is not polygons")
+        };
+        let index = standort::index::PolygonIndex::new(polys);
+        let col = l.attributes.field_index("iso_a2").unwrap();
+        move |lon: f64, lat: f64| {
+            index
+                .containing(lon, lat)
+                .map(|r| l.attributes.get(r, col).to_string())
+        }
+    };
+    let (province_country, country) = (iso_a2_at("water_provinces"), iso_a2_at("countries"));
+    let mut across = 0;
+    for i in 0..=550 {
+        for j in 0..=600 {
+            let (lon, lat) = (69.5 + 0.01 * f64::from(i), 24.0 + 0.01 * f64::from(j));
+            if province_country(lon, lat).as_deref() == Some("IN")
+                && country(lon, lat).as_deref() == Some("PK")
+            {
+                across += 1;
+                assert_ne!(
+                    layer(lon, lat).1,
+                    Some("water_provinces".into()),
+                    "{lon},{lat}"
+                );
+            }
+        }
+    }
+    assert!(
+        across > 0,
+        "the outlines never disagree here: the test tests nothing"
+    );
 }
