@@ -372,7 +372,7 @@ fn make_file(
     opts: &FetchOptions,
 ) -> Result<tempfile::NamedTempFile> {
     let extracted = match &f.member {
-        Some(member) if is_archive(input)? => Some(extract_member(input, member, shown, target)?),
+        Some(member) if is_archive(input)? => extract_member(input, member, shown, target)?,
         _ => None,
     };
     let source = extracted.as_ref().map_or(input, |t| t.path());
@@ -516,13 +516,14 @@ fn download(
     Ok(download)
 }
 
-/// Extract `member` of a zip or tar.gz archive into a temporary file beside `target`.
+/// Extract `member` of a zip or tar.gz archive into a temporary file beside `target`; with a
+/// pattern (`*.xlsx`) that no zip member matches, none (the input is the file itself).
 fn extract_member(
     archive: &Path,
     member: &str,
     shown: &str,
     target: &Path,
-) -> Result<tempfile::NamedTempFile> {
+) -> Result<Option<tempfile::NamedTempFile>> {
     let bad = |msg: String| Error::at(ErrorKind::Input, shown.to_string(), msg);
     let mut out = temp_in(target)?;
     let file = std::fs::File::open(archive).map_err(|e| Error::io(archive, &e))?;
@@ -541,18 +542,27 @@ fn extract_member(
             if hit {
                 std::io::copy(&mut entry, out.as_file_mut())
                     .map_err(|e| bad(format!("corrupt tar.gz archive: {e}")))?;
-                return Ok(out);
+                return Ok(Some(out));
             }
         }
         return Err(bad(format!("no member {member} in the archive")));
     }
     let mut zip = zip::ZipArchive::new(file).map_err(|e| bad(format!("not a zip archive: {e}")))?;
+    // "*.xlsx": the first member with that ending; none means the file is itself the one
+    // wanted (an .xlsx is a zip too).
+    let name = match member.strip_prefix('*') {
+        Some(ending) => match zip.file_names().filter(|n| n.ends_with(ending)).min() {
+            Some(n) => n.to_string(),
+            None => return Ok(None),
+        },
+        None => member.to_string(),
+    };
     let mut entry = zip
-        .by_name(member)
+        .by_name(&name)
         .map_err(|e| bad(format!("no member {member}: {e}")))?;
     std::io::copy(&mut entry, out.as_file_mut())
         .map_err(|e| bad(format!("corrupt zip archive: {e}")))?;
-    Ok(out)
+    Ok(Some(out))
 }
 
 fn copy_with_progress(

@@ -36,7 +36,7 @@ fn fixture_raster_is_reproducible() {
 }
 
 /// A one-shot HTTP server on localhost serving `files` (path -> body); returns its base URL.
-fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
+pub fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -75,7 +75,7 @@ fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
 }
 
 /// The `[[source]]` header of a test catalog.
-fn test_source(id: &str, base: &str) -> String {
+pub fn test_source(id: &str, base: &str) -> String {
     format!(
         "[[source]]\nid = \"{id}\"\ntitle = \"Test {id}\"\npublisher = \"me\"\nversion = \"1\"\nlicence = \"CC0\"\nattribution = \"me\"\nhomepage = \"{base}\"\nused_for = \"tests\"\n"
     )

@@ -733,3 +733,79 @@ fn imported_provinces_answer_water_stress_inside_their_country() {
         "the outlines never disagree here: the test tests nothing"
     );
 }
+
+/// The same converters behind `data fetch`, from a local server: the workbook inside the zip
+/// a publisher would serve, and an extract.
+#[test]
+fn fetch_converts_a_served_workbook_zip_and_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("rankings.xlsx");
+    workbook(&xlsx, true);
+    let mut zip_body = Vec::new();
+    {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(&mut zip_body));
+        z.start_file(
+            "Aqueduct40_rankings/rankings.xlsx",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        std::io::Write::write_all(&mut z, &std::fs::read(&xlsx).unwrap()).unwrap();
+        z.finish().unwrap();
+    }
+    // `data import` reads the workbook inside the zip as it reads the workbook itself.
+    let zip_path = dir.path().join("rankings.zip");
+    std::fs::write(&zip_path, &zip_body).unwrap();
+    let (from_zip, from_xlsx) = (dir.path().join("z"), dir.path().join("x"));
+    run_ok(&mut import(&from_zip, "aqueduct", &zip_path));
+    run_ok(&mut import(&from_xlsx, "aqueduct", &xlsx));
+    assert_eq!(snapshot(&from_zip.join("water_stress")).len(), 3);
+    let strip = |v: Vec<(std::path::PathBuf, Vec<u8>)>, root: &Path| {
+        v.into_iter()
+            .map(|(p, b)| (p.strip_prefix(root).unwrap().to_path_buf(), b))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(snapshot(&from_zip), &from_zip),
+        strip(snapshot(&from_xlsx), &from_xlsx)
+    );
+    let base = super::data::serve(vec![
+        ("/rankings.zip", zip_body),
+        ("/india.osm.pbf", india_extract()),
+    ]);
+    let catalog = format!(
+        "{}\n[[source.file]]\npath = \"w/country.csv\"\ncolumns = [\"gid_0\", \"bws_cat_0_4\"]\nurl = \"{base}/rankings.zip\"\nmember = \"Aqueduct40_rankings/rankings.xlsx\"\nconvert = \"aqueduct-country\"\n\n\
+         [[source.file]]\npath = \"w/provinces.csv\"\ncolumns = [\"iso_3166_2\", \"bws_score\"]\nurl = \"{base}/rankings.zip\"\nmember = \"Aqueduct40_rankings/rankings.xlsx\"\nconvert = \"aqueduct-provinces\"\n\n\
+         [[source.file]]\npath = \"g/substations.geojson\"\ncolumns = [\"id\", \"voltage_kv\"]\nurl = \"{base}/india.osm.pbf\"\nconvert = \"osm-substations\"\n",
+        super::data::test_source("served", &base)
+    );
+    let cat = dir.path().join("catalog.toml");
+    std::fs::write(&cat, catalog).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .args(["data", "fetch", "--catalog"])
+        .arg(&cat)
+        .arg("--data-dir")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let country = std::fs::read_to_string(data.join("w/country.csv")).unwrap();
+    assert!(
+        country.contains("AFG,Afghanistan,Asia,South Asia,3.0,2.0,4.0\n"),
+        "{country}"
+    );
+    let provinces = std::fs::read_to_string(data.join("w/provinces.csv")).unwrap();
+    assert!(
+        provinces.contains("IN-KL,IND,Kerala,1.234,Low-Medium\n"),
+        "{provinces}"
+    );
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(data.join("g/substations.geojson")).unwrap())
+            .unwrap();
+    assert_eq!(v["features"].as_array().unwrap().len(), 14);
+}
