@@ -258,6 +258,8 @@ pub struct InputOrder<'a> {
     sites: Option<SiteStream>,
     ranking: &'a Ranking,
     stability: &'a HashMap<u64, Stability>,
+    /// Told the number of sites written so far.
+    progress: Option<&'a mut dyn FnMut(u64)>,
     /// Why reading the sites again failed, if it did (the writer sees an I/O error).
     pub error: Option<Error>,
 }
@@ -275,8 +277,15 @@ impl<'a> InputOrder<'a> {
             sites: Some(sites),
             ranking,
             stability,
+            progress: None,
             error: None,
         }
+    }
+
+    /// Tell `progress` the number of sites written so far, after each part.
+    pub fn with_progress(mut self, progress: &'a mut dyn FnMut(u64)) -> InputOrder<'a> {
+        self.progress = Some(progress);
+        self
     }
 }
 
@@ -306,6 +315,8 @@ impl SiteRows for InputOrder<'_> {
         };
         let mut failed: Option<std::io::Error> = None;
         let mut seen = 0u64;
+        let mut written = 0u64;
+        let mut progress = self.progress.take();
         let with = (self.engine, self.ranking, self.stability);
         let read = sites.for_each(&mut |chunk| {
             seen += chunk.len() as u64;
@@ -323,6 +334,10 @@ impl SiteRows for InputOrder<'_> {
                 let done: Vec<ScoredSite> = part.into_par_iter().map(|s| scored(with, s)).collect();
                 if let Err(e) = done.iter().try_for_each(&mut *f) {
                     failed = Some(e);
+                }
+                written += done.len() as u64;
+                if let Some(p) = progress.as_mut() {
+                    p(written);
                 }
             }
         });

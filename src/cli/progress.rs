@@ -26,9 +26,9 @@ impl Progress {
         };
         let template = match (&unit, total) {
             (Unit::Items(_), Some(_)) => {
-                "{msg} {human_pos}/{human_len} {bar:30} {per_sec} eta {eta}"
+                "{msg} {human_pos}/{human_len} {bar:30} {per_sec:0} eta {eta}"
             }
-            (Unit::Items(_), None) => "{msg} {human_pos} {per_sec}",
+            (Unit::Items(_), None) => "{msg} {human_pos} {per_sec:0}",
             (Unit::Bytes(_), _) => "{msg:40} {bytes:>10}/{total_bytes:10} {bar:30} {bytes_per_sec}",
         };
         bar.set_style(

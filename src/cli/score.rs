@@ -379,12 +379,21 @@ fn run_full(
         sensitivity,
         listed,
     };
-    let mut rows = InputOrder::new(&run.engine, open(), &ranking, &stable);
-    let written = write(plan.format, &run, file, &mut rows);
-    if let Some(e) = rows.error.take() {
+    let written = Progress::new(
+        Progress::wanted(g.quiet),
+        Some(ranking.len()),
+        Unit::Items("written sites"),
+    );
+    let mut tell = |n| written.set(n);
+    let mut rows = InputOrder::new(&run.engine, open(), &ranking, &stable).with_progress(&mut tell);
+    let output = write(plan.format, &run, file, &mut rows);
+    let error = rows.error.take();
+    drop(rows);
+    written.finish();
+    if let Some(e) = error {
         return Err(e.into());
     }
-    written?;
+    output?;
     Ok(Scored {
         scored: started.elapsed(),
         ..run

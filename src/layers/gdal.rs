@@ -15,6 +15,7 @@ use crate::error::{Error, ErrorKind, Result};
 use gdal::Dataset;
 use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
 use gdal::vector::{FieldValue, LayerAccess};
+use geo::CoordsIter;
 use std::path::Path;
 
 /// GDAL prints warnings to stderr by default; the library never prints, so they are
@@ -186,11 +187,15 @@ impl Shapes {
         label: &str,
     ) -> std::result::Result<(), Bad> {
         let mut point = |p: &geo::Point<f64>| -> std::result::Result<(), Bad> {
-            crate::feature_stream::check_position(&[p.x(), p.y()], label).map_err(Bad::Position)?;
             let (lon, lat) = (p.x(), p.y());
             self.points.push(PointFeature { lon, lat, row });
             Ok(())
         };
+        // Every vertex in range, as the native readers require (a huge or NaN coordinate
+        // would otherwise reach the ring repair and the indexes).
+        for c in g.coords_iter() {
+            crate::feature_stream::check_position(&[c.x, c.y], label).map_err(Bad::Position)?;
+        }
         match (g, kind) {
             (geo::Geometry::Point(p), LayerKind::Points) => point(p)?,
             (geo::Geometry::MultiPoint(mp), LayerKind::Points) => {

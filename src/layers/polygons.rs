@@ -65,13 +65,19 @@ fn unwrap_ring(ring: &[[f64; 2]]) -> (Vec<[f64; 2]>, f64) {
     for &[lon, lat] in ring {
         let mut x = lon + offset;
         if let Some(&[prev, _]) = out.last() {
-            while x - prev > 180.0 {
-                x -= 360.0;
-                offset -= 360.0;
-            }
-            while x - prev < -180.0 {
-                x += 360.0;
-                offset += 360.0;
+            // Whole turns to bring the step within ±180° (one division, not a loop: a loop
+            // never ends on a huge coordinate, where subtracting 360 changes nothing).
+            let step = x - prev;
+            let turns = if step > 180.0 {
+                ((step - 180.0) / 360.0).ceil()
+            } else if step < -180.0 {
+                -((-180.0 - step) / 360.0).ceil()
+            } else {
+                0.0
+            };
+            if turns != 0.0 && turns.is_finite() {
+                x -= turns * 360.0;
+                offset -= turns * 360.0;
             }
         }
         out.push([x, lat]);
@@ -176,6 +182,52 @@ mod tests {
         [-360.0, 0.0, 360.0]
             .iter()
             .any(|s| p.position(lon - s, lat) != CoordPos::Outside)
+    }
+
+    /// The unwrapping as first written, step by step (the reference for the one below).
+    fn unwrap_by_steps(ring: &[[f64; 2]]) -> Vec<[f64; 2]> {
+        let mut out: Vec<[f64; 2]> = Vec::new();
+        let mut offset = 0.0;
+        for &[lon, lat] in ring {
+            let mut x = lon + offset;
+            if let Some(&[prev, _]) = out.last() {
+                while x - prev > 180.0 {
+                    x -= 360.0;
+                    offset -= 360.0;
+                }
+                while x - prev < -180.0 {
+                    x += 360.0;
+                    offset += 360.0;
+                }
+            }
+            out.push([x, lat]);
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unwrap_equals_the_stepwise_version(
+            ring in proptest::collection::vec((-180.0f64..=180.0, -90.0f64..=90.0), 0..40)
+        ) {
+            let ring: Vec<[f64; 2]> = ring.into_iter().map(|(x, y)| [x, y]).collect();
+            proptest::prop_assert_eq!(unwrap_ring(&ring).0, unwrap_by_steps(&ring));
+        }
+    }
+
+    #[test]
+    fn huge_longitudes_end() {
+        // Found by the OGR fuzz: the stepwise loop never ended on 1e308.
+        let ring = vec![[0.0, 0.0], [1e308, 0.0], [-1e308, 1.0], [0.0, 0.0]];
+        let (out, _) = unwrap_ring(&ring);
+        assert_eq!(out.len(), 4);
+        assert!(repair_polygon(&[ring], 0).is_some());
+    }
+
+    #[test]
+    fn exact_half_turns_stay() {
+        let ring = [[-90.0, 0.0], [90.0, 0.0], [-90.0, 1.0]];
+        assert_eq!(unwrap_ring(&ring).0, ring.to_vec());
     }
 
     #[test]

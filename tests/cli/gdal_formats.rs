@@ -393,3 +393,28 @@ fn projected_raster_is_sampled_through_the_inverse_transform() {
     // Outside the raster: UNKNOWN.
     assert_eq!(by_id(&rows, "charlie")["land_cost_usd_per_acre"], "");
 }
+
+#[test]
+fn ogr_polygon_out_of_range_is_a_clear_error() {
+    // Found by the OGR fuzz: a huge longitude in a polygon read through GDAL hung the ring
+    // repair; every vertex is now checked as the native readers check it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures().join("fuzz/ogr-geojson-huge-longitude"),
+        dir.path().join("z.geojson"),
+    )
+    .unwrap();
+    let text = "[[layer]]\nname = \"z\"\npath = \"z.geojson\"\nkind = \"polygons\"\nsource_layer = \"z\"\n";
+    let set = standort::layers::LayerSet::parse(
+        text,
+        Path::new("set.toml"),
+        Some(dir.path().to_path_buf()),
+    )
+    .unwrap();
+    let err = match set.load("z") {
+        Ok(_) => panic!("the layer was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("z.geojson"), "{err}");
+    assert!(err.contains("longitude 1e308 is out of range"), "{err}");
+}
