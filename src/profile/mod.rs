@@ -27,6 +27,7 @@
 //! `0.5 - p`. Outputs always list the UNKNOWN criteria and the policy applied.
 
 mod aggregate;
+pub mod ahp;
 mod standardise;
 
 pub use aggregate::{Aggregate, Fit, METHODS, Method, WeightedSum, method_for};
@@ -151,9 +152,13 @@ pub struct Criterion {
     pub measure: Measure,
     /// How the raw value maps to 0..1.
     pub standardise: Standardise,
-    /// Relative weight (normalised to sum 1).
-    #[serde(default = "one")]
+    /// Relative weight (normalised to sum 1): as given (`weight`, default 1) or derived
+    /// from the profile's `[ahp]` comparisons.
+    #[serde(skip)]
     pub weight: f64,
+    /// The weight as written in the profile, if it was.
+    #[serde(rename = "weight", default)]
+    pub weight_given: Option<toml::Spanned<f64>>,
     /// Unit of the raw value, used in column names (`km` for `nearest_km` by default).
     #[serde(default)]
     pub unit: Option<String>,
@@ -185,10 +190,6 @@ pub struct Source {
     /// Shown with every value from this source, e.g. "proxy: GDP per capita, not land price".
     #[serde(default)]
     pub note: Option<String>,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 impl Criterion {
@@ -309,6 +310,12 @@ pub struct Profile {
     /// Planning parameters for `standort plan` (campus size, PUE, headroom share, ...).
     #[serde(default)]
     pub plan: Option<crate::plan::PlanSection>,
+    /// Pairwise comparisons the weights are derived from (instead of `weight`).
+    #[serde(default)]
+    pub ahp: Option<toml::Spanned<ahp::AhpSection>>,
+    /// The weights derived from `[ahp]`, with their consistency.
+    #[serde(skip)]
+    pub ahp_weights: Option<ahp::AhpWeights>,
 }
 
 fn default_method() -> String {
@@ -318,7 +325,9 @@ fn default_method() -> String {
 impl Profile {
     /// Parse and validate a profile; `source` names it in errors.
     pub fn parse(text: &str, source: &Path) -> Result<Profile> {
-        let profile: Profile = toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        let mut profile: Profile =
+            toml::from_str(text).map_err(|e| toml_error(source, text, &e))?;
+        profile.set_weights(text, source)?;
         profile.validate(text, source)?;
         if let Err(e) = crate::plan::PlanParams::from_section(profile.plan.as_ref()) {
             return Err(Error::at(
@@ -351,6 +360,66 @@ impl Profile {
                 )))
             }
         }
+    }
+
+    /// Each criterion's weight: as given, or derived from `[ahp]` (then no criterion may
+    /// give one, and an inconsistent matrix is refused unless `allow_inconsistent`).
+    fn set_weights(&mut self, text: &str, source: &Path) -> Result<()> {
+        let at = |offset: Option<usize>, msg: String| {
+            let loc = match offset {
+                Some(o) => format!("{}:{}", source.display(), line_of_offset(text, o)),
+                None => source.display().to_string(),
+            };
+            Error::at(ErrorKind::Config, loc, msg)
+        };
+        let Some(section) = &self.ahp else {
+            for c in &mut self.criteria {
+                c.weight = c.weight_given.as_ref().map_or(1.0, |w| *w.get_ref());
+            }
+            return Ok(());
+        };
+        if let Some(c) = self.criteria.iter().find(|c| c.weight_given.is_some()) {
+            let w = c.weight_given.as_ref().map(|w| w.span().start);
+            return Err(at(
+                w,
+                format!(
+                    "criterion \"{}\" gives a weight, but [ahp] derives the weights: remove one",
+                    c.id()
+                ),
+            ));
+        }
+        let ids: Vec<&str> = self.criteria.iter().map(|c| c.id()).collect();
+        let matrix = ahp::matrix_of(section, &ids).map_err(|(o, m)| at(o, m))?;
+        let derived = ahp::derive(&matrix);
+        if derived.cr > ahp::MAX_CR && !section.get_ref().allow_inconsistent {
+            let worst = derived.worst.map(|[i, j, k]| {
+                let show = crate::text::format_number;
+                format!(
+                    "; most inconsistent: {a} vs {b} {} and {b} vs {c} {} imply {a} vs {c} {}, but it is {}",
+                    show(matrix[i][j]),
+                    show(matrix[j][k]),
+                    show(matrix[i][j] * matrix[j][k]),
+                    show(matrix[i][k]),
+                    a = ids[i],
+                    b = ids[j],
+                    c = ids[k],
+                )
+            });
+            return Err(at(
+                Some(section.span().start),
+                format!(
+                    "[ahp] comparisons are inconsistent: consistency ratio {:.3} > {} (set allow_inconsistent = true to use them){}",
+                    derived.cr,
+                    ahp::MAX_CR,
+                    worst.unwrap_or_default()
+                ),
+            ));
+        }
+        for (c, w) in self.criteria.iter_mut().zip(&derived.weights) {
+            c.weight = *w;
+        }
+        self.ahp_weights = Some(derived);
+        Ok(())
     }
 
     /// Weights normalised to sum 1, in criterion order.
@@ -588,6 +657,49 @@ reason = "too dry"
         )
         .unwrap_err();
         assert!(e.to_string().contains("topsis"), "{e}");
+    }
+
+    #[test]
+    fn ahp_derives_the_weights() {
+        let no_weight = BASE.replace("weight = 3\n", "");
+        let p = parse(&format!(
+            "{no_weight}[ahp]\npairs = [[\"grid\", \"water\", 3]]\n"
+        ))
+        .unwrap();
+        assert_eq!(p.normalised_weights(), vec![0.75, 0.25]);
+        assert_eq!(p.ahp_weights.as_ref().unwrap().cr, 0.0);
+        // A weight beside [ahp] is an error at the weight's line.
+        let e = parse(&format!(
+            "{BASE}[ahp]\npairs = [[\"grid\", \"water\", 3]]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("p.toml:8: criterion \"grid\" gives a weight"),
+            "{e}"
+        );
+        let e = parse(&format!(
+            "{no_weight}[ahp]\npairs = [[\"grid\", \"watr\", 3]]\n"
+        ))
+        .unwrap_err();
+        assert!(e.to_string().contains("did you mean \"water\""), "{e}");
+    }
+
+    #[test]
+    fn inconsistent_ahp_is_refused_unless_allowed() {
+        let three = format!(
+            "{}[[criterion]]\nid = \"land\"\nlayer = \"l\"\nmeasure = {{ attribute = \"usd\" }}\nstandardise = {{ linear = {{ best = 0, worst = 9 }} }}\n",
+            BASE.replace("weight = 3\n", "")
+        );
+        let pairs = "[ahp]\npairs = [[\"grid\", \"water\", 5], [\"water\", \"land\", 5], [\"grid\", \"land\", \"1/5\"]]\n";
+        let e = parse(&format!("{three}{pairs}")).unwrap_err().to_string();
+        assert!(e.contains("consistency ratio"), "{e}");
+        assert!(
+            e.contains("most inconsistent: grid vs water 5 and water vs land 5 imply grid vs land 25, but it is 0.2"),
+            "{e}"
+        );
+        let p = parse(&format!("{three}{pairs}allow_inconsistent = true\n")).unwrap();
+        assert!(p.ahp_weights.unwrap().cr > 0.1);
     }
 
     #[test]
