@@ -387,6 +387,9 @@ fn write_summary(
         "profile   {} ({}, unknown: {})",
         p.name, p.method, p.unknown
     )?;
+    if p.method != "weighted-sum" {
+        writeln!(out, "scores    {}", engine.aggregation())?;
+    }
     writeln!(
         out,
         "grid      {} cells of {} degrees, {} km² on the sphere",

@@ -481,6 +481,9 @@ fn report(out: Option<&PathBuf>, run: &Scored) {
         out.map(|o| format!("; wrote {}", o.display()))
             .unwrap_or_default(),
     );
+    if p.method != "weighted-sum" {
+        let _ = writeln!(err, "  scores: {}", run.engine.aggregation());
+    }
     for (reason, n) in s.by_constraint.iter().filter(|(_, n)| *n > 0) {
         let _ = writeln!(err, "  {n} failing: {reason}");
     }

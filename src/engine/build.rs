@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::index::{Coverage, PolygonIndex};
 use crate::layers::{Geometry, Layer, LayerSet};
 use crate::measure::Input;
-use crate::profile::{Criterion, Profile, method_for};
+use crate::profile::{Criterion, Profile};
 use crate::text::did_you_mean;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -284,7 +284,9 @@ impl Engine {
     pub fn new(profile: Profile, layers: &LayerSet) -> Result<Engine> {
         let (profile, lacking) = super::partial::without_lacking(profile, layers);
         let notes = super::partial::notes(&lacking, &profile);
-        let method = method_for(&profile.method).map_err(|m| Error::new(ErrorKind::Config, m))?;
+        let method = profile
+            .aggregation()
+            .map_err(|m| Error::new(ErrorKind::Config, m))?;
         let loader = Loader::new(layers, &profile);
         // Criteria are built in parallel, each as soon as its layers are read (a layer two
         // criteria share is read once; the second waits for it). The first error in profile

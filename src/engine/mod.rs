@@ -140,6 +140,18 @@ impl Engine {
         &self.profile
     }
 
+    /// How the total is formed (for a set-dependent method, after [`Engine::fit`]: with the
+    /// size of the candidate set).
+    pub fn aggregation(&self) -> String {
+        self.aggregate.describe()
+    }
+
+    /// True when the profile's method is set-dependent (a site's score depends on the other
+    /// candidates of the run).
+    pub fn set_dependent(&self) -> bool {
+        self.method.fit().is_some()
+    }
+
     /// Normalised weights, in criterion order.
     pub fn weights(&self) -> &[f64] {
         &self.weights

@@ -37,6 +37,7 @@ pub(crate) fn metadata(ctx: &Context) -> Json {
         "profile": p.name,
         "description": p.description,
         "method": p.method,
+        "aggregation": ctx.engine.aggregation(),
         "unknown_policy": p.unknown.to_string(),
         "criteria": p.criteria.iter().enumerate().map(|(i, c)| json!({
             "id": c.id(),

@@ -170,6 +170,7 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
         "region": region.name,
         "profile": p.name,
         "method": p.method,
+        "aggregation": engine.aggregation(),
         "unknown_policy": p.unknown.to_string(),
         "cell_deg": s.cell_deg,
         "cells": s.counts.sites,

@@ -30,7 +30,9 @@ mod aggregate;
 pub mod ahp;
 mod standardise;
 
-pub use aggregate::{Aggregate, Fit, METHODS, Method, WeightedSum, method_for};
+pub use aggregate::{
+    Aggregate, Fit, Fuzzy, METHODS, Method, Owa, Topsis, WeightedProduct, WeightedSum, method_for,
+};
 pub use standardise::Standardise;
 
 use crate::error::{Error, ErrorKind, Result, line_of_offset, toml_error};
@@ -313,6 +315,15 @@ pub struct Profile {
     /// Pairwise comparisons the weights are derived from (instead of `weight`).
     #[serde(default)]
     pub ahp: Option<toml::Spanned<ahp::AhpSection>>,
+    /// Parameters of method `owa` (orness or order weights).
+    #[serde(default)]
+    pub owa: Option<toml::Table>,
+    /// Parameters of method `fuzzy` (operator, gamma).
+    #[serde(default)]
+    pub fuzzy: Option<toml::Table>,
+    /// Parameters of method `topsis` (normalise).
+    #[serde(default)]
+    pub topsis: Option<toml::Table>,
     /// The weights derived from `[ahp]`, with their consistency.
     #[serde(skip)]
     pub ahp_weights: Option<ahp::AhpWeights>,
@@ -422,6 +433,17 @@ impl Profile {
         Ok(())
     }
 
+    /// The aggregation method, built from `method` and its section.
+    pub fn aggregation(&self) -> std::result::Result<Box<dyn Method>, String> {
+        let options = match self.method.as_str() {
+            "owa" => self.owa.as_ref(),
+            "fuzzy" => self.fuzzy.as_ref(),
+            "topsis" => self.topsis.as_ref(),
+            _ => None,
+        };
+        method_for(&self.method, options, self.criteria.len())
+    }
+
     /// Weights normalised to sum 1, in criterion order.
     pub fn normalised_weights(&self) -> Vec<f64> {
         let total: f64 = self.criteria.iter().map(|c| c.weight).sum();
@@ -439,7 +461,19 @@ impl Profile {
                 format!("criterion \"{}\": {msg}", c.id()),
             )
         };
-        method_for(&self.method).map_err(err)?;
+        for (section, given) in [
+            ("owa", &self.owa),
+            ("fuzzy", &self.fuzzy),
+            ("topsis", &self.topsis),
+        ] {
+            if given.is_some() && self.method != section {
+                return Err(err(format!(
+                    "[{section}] is given, but method is \"{}\" (set method = \"{section}\" or remove it)",
+                    self.method
+                )));
+            }
+        }
+        self.aggregation().map_err(err)?;
         if self.criteria.is_empty() {
             return Err(err("the profile has no [[criterion]]".into()));
         }

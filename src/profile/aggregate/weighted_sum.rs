@@ -25,4 +25,7 @@ impl Aggregate for WeightedSum {
         }
         total
     }
+    fn describe(&self) -> String {
+        "weighted sum of the sub-scores".into()
+    }
 }
