@@ -317,13 +317,13 @@ pub struct Profile {
     pub ahp: Option<toml::Spanned<ahp::AhpSection>>,
     /// Parameters of method `owa` (orness or order weights).
     #[serde(default)]
-    pub owa: Option<toml::Table>,
+    pub owa: Option<toml::Spanned<toml::Table>>,
     /// Parameters of method `fuzzy` (operator, gamma).
     #[serde(default)]
-    pub fuzzy: Option<toml::Table>,
+    pub fuzzy: Option<toml::Spanned<toml::Table>>,
     /// Parameters of method `topsis` (normalise).
     #[serde(default)]
-    pub topsis: Option<toml::Table>,
+    pub topsis: Option<toml::Spanned<toml::Table>>,
     /// The weights derived from `[ahp]`, with their consistency.
     #[serde(skip)]
     pub ahp_weights: Option<ahp::AhpWeights>,
@@ -435,13 +435,18 @@ impl Profile {
 
     /// The aggregation method, built from `method` and its section.
     pub fn aggregation(&self) -> std::result::Result<Box<dyn Method>, String> {
-        let options = match self.method.as_str() {
+        let options = self.method_section().map(|t| t.get_ref());
+        method_for(&self.method, options, self.criteria.len())
+    }
+
+    /// The section of the profile's method (`[owa]`, `[fuzzy]`, `[topsis]`), if given.
+    fn method_section(&self) -> Option<&toml::Spanned<toml::Table>> {
+        match self.method.as_str() {
             "owa" => self.owa.as_ref(),
             "fuzzy" => self.fuzzy.as_ref(),
             "topsis" => self.topsis.as_ref(),
             _ => None,
-        };
-        method_for(&self.method, options, self.criteria.len())
+        }
     }
 
     /// Weights normalised to sum 1, in criterion order.
@@ -473,7 +478,14 @@ impl Profile {
                 )));
             }
         }
-        self.aggregation().map_err(err)?;
+        self.aggregation().map_err(|m| match self.method_section() {
+            Some(t) => Error::at(
+                ErrorKind::Config,
+                format!("{file}:{}", line_of_offset(text, t.span().start)),
+                m,
+            ),
+            None => err(m),
+        })?;
         if self.criteria.is_empty() {
             return Err(err("the profile has no [[criterion]]".into()));
         }
@@ -687,10 +699,21 @@ reason = "too dry"
         let e = parse(
             &BASE
                 .replace("method", "x")
-                .replace("name = \"t\"", "name = \"t\"\nmethod = \"topsis\""),
+                .replace("name = \"t\"", "name = \"t\"\nmethod = \"topsys\""),
         )
         .unwrap_err();
-        assert!(e.to_string().contains("topsis"), "{e}");
+        assert!(e.to_string().contains("\"topsys\" is not available"), "{e}");
+        let e = parse(&BASE.replace("name = \"t\"", "name = \"t\"\n[owa]\norness = 0.2\n[x]"))
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown field `x`"), "{e}");
+        let e = parse(&format!("{BASE}[owa]\norness = 0.2\n")).unwrap_err();
+        assert!(
+            e.to_string().contains("[owa] is given, but method is \"weighted-sum\""),
+            "{e}"
+        );
+        let e = parse(&format!("method = \"owa\"\n{BASE}[owa]\norness = 2\n")).unwrap_err();
+        assert!(e.to_string().contains("orness 2 is outside 0..1"), "{e}");
+        assert!(e.to_string().starts_with("p.toml:19: "), "{e}");
     }
 
     #[test]
