@@ -57,6 +57,9 @@ mod readme;
 #[path = "cli/fuzz.rs"]
 mod fuzz;
 
+#[path = "cli/methods.rs"]
+mod methods;
+
 #[cfg(feature = "gdal")]
 #[path = "cli/gdal_formats.rs"]
 mod gdal_formats;

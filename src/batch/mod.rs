@@ -97,15 +97,38 @@ pub fn score_sites(
     score_stream(engine, SiteStream::open(source, options), top, progress)
 }
 
-/// Fit the engine's set-dependent aggregation method on a stream of the candidate sites
-/// (a first pass: only the fit's accumulator is kept, so memory stays bounded); nothing to
-/// do for a site-local method.
-pub fn fit_stream(engine: &mut Engine, sites: SiteStream) -> Result<()> {
+/// Fit the engine on the candidate sites, read from `open` (each pass opens them again):
+/// a first pass resolves the set-relative standardisations, then one fits a set-dependent
+/// aggregation method. Only the accumulators are kept (the raw values of set-relative
+/// criteria, 8 bytes per site each; a method's fit is a few numbers per criterion).
+/// Nothing to do when the profile uses neither.
+pub fn fit_stream(engine: &mut Engine, open: &dyn Fn() -> SiteStream) -> Result<()> {
+    if let Some(mut acc) = engine.relative_start() {
+        let e = &*engine;
+        open().for_each(&mut |chunk| {
+            let parts: Vec<_> = chunk
+                .lon
+                .par_chunks(4096)
+                .zip(chunk.lat.par_chunks(4096))
+                .filter_map(|(lons, lats)| {
+                    let mut a = e.relative_start()?;
+                    for (&lon, &lat) in lons.iter().zip(lats) {
+                        e.relative_observe(&mut a, lon, lat);
+                    }
+                    Some(a)
+                })
+                .collect();
+            for part in parts {
+                acc.merge(part);
+            }
+        })?;
+        engine.relative_finish(acc);
+    }
     let Some(mut fit) = engine.fit_start() else {
         return Ok(());
     };
     let e = &*engine;
-    sites.for_each(&mut |chunk| {
+    open().for_each(&mut |chunk| {
         let parts: Vec<_> = chunk
             .lon
             .par_chunks(4096)

@@ -294,6 +294,14 @@ fn open(a: &PlanningArgs, g: &Globals) -> Result<Opened, Error> {
     }
     let layers = setup.layers.clone();
     let opened = setup.open()?;
+    if let Some(why) = opened.engine.set_dependence() {
+        // A plan sites campuses country by country from a score that must not move when
+        // another country's cells join the set.
+        return Err(Error::usage(format!(
+            "planning needs a site-local score, but profile {} scores each site against the others ({why}): use weighted-sum, weighted-product, owa or fuzzy with fixed standardisations",
+            opened.engine.profile().name
+        )));
+    }
     let params = params(a, &opened.engine)?;
     let lookup = Lookup::new(&layers)?;
     let (plants, skipped) = load_plants(&layers, &params)?;

@@ -13,6 +13,7 @@ use standort::region::{
 };
 use standort::sensitivity::Draws;
 use standort::text::format_number;
+use standort::text::thousands;
 use standort::{Engine, Error};
 use std::io::Write;
 use std::path::PathBuf;
@@ -360,18 +361,6 @@ fn pct(a: f64, total: f64) -> String {
     }
 }
 
-fn thousands(x: f64) -> String {
-    let s = format!("{:.0}", x);
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 fn write_summary(
     out: &mut dyn Write,
     engine: &Engine,
@@ -389,6 +378,9 @@ fn write_summary(
     )?;
     if p.method != "weighted-sum" {
         writeln!(out, "scores    {}", engine.aggregation())?;
+    }
+    for note in engine.relative_notes() {
+        writeln!(out, "bounds    {note} (on these cells)")?;
     }
     writeln!(
         out,

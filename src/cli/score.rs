@@ -161,12 +161,15 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         // A set-dependent method: a first pass over the sites fits it.
         if plan.source == SiteSource::Stdin {
             return Err(Error::usage(format!(
-                "method {} compares every site with the others: give a file, not stdin",
-                engine.profile().method
+                "profile {} scores each site against the others ({}): give a file, not stdin",
+                engine.profile().name,
+                engine.set_dependence().unwrap_or_default()
             ))
             .into());
         }
-        fit_stream(&mut engine, SiteStream::open(&plan.source, &plan.options))?;
+        fit_stream(&mut engine, &|| {
+            SiteStream::open(&plan.source, &plan.options)
+        })?;
     }
     let loaded = started.elapsed();
     let what = Full {
@@ -483,6 +486,9 @@ fn report(out: Option<&PathBuf>, run: &Scored) {
     );
     if p.method != "weighted-sum" {
         let _ = writeln!(err, "  scores: {}", run.engine.aggregation());
+    }
+    for note in run.engine.relative_notes() {
+        let _ = writeln!(err, "  standardised on these sites: {note}");
     }
     for (reason, n) in s.by_constraint.iter().filter(|(_, n)| *n > 0) {
         let _ = writeln!(err, "  {n} failing: {reason}");

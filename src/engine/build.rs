@@ -331,6 +331,12 @@ impl Engine {
                     && constrained.is_empty()
             })
             .collect();
+        let profile_criteria = profile.criteria.len();
+        let relative_at: Vec<bool> = profile
+            .criteria
+            .iter()
+            .map(|c| c.standardise.is_set_relative())
+            .collect();
         Ok(Engine {
             weights: profile.normalised_weights(),
             constraints_of,
@@ -341,6 +347,9 @@ impl Engine {
             aggregate: method.local(),
             method,
             fitted: false,
+            relative: (0..profile_criteria).filter(|&i| relative_at[i]).collect(),
+            resolved: vec![None; profile_criteria],
+            relative_done: false,
             layers: infos,
             notes,
         })

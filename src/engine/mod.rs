@@ -15,7 +15,9 @@
 
 mod build;
 pub mod partial;
+pub use relative::RelativeValues;
 mod probe;
+mod relative;
 mod score;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -110,6 +112,12 @@ pub struct Engine {
     aggregate: Box<dyn Aggregate>,
     /// True once a set-dependent method has been fitted.
     fitted: bool,
+    /// The criteria with a set-relative standardisation (percentile, min_max).
+    relative: Vec<usize>,
+    /// Per criterion: what its set-relative standardisation resolved to.
+    resolved: Vec<Option<relative::Resolved>>,
+    /// True once the set-relative standardisations are resolved.
+    relative_done: bool,
     layers: Vec<LayerInfo>,
     /// Criteria left out for want of data (a partial layer set), one line each.
     notes: Vec<String>,

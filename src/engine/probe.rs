@@ -41,6 +41,7 @@ impl Engine {
         let own = source.and_then(|k| self.compiled[i].standardise.get(usize::from(k)));
         let st = own
             .and_then(Option::as_ref)
+            .or_else(|| self.resolved(i))
             .unwrap_or(&self.profile.criteria[i].standardise);
         match raw {
             Raw::Num(x) => st.score_number(*x),

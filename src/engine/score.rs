@@ -203,7 +203,8 @@ impl Engine {
     /// True when the profile's method is set-dependent (a site's score depends on the other
     /// candidates) and [`Engine::fit`] has not run yet.
     pub fn needs_fit(&self) -> bool {
-        !self.fitted && self.method.fit().is_some()
+        (!self.fitted && self.method.fit().is_some())
+            || (!self.relative_done && !self.relative.is_empty())
     }
 
     /// A fresh accumulator for the fit phase of the profile's method; `None` when the method
@@ -223,9 +224,26 @@ impl Engine {
         self.fitted = true;
     }
 
-    /// Fit a set-dependent method on the candidate set `sites` (lon, lat), in parallel;
-    /// nothing to do for a site-local method.
+    /// Fit on the candidate set `sites` (lon, lat), in parallel: first the set-relative
+    /// standardisations, then a set-dependent method; nothing to do when neither is used.
     pub fn fit(&mut self, sites: &[(f64, f64)]) {
+        if let Some(start) = self.relative_start() {
+            let this = &*self;
+            let seen = sites
+                .par_chunks(4096)
+                .filter_map(|chunk| {
+                    let mut acc = this.relative_start()?;
+                    for &(lon, lat) in chunk {
+                        this.relative_observe(&mut acc, lon, lat);
+                    }
+                    Some(acc)
+                })
+                .reduce_with(|mut a, b| {
+                    a.merge(b);
+                    a
+                });
+            self.relative_finish(seen.unwrap_or(start));
+        }
         let Some(start) = self.fit_start() else {
             return;
         };

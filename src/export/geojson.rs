@@ -38,6 +38,7 @@ pub(crate) fn metadata(ctx: &Context) -> Json {
         "description": p.description,
         "method": p.method,
         "aggregation": ctx.engine.aggregation(),
+        "set_relative_bounds": ctx.engine.relative_notes(),
         "unknown_policy": p.unknown.to_string(),
         "criteria": p.criteria.iter().enumerate().map(|(i, c)| json!({
             "id": c.id(),

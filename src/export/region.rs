@@ -171,6 +171,7 @@ pub fn summary_json(engine: &Engine, region: &Region, s: &RegionSummary) -> Json
         "profile": p.name,
         "method": p.method,
         "aggregation": engine.aggregation(),
+        "set_relative_bounds": engine.relative_notes(),
         "unknown_policy": p.unknown.to_string(),
         "cell_deg": s.cell_deg,
         "cells": s.counts.sites,

@@ -12,6 +12,7 @@
 //!   ["water_stress", "land_cost", "3"],
 //! ]
 //! # or the full matrix, rows and columns in criterion order: matrix = [[1, 3, 5], ...]
+//! # A criterion with `weight = 0` (a gate for a constraint) is left out of the comparisons.
 //! allow_inconsistent = false   # consistency ratio above 0.10 is an error unless true
 //! ```
 //!

@@ -53,6 +53,26 @@ pub const EMBEDDED_PROFILES: &[(&str, &str)] = &[
         "ai-campus-dry-cooling",
         include_str!("../../data/profiles/ai-campus-dry-cooling.toml"),
     ),
+    (
+        "ai-campus-ahp",
+        include_str!("../../data/profiles/ai-campus-ahp.toml"),
+    ),
+    (
+        "ai-campus-topsis",
+        include_str!("../../data/profiles/ai-campus-topsis.toml"),
+    ),
+    (
+        "ai-campus-owa",
+        include_str!("../../data/profiles/ai-campus-owa.toml"),
+    ),
+    (
+        "ai-campus-product",
+        include_str!("../../data/profiles/ai-campus-product.toml"),
+    ),
+    (
+        "ai-campus-fuzzy",
+        include_str!("../../data/profiles/ai-campus-fuzzy.toml"),
+    ),
 ];
 
 /// What an UNKNOWN criterion does to a site.
@@ -389,17 +409,27 @@ impl Profile {
             }
             return Ok(());
         };
-        if let Some(c) = self.criteria.iter().find(|c| c.weight_given.is_some()) {
+        // `weight = 0` keeps a criterion out of the comparisons (a gate for a constraint);
+        // any other weight would contradict the derived one.
+        let gate = |c: &Criterion| c.weight_given.as_ref().is_some_and(|w| *w.get_ref() == 0.0);
+        if let Some(c) = self
+            .criteria
+            .iter()
+            .find(|c| c.weight_given.is_some() && !gate(c))
+        {
             let w = c.weight_given.as_ref().map(|w| w.span().start);
             return Err(at(
                 w,
                 format!(
-                    "criterion \"{}\" gives a weight, but [ahp] derives the weights: remove one",
+                    "criterion \"{}\" gives a weight, but [ahp] derives the weights: remove it (weight = 0 keeps a criterion out of the comparisons)",
                     c.id()
                 ),
             ));
         }
-        let ids: Vec<&str> = self.criteria.iter().map(|c| c.id()).collect();
+        let compared: Vec<usize> = (0..self.criteria.len())
+            .filter(|&i| !gate(&self.criteria[i]))
+            .collect();
+        let ids: Vec<&str> = compared.iter().map(|&i| self.criteria[i].id()).collect();
         let matrix = ahp::matrix_of(section, &ids).map_err(|(o, m)| at(o, m))?;
         let derived = ahp::derive(&matrix);
         if derived.cr > ahp::MAX_CR && !section.get_ref().allow_inconsistent {
@@ -426,8 +456,11 @@ impl Profile {
                 ),
             ));
         }
-        for (c, w) in self.criteria.iter_mut().zip(&derived.weights) {
-            c.weight = *w;
+        for c in &mut self.criteria {
+            c.weight = 0.0;
+        }
+        for (&i, w) in compared.iter().zip(&derived.weights) {
+            self.criteria[i].weight = *w;
         }
         self.ahp_weights = Some(derived);
         Ok(())
@@ -478,14 +511,15 @@ impl Profile {
                 )));
             }
         }
-        self.aggregation().map_err(|m| match self.method_section() {
-            Some(t) => Error::at(
-                ErrorKind::Config,
-                format!("{file}:{}", line_of_offset(text, t.span().start)),
-                m,
-            ),
-            None => err(m),
-        })?;
+        self.aggregation()
+            .map_err(|m| match self.method_section() {
+                Some(t) => Error::at(
+                    ErrorKind::Config,
+                    format!("{file}:{}", line_of_offset(text, t.span().start)),
+                    m,
+                ),
+                None => err(m),
+            })?;
         if self.criteria.is_empty() {
             return Err(err("the profile has no [[criterion]]".into()));
         }
@@ -551,6 +585,18 @@ impl Profile {
             ));
         }
         for s in c.sources.iter().flatten() {
+            if s.standardise
+                .as_ref()
+                .is_some_and(Standardise::is_set_relative)
+            {
+                return Err(crit_err(
+                    c,
+                    format!(
+                        "source {}: percentile and min_max standardise a criterion over the run's sites, not one source",
+                        s.layer
+                    ),
+                ));
+            }
             if let Some(st) = &s.standardise {
                 st.validate()
                     .map_err(|e| crit_err(c, format!("source {}: {e}", s.layer)))?;
@@ -708,7 +754,8 @@ reason = "too dry"
         assert!(e.to_string().contains("unknown field `x`"), "{e}");
         let e = parse(&format!("{BASE}[owa]\norness = 0.2\n")).unwrap_err();
         assert!(
-            e.to_string().contains("[owa] is given, but method is \"weighted-sum\""),
+            e.to_string()
+                .contains("[owa] is given, but method is \"weighted-sum\""),
             "{e}"
         );
         let e = parse(&format!("method = \"owa\"\n{BASE}[owa]\norness = 2\n")).unwrap_err();

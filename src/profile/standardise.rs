@@ -17,6 +17,18 @@
 //!   value (numbers match by their shortest text: `2`, `2.5`); a value not in the table
 //!   takes `default`, or is UNKNOWN when there is none.
 //!
+//! Set-relative, over the run's candidate set (the sites of a `score` run, the cells of a
+//! `region` run: every one whose value is known, whatever its status), read in a first pass:
+//!
+//! - `percentile = { low = 1, high = 99, best = "low" }`: straight between the `low` and
+//!   `high` percentiles of the set's values (linear interpolation between closest ranks,
+//!   as pandas' and numpy's default `quantile`), clamped outside; `best` says which end
+//!   scores 1 (`"low"`: a cost, `"high"`: a benefit).
+//! - `min_max = { best = "high" }`: the same between the set's minimum and maximum.
+//!
+//! When the two bounds coincide (every value equal) the criterion does not tell sites apart
+//! and every value scores 0.5. Outputs report the bounds found.
+//!
 //! ```
 //! use standort::profile::Standardise;
 //! let cost = Standardise::Linear { best: 10.0, worst: 110.0 };
@@ -60,6 +72,20 @@ pub enum Standardise {
         /// Breakpoints, `x` strictly increasing, scores in 0..1.
         points: Vec<[f64; 2]>,
     },
+    /// Set-relative: straight between two percentiles of the candidate set's values.
+    Percentile {
+        /// Lower percentile (0..100).
+        low: f64,
+        /// Upper percentile (0..100), above `low`.
+        high: f64,
+        /// Which end scores 1.
+        best: End,
+    },
+    /// Set-relative: straight between the candidate set's minimum and maximum.
+    MinMax {
+        /// Which end scores 1.
+        best: End,
+    },
     /// A score per category.
     Categorical {
         /// Score by value.
@@ -70,7 +96,62 @@ pub enum Standardise {
     },
 }
 
+/// Which end of a set-relative range scores 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// Less is better (a cost: distance, price).
+    Low,
+    /// More is better (a benefit: capacity).
+    High,
+}
+
 impl Standardise {
+    /// True for a set-relative standardisation (percentile, min_max): it scores nothing
+    /// until [`Standardise::resolve`] has seen the candidate set's values.
+    pub fn is_set_relative(&self) -> bool {
+        matches!(
+            self,
+            Standardise::Percentile { .. } | Standardise::MinMax { .. }
+        )
+    }
+
+    /// The fixed standardisation a set-relative one stands for on the set's known
+    /// `values` (reordered in place), with the bounds found; `None` for one that is not
+    /// set-relative or an empty set.
+    pub fn resolve(&self, values: &mut [f64]) -> Option<(Standardise, [f64; 2])> {
+        let (lo, hi, best) = match self {
+            Standardise::Percentile { low, high, best } => {
+                (percentile(values, *low)?, percentile(values, *high)?, *best)
+            }
+            Standardise::MinMax { best } => {
+                let lo = values.iter().copied().reduce(f64::min)?;
+                let hi = values.iter().copied().reduce(f64::max)?;
+                (lo, hi, *best)
+            }
+            _ => return None,
+        };
+        let fixed = if lo == hi {
+            // Every value alike: the criterion tells no site apart.
+            Standardise::Categorical {
+                scores: BTreeMap::new(),
+                default: Some(0.5),
+            }
+        } else {
+            match best {
+                End::Low => Standardise::Linear {
+                    best: lo,
+                    worst: hi,
+                },
+                End::High => Standardise::Linear {
+                    best: hi,
+                    worst: lo,
+                },
+            }
+        };
+        Some((fixed, [lo, hi]))
+    }
+
     /// Check the parameters; the message says what is wrong.
     pub fn validate(&self) -> Result<(), String> {
         let finite = |x: f64, what: &str| {
@@ -121,6 +202,19 @@ impl Standardise {
                     }
                 }
             }
+            Standardise::Percentile { low, high, .. } => {
+                if !(0.0..=100.0).contains(low) || !(0.0..=100.0).contains(high) {
+                    return Err(format!(
+                        "percentile bounds {low} and {high} must be within 0..100"
+                    ));
+                }
+                if low >= high {
+                    return Err(format!(
+                        "percentile low {low} must be below high {high}: bounds are inverted"
+                    ));
+                }
+            }
+            Standardise::MinMax { .. } => {}
             Standardise::Categorical { scores, default } => {
                 // An empty table with a default scores every value the same: only the raw
                 // value matters (the plan's water-unit lookup reads codes this way).
@@ -154,7 +248,10 @@ impl Standardise {
                 true
             }
             Standardise::Piecewise { points } => !points.is_empty(),
-            Standardise::Categorical { .. } => false,
+            // Set-relative ones score nothing before they are resolved.
+            Standardise::Categorical { .. }
+            | Standardise::Percentile { .. }
+            | Standardise::MinMax { .. } => false,
         }
     }
 
@@ -186,6 +283,7 @@ impl Standardise {
                 Some(a[1] + (b[1] - a[1]) * (x - a[0]) / (b[0] - a[0]))
             }
             Standardise::Categorical { .. } => self.score(&Value::Num(x)),
+            Standardise::Percentile { .. } | Standardise::MinMax { .. } => None,
         }
     }
 
@@ -206,6 +304,9 @@ impl Standardise {
                     _ => None,
                 }
             }
+            Standardise::Percentile { best, .. } | Standardise::MinMax { best } => {
+                Some(if *best == End::High { 1.0 } else { -1.0 })
+            }
             Standardise::Categorical { .. } => None,
         }
     }
@@ -222,6 +323,21 @@ impl Standardise {
             (_, Value::Text(_)) => None,
         }
     }
+}
+
+/// The `p`-th percentile (0..100) of `values` by linear interpolation between closest
+/// ranks (numpy's and pandas' default), reordering `values`; `None` when empty.
+pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let h = (n - 1) as f64 * p / 100.0;
+    let k = (h.floor() as usize).min(n - 1);
+    let (_, at, above) = values.select_nth_unstable_by(k, f64::total_cmp);
+    let a = *at;
+    let b = above.iter().copied().reduce(f64::min).unwrap_or(a);
+    Some(a + (h - k as f64) * (b - a))
 }
 
 fn linear(x: f64, best: f64, worst: f64) -> f64 {

@@ -156,7 +156,8 @@ impl Aggregate for Fuzzy {
             Fuzzy::Product => "fuzzy product of the sub-scores".into(),
             Fuzzy::Sum => "fuzzy sum: 1 minus the product of (1 - sub-score)".into(),
             Fuzzy::Gamma(g) => {
-                format!("fuzzy gamma {g}: fuzzy sum^{g} x fuzzy product^{}", 1.0 - g)
+                let rest = crate::text::format_number(((1.0 - g) * 1e9).round() / 1e9);
+                format!("fuzzy gamma {g}: fuzzy sum^{g} x fuzzy product^{rest}")
             }
         }
     }

@@ -185,7 +185,7 @@ impl Aggregate for Fitted {
     fn describe(&self) -> String {
         format!(
             "TOPSIS closeness to the ideal of the {} candidates{} (set-dependent: a site's score depends on the other candidates of the run)",
-            self.candidates,
+            crate::text::thousands(self.candidates as f64),
             if self.vector {
                 ", vector-normalised"
             } else {

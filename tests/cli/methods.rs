@@ -1,0 +1,268 @@
+//! Decision methods end to end: TOPSIS and set-relative standardisations recomputed here
+//! from the sub-scores and raw values a run writes (independently of the library), AHP
+//! weights as derived, the streaming (`--top`) and full paths agreeing, and the refusals.
+
+use super::util::{fixtures, on_fixtures, run_csv, run_ok};
+use std::collections::HashMap;
+use std::path::Path;
+
+const CRITERIA: [&str; 5] = [
+    "grid_distance",
+    "grid_capacity",
+    "line_distance",
+    "water_stress",
+    "land_cost",
+];
+/// The fixture profile's weights (3, 1, 1, 2, 2), normalised.
+const WEIGHTS: [f64; 5] = [3.0 / 9.0, 1.0 / 9.0, 1.0 / 9.0, 2.0 / 9.0, 2.0 / 9.0];
+
+/// The fixture profile with `edit` applied, written into `dir`.
+fn profile(dir: &Path, edit: &dyn Fn(String) -> String) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(fixtures().join("profile.toml")).unwrap();
+    let path = dir.join("p.toml");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+/// 400 seeded sites over the fixture layers (some outside them: unknown or excluded).
+fn sites(dir: &Path) -> std::path::PathBuf {
+    let mut x: u64 = 0x5eed;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut text = String::from("id,lon,lat\n");
+    for i in 0..400 {
+        text.push_str(&format!(
+            "s{i},{:.4},{:.4}\n",
+            8.0 + 7.0 * next(),
+            -2.0 + 4.0 * next()
+        ));
+    }
+    let path = dir.join("sites.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn num(row: &HashMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
+}
+
+fn scored(profile: &Path, sites: &Path, extra: &[&str]) -> Vec<HashMap<String, String>> {
+    let mut cmd = on_fixtures("score");
+    cmd.arg("--profile")
+        .arg(profile)
+        .arg(sites)
+        .args(["--format", "csv", "-q"])
+        .args(extra);
+    run_csv(&mut cmd)
+}
+
+#[test]
+fn topsis_equals_closeness_recomputed_from_the_sub_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| t.replace("weighted-sum", "topsis"));
+    let rows = scored(&p, &sites(dir.path()), &[]);
+    let ok: Vec<&HashMap<String, String>> = rows.iter().filter(|r| r["status"] == "ok").collect();
+    assert!(ok.len() > 50, "{} ok sites", ok.len());
+    let sub = |r: &HashMap<String, String>, j: usize| num(r, &format!("{}_score", CRITERIA[j]));
+    let best: Vec<f64> = (0..5)
+        .map(|j| ok.iter().map(|r| sub(r, j)).fold(f64::MIN, f64::max))
+        .collect();
+    let worst: Vec<f64> = (0..5)
+        .map(|j| ok.iter().map(|r| sub(r, j)).fold(f64::MAX, f64::min))
+        .collect();
+    for r in &ok {
+        let d = |target: &[f64]| {
+            (0..5)
+                .map(|j| (WEIGHTS[j] * (sub(r, j) - target[j])).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        };
+        let closeness = d(&worst) / (d(&best) + d(&worst));
+        assert!(
+            (num(r, "score") - closeness).abs() < 2e-5,
+            "{}: {} vs {closeness}",
+            r["id"],
+            r["score"]
+        );
+    }
+    // The streaming path (--top: the ideals from a first pass) gives the same scores.
+    let top = scored(&p, &sites(dir.path()), &["--top", "10"]);
+    let by_id: HashMap<&str, &str> = rows
+        .iter()
+        .map(|r| (r["id"].as_str(), r["score"].as_str()))
+        .collect();
+    assert_eq!(top.len(), 10);
+    for r in &top {
+        assert_eq!(by_id[r["id"].as_str()], r["score"], "{}", r["id"]);
+    }
+}
+
+/// numpy's default percentile (linear between closest ranks).
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * p / 100.0;
+    let k = h.floor() as usize;
+    let next = sorted.get(k + 1).copied().unwrap_or(sorted[k]);
+    sorted[k] + (h - k as f64) * (next - sorted[k])
+}
+
+#[test]
+fn percentile_bounds_come_from_the_run_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        t.replace(
+            "standardise = { linear = { best = 10.0, worst = 110.0 } }",
+            "standardise = { percentile = { low = 10, high = 90, best = \"low\" } }",
+        )
+    });
+    let s = sites(dir.path());
+    let rows = scored(&p, &s, &[]);
+    let mut known: Vec<f64> = rows
+        .iter()
+        .filter(|r| !r["grid_distance_km"].is_empty())
+        .map(|r| num(r, "grid_distance_km"))
+        .collect();
+    known.sort_by(f64::total_cmp);
+    let (lo, hi) = (percentile(&known, 10.0), percentile(&known, 90.0));
+    assert!(hi - lo > 10.0, "{lo} {hi}");
+    for r in rows.iter().filter(|r| !r["grid_distance_score"].is_empty()) {
+        let x = num(r, "grid_distance_km");
+        let expected = ((hi - x) / (hi - lo)).clamp(0.0, 1.0);
+        // Raw values are written to the metre: allow for that rounding.
+        assert!(
+            (num(r, "grid_distance_score") - expected).abs() < 1e-4,
+            "{}: {x} km scored {} (bounds {lo}..{hi})",
+            r["id"],
+            r["grid_distance_score"]
+        );
+    }
+    // The summary reports the bounds.
+    let out = run_ok(
+        on_fixtures("score")
+            .arg("--profile")
+            .arg(&p)
+            .arg(&s)
+            .args(["--format", "csv"]),
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    let note = format!(
+        "standardised on these sites: grid_distance: percentile 10-90 of {} values:",
+        known.len()
+    );
+    assert!(err.contains(&note), "{err}");
+}
+
+#[test]
+fn ahp_weights_reach_the_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        let no_weights: String = t
+            .lines()
+            .filter(|l| !l.starts_with("weight ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        no_weights
+            + "[ahp]\nmatrix = [\n  [1, 3, 3, \"3/2\", \"3/2\"],\n  [\"1/3\", 1, 1, \"1/2\", \"1/2\"],\n  [\"1/3\", 1, 1, \"1/2\", \"1/2\"],\n  [\"2/3\", 2, 2, 1, 1],\n  [\"2/3\", 2, 2, 1, 1],\n]\n"
+    });
+    // A consistent matrix from the weights 3, 1, 1, 2, 2: the same weights, CR 0.
+    let check = run_ok(
+        assert_cmd::Command::cargo_bin("standort")
+            .unwrap()
+            .args(["profiles", "--check"])
+            .arg(&p),
+    );
+    let text = String::from_utf8(check.stdout).unwrap();
+    assert!(text.contains("grid_distance              0.3333"), "{text}");
+    assert!(text.contains("CR 0.0000 (consistent"), "{text}");
+    let with_ahp = scored(&p, &fixtures().join("sites.csv"), &[]);
+    let given = scored(
+        &fixtures().join("profile.toml"),
+        &fixtures().join("sites.csv"),
+        &[],
+    );
+    for (a, b) in with_ahp.iter().zip(&given) {
+        assert_eq!(a["id"], b["id"]);
+        if b["status"] == "ok" {
+            assert!((num(a, "score") - num(b, "score")).abs() < 1e-6, "{a:?}");
+        }
+    }
+}
+
+#[test]
+fn every_built_in_method_profile_checks() {
+    for name in [
+        "ai-campus-ahp",
+        "ai-campus-topsis",
+        "ai-campus-owa",
+        "ai-campus-product",
+        "ai-campus-fuzzy",
+    ] {
+        let out = run_ok(
+            assert_cmd::Command::cargo_bin("standort")
+                .unwrap()
+                .args(["profiles", "--check", name]),
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.starts_with(&format!("profile {name}: method ")),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn set_dependent_profiles_refuse_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| t.replace("weighted-sum", "topsis"));
+    let out = on_fixtures("score")
+        .arg("--profile")
+        .arg(&p)
+        .arg("-")
+        .write_stdin("id,lon,lat\na,10,0\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("scores each site against the others (method topsis): give a file"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn every_site_local_method_scores_the_fixture_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    for (method, section) in [
+        ("weighted-product", ""),
+        ("owa", "[owa]\norness = 0.3\n"),
+        ("owa", "[owa]\norder_weights = [0.1, 0.1, 0.2, 0.3, 0.3]\n"),
+        ("fuzzy", "[fuzzy]\noperator = \"and\"\n"),
+    ] {
+        let p = profile(dir.path(), &|t| t.replace("weighted-sum", method) + section);
+        let rows = scored(&p, &fixtures().join("sites.csv"), &[]);
+        let alpha = rows.iter().find(|r| r["id"] == "alpha").unwrap();
+        assert_eq!(alpha["status"], "ok");
+        // Contributions add up to the total for every method.
+        let sum: f64 = CRITERIA
+            .iter()
+            .map(|c| num(alpha, &format!("{c}_contribution")))
+            .sum();
+        assert!(
+            (sum - num(alpha, "score")).abs() < 1e-5,
+            "{method}: {alpha:?}"
+        );
+        if method == "fuzzy" {
+            let lowest = CRITERIA
+                .iter()
+                .map(|c| num(alpha, &format!("{c}_score")))
+                .fold(f64::MAX, f64::min);
+            assert_eq!(num(alpha, "score"), lowest);
+        }
+    }
+}
