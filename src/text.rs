@@ -43,6 +43,25 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
+/// `x` rounded to a whole number with thousands separators: `73489.4` → `"73,489"`.
+///
+/// ```
+/// assert_eq!(standort::text::thousands(73489.4), "73,489");
+/// assert_eq!(standort::text::thousands(-1234.0), "-1,234");
+/// assert_eq!(standort::text::thousands(999.0), "999");
+/// ```
+pub fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x.abs());
+    let mut out = String::from(if x.round() < 0.0 { "-" } else { "" });
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,23 +82,4 @@ mod tests {
         assert_eq!(format_number(1e308), "1e308");
         assert_eq!(format_number(-2.5e20), "-2.5e20");
     }
-}
-
-/// `x` rounded to a whole number with thousands separators: `73489.4` → `"73,489"`.
-///
-/// ```
-/// assert_eq!(standort::text::thousands(73489.4), "73,489");
-/// assert_eq!(standort::text::thousands(-1234.0), "-1,234");
-/// assert_eq!(standort::text::thousands(999.0), "999");
-/// ```
-pub fn thousands(x: f64) -> String {
-    let s = format!("{:.0}", x.abs());
-    let mut out = String::from(if x.round() < 0.0 { "-" } else { "" });
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
