@@ -9,6 +9,7 @@
 #   SENSITIVITY=0 bench/run.sh   # skip the --sensitivity timing (1,000 draws, 100k sites)
 #   SOVEREIGNTY=0 bench/run.sh   # skip the world sovereignty run (runs when STANDORT_DATA_DIR is set)
 #   FULL10M=0 bench/run.sh       # skip the 10-million-site full run (memory of full outputs)
+#   METHODS=0 bench/run.sh       # skip the decision-method runs (1M sites under each method)
 #
 # Generates the workload (examples/workload.rs) into target/bench-work and installs the peers
 # (bench/requirements.txt) into target/bench-venv on first use.
@@ -75,6 +76,28 @@ if [[ " $SIZES " == *" 100k "* ]] && [ "${SENSITIVITY:-1}" = 1 ]; then
     echo "sensitivity: 1,000 draws over 100,000 sites (top 1,000 tracked), -j $j: $wall s, $((rss / 1024)) MB"
   done
   cmp -s "$OUT/sens_j1.csv" "$OUT/sens_j2.csv" && echo "sensitivity output identical for 1 and 2 threads" || echo "sensitivity output DIFFERS between 1 and 2 threads"
+fi
+# Decision methods: 1,000,000 sites, top 1,000, under each aggregation method of the
+# benchmark profile, interleaved; the scoring phase (total minus layers) against the
+# weighted sum's. TOPSIS reads the sites twice (its ideals come from a first pass).
+if [[ " $SIZES " == *" 1m "* ]] && [ "${METHODS:-1}" = 1 ]; then
+  declare -A extra=([weighted-sum]="" [weighted-product]="" [owa]=$'[owa]\norness = 0.3' [fuzzy]=$'[fuzzy]\noperator = "gamma"' [topsis]="")
+  for m in weighted-sum weighted-product owa fuzzy topsis; do
+    { echo "method = \"$m\""; cat "$W/profile.toml"; echo; echo "${extra[$m]}"; } > "$OUT/profile_$m.toml"
+  done
+  : > "$OUT/methods.tsv"
+  for i in $(seq "$RUNS"); do
+    for m in weighted-sum weighted-product owa fuzzy topsis; do
+      target/release/standort score "$W/sites_1m.csv" --layers "$W/layers.toml" --profile "$OUT/profile_$m.toml" \
+        --top 1000 --out "$OUT/method_$m.geojson" 2> "$OUT/method.err" > /dev/null
+      sed -n "s/.* in \([0-9.]*\) s (layers \([0-9.]*\) s).*/$m \1 \2/p" "$OUT/method.err" >> "$OUT/methods.tsv"
+    done
+  done
+  awk '{ n[$1]++; s[$1] += $2 - $3; w[$1] += $2 } END {
+    base = s["weighted-sum"] / n["weighted-sum"];
+    split("weighted-sum weighted-product owa fuzzy topsis", order, " ");
+    for (k = 1; k <= 5; k++) { m = order[k]; t = s[m] / n[m];
+      printf "method %-17s 1M sites, top 1000: scoring %.3f s (%+.1f%% vs weighted-sum), wall %.3f s (mean of %d)\n", m, t, 100 * (t / base - 1), w[m] / n[m], n[m] } }' "$OUT/methods.tsv"
 fi
 # A full run (no --top): 10,000,000 sites ranked in a first pass and written as CSV in input
 # order in a second, with bounded memory (the file is generated on first use, 300 MB).

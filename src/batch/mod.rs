@@ -7,6 +7,7 @@
 //! number of sites. The ranking is by score, descending, ties broken by input order: the same
 //! for any thread count.
 
+mod fit;
 mod full;
 mod rank;
 mod spatial;
@@ -14,6 +15,7 @@ mod stream;
 mod tally;
 mod top;
 
+pub use fit::fit_stream;
 pub use full::{InputOrder, Ranking, SiteRows, rank_sites};
 pub use stream::SiteStream;
 
@@ -95,58 +97,6 @@ pub fn score_sites(
     progress: &mut dyn FnMut(u64),
 ) -> Result<Batch> {
     score_stream(engine, SiteStream::open(source, options), top, progress)
-}
-
-/// Fit the engine on the candidate sites, read from `open` (each pass opens them again):
-/// a first pass resolves the set-relative standardisations, then one fits a set-dependent
-/// aggregation method. Only the accumulators are kept (the raw values of set-relative
-/// criteria, 8 bytes per site each; a method's fit is a few numbers per criterion).
-/// Nothing to do when the profile uses neither.
-pub fn fit_stream(engine: &mut Engine, open: &dyn Fn() -> SiteStream) -> Result<()> {
-    if let Some(mut acc) = engine.relative_start() {
-        let e = &*engine;
-        open().for_each(&mut |chunk| {
-            let parts: Vec<_> = chunk
-                .lon
-                .par_chunks(4096)
-                .zip(chunk.lat.par_chunks(4096))
-                .filter_map(|(lons, lats)| {
-                    let mut a = e.relative_start()?;
-                    for (&lon, &lat) in lons.iter().zip(lats) {
-                        e.relative_observe(&mut a, lon, lat);
-                    }
-                    Some(a)
-                })
-                .collect();
-            for part in parts {
-                acc.merge(part);
-            }
-        })?;
-        engine.relative_finish(acc);
-    }
-    let Some(mut fit) = engine.fit_start() else {
-        return Ok(());
-    };
-    let e = &*engine;
-    open().for_each(&mut |chunk| {
-        let parts: Vec<_> = chunk
-            .lon
-            .par_chunks(4096)
-            .zip(chunk.lat.par_chunks(4096))
-            .filter_map(|(lons, lats)| {
-                let mut f = e.fit_start()?;
-                for (&lon, &lat) in lons.iter().zip(lats) {
-                    e.fit_observe(&mut *f, lon, lat);
-                }
-                Some(f)
-            })
-            .collect();
-        for part in parts {
-            fit.merge(part);
-        }
-    })?;
-    engine.fit_finish(fit);
-    Ok(())
 }
 
 /// The sub-scores of every `ok` site of a stream (a pass of its own, for

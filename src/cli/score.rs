@@ -157,6 +157,8 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         )
         .into());
     }
+    // The layers' time; a fitting pass counts as scoring.
+    let loaded = started.elapsed();
     if engine.needs_fit() {
         // A set-dependent method: a first pass over the sites fits it.
         if plan.source == SiteSource::Stdin {
@@ -171,7 +173,6 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
             SiteStream::open(&plan.source, &plan.options)
         })?;
     }
-    let loaded = started.elapsed();
     let what = Full {
         source: &plan.source,
         options: &plan.options,

@@ -31,7 +31,13 @@ trait Sink {
     /// standardised score before any missing-data policy.
     fn measured(&mut self, i: usize, raw: Result<(&Raw<'_>, Option<u16>), Why>, score: Option<f64>);
     /// The site was aggregated: each criterion's contribution (ignored criteria: weight 0).
+    /// Called only when [`Sink::wants_contributions`].
     fn aggregated(&mut self, contributions: &[f64], weights: &[f64]);
+    /// True when the sink records contributions (they cost more than the total for some
+    /// methods).
+    fn wants_contributions(&self) -> bool {
+        false
+    }
     /// The site is a candidate (status ok): its scores and normalised weights, before they
     /// are aggregated.
     fn candidate(&mut self, scores: &[f64], weights: &[f64]) {
@@ -119,6 +125,9 @@ impl Sink for Explained<'_> {
         // UNKNOWN under a neutral or penalty policy: the substituted score.
         v.score = s.or_else(|| self.engine.compiled[i].policy.substitute());
     }
+    fn wants_contributions(&self) -> bool {
+        true
+    }
     fn aggregated(&mut self, contributions: &[f64], _weights: &[f64]) {
         // Criteria left out (UNKNOWN under `ignore`) have no score and no contribution.
         for (v, c) in self.values.iter_mut().zip(contributions) {
@@ -185,9 +194,8 @@ impl Engine {
     /// for a site scored with them. `work` is scratch space, reused between calls.
     pub fn aggregate_with(&self, scores: &[f64], weights: &[f64], work: &mut Vec<f64>) -> f64 {
         let n = scores.len();
-        work.resize(3 * n, 0.0);
-        let (w, rest) = work.split_at_mut(n);
-        let (clean, contributions) = rest.split_at_mut(n);
+        work.resize(2 * n, 0.0);
+        let (w, clean) = work.split_at_mut(n);
         let mut sum = 0.0;
         for (((wi, ci), s), base) in w.iter_mut().zip(clean.iter_mut()).zip(scores).zip(weights) {
             (*wi, *ci) = if s.is_nan() { (0.0, 0.0) } else { (*base, *s) };
@@ -197,7 +205,7 @@ impl Engine {
             return 0.0;
         }
         w.iter_mut().for_each(|x| *x /= sum);
-        self.aggregate.aggregate(clean, w, contributions)
+        self.aggregate.total(clean, w)
     }
 
     /// True when the profile's method is set-dependent (a site's score depends on the other
@@ -354,8 +362,13 @@ impl Engine {
                 weights.iter_mut().for_each(|w| *w /= weight_left);
             }
             sink.candidate(scores, weights);
-            q.score = Some(self.aggregate.aggregate(scores, weights, contributions));
-            sink.aggregated(contributions, weights);
+            q.score = Some(if sink.wants_contributions() {
+                let total = self.aggregate.aggregate(scores, weights, contributions);
+                sink.aggregated(contributions, weights);
+                total
+            } else {
+                self.aggregate.total(scores, weights)
+            });
         }
         q
     }

@@ -266,3 +266,26 @@ fn every_site_local_method_scores_the_fixture_sites() {
         }
     }
 }
+
+#[test]
+fn set_dependent_runs_are_identical_for_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        t.replace("weighted-sum", "topsis").replace(
+            "standardise = { linear = { best = 10.0, worst = 110.0 } }",
+            "standardise = { min_max = { best = \"low\" } }",
+        )
+    });
+    let s = sites(dir.path());
+    let run = |j: &str| {
+        let mut cmd = on_fixtures("score");
+        cmd.arg("--profile")
+            .arg(&p)
+            .arg(&s)
+            .args(["--format", "csv", "-q", "-j", j]);
+        run_ok(&mut cmd).stdout
+    };
+    let one = run("1");
+    assert!(one.len() > 1000);
+    assert_eq!(one, run("2"));
+}

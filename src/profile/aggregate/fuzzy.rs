@@ -112,17 +112,22 @@ fn pull(x: f64) -> f64 {
 }
 
 impl Aggregate for Fuzzy {
-    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+    fn total(&self, scores: &[f64], weights: &[f64]) -> f64 {
         let taking = || scores.iter().zip(weights).filter(|(_, w)| **w > 0.0);
-        let (product, sum) = Fuzzy::parts(scores, weights);
         let total = match *self {
             Fuzzy::And => taking().map(|(s, _)| *s).fold(f64::INFINITY, f64::min),
             Fuzzy::Or => taking().map(|(s, _)| *s).fold(f64::NEG_INFINITY, f64::max),
-            Fuzzy::Product => product,
-            Fuzzy::Sum => sum,
-            Fuzzy::Gamma(g) => sum.powf(g) * product.powf(1.0 - g),
+            Fuzzy::Product => Fuzzy::parts(scores, weights).0,
+            Fuzzy::Sum => Fuzzy::parts(scores, weights).1,
+            Fuzzy::Gamma(g) => {
+                let (product, sum) = Fuzzy::parts(scores, weights);
+                sum.powf(g) * product.powf(1.0 - g)
+            }
         };
-        let total = if total.is_finite() { total } else { 0.0 };
+        if total.is_finite() { total } else { 0.0 }
+    }
+    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+        let total = self.total(scores, weights);
         let deciding = |s: f64| scores.iter().map(move |x| if *x == s { 1.0 } else { 0.0 });
         match *self {
             Fuzzy::And | Fuzzy::Or => split(total, deciding(total), weights, contributions),

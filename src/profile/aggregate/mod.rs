@@ -62,6 +62,20 @@ pub trait Aggregate: Send + Sync {
     /// The total score; writes each criterion's share of it into `contributions` (for
     /// methods that are not additive, a share that says how much the criterion mattered).
     fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64;
+    /// The total alone (the quick path: ranking without explanations). Must equal
+    /// [`Aggregate::aggregate`]'s total bit for bit; a method whose contributions cost more
+    /// than its total overrides it.
+    fn total(&self, scores: &[f64], weights: &[f64]) -> f64 {
+        let mut small = [0.0; 16];
+        let mut large = Vec::new();
+        let contributions = if scores.len() <= 16 {
+            &mut small[..scores.len()]
+        } else {
+            large.resize(scores.len(), 0.0);
+            &mut large[..]
+        };
+        self.aggregate(scores, weights, contributions)
+    }
     /// How the total is formed, for people (outputs carry it).
     fn describe(&self) -> String;
 }
@@ -380,6 +394,21 @@ mod method_tests {
                 let t = m.aggregate(&s, &w, &mut c);
                 prop_assert!((0.0..=1.0 + 1e-12).contains(&t), "{} {t}", m.describe());
                 prop_assert!((c.iter().sum::<f64>() - t).abs() < 1e-9, "{} {c:?} {t}", m.describe());
+            }
+        }
+
+        /// The quick total equals the explained one bit for bit, for every method.
+        #[test]
+        fn total_equals_aggregate((s, w) in scores_and_weights()) {
+            let mut all = site_local();
+            all.push(Box::new(Fuzzy::Product));
+            all.push(Box::new(Fuzzy::Sum));
+            all.push(Box::new(Fuzzy::Gamma(0.7)));
+            all.push(Box::new(Owa::with_order_weights(&vec![1.0; s.len()], s.len()).unwrap()));
+            all.push(fitted(&Topsis::from_options(None).unwrap(), &[s.clone(), vec![0.5; s.len()]], &w));
+            for m in all {
+                let t = total(&*m, &s, &w);
+                prop_assert_eq!(m.total(&s, &w).to_bits(), t.to_bits(), "{}", m.describe());
             }
         }
 

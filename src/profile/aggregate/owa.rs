@@ -151,12 +151,26 @@ impl Method for Owa {
     }
 }
 
-impl Aggregate for Owa {
-    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
-        contributions.iter_mut().for_each(|c| *c = 0.0);
-        // Best first; equal scores in criterion order (the result does not depend on it).
-        let mut order: Vec<usize> = (0..scores.len()).filter(|&i| weights[i] > 0.0).collect();
-        order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+impl Owa {
+    /// Visit each taking-part criterion best first with its part of the total,
+    /// (order weight) × score; returns the total. Equal scores go in criterion order (the
+    /// total does not depend on it). No allocation for up to 16 criteria.
+    fn ordered(&self, scores: &[f64], weights: &[f64], mut each: impl FnMut(usize, f64)) -> f64 {
+        let mut small = [0usize; 16];
+        let mut large = Vec::new();
+        let taking = (0..scores.len()).filter(|&i| weights[i] > 0.0);
+        let order: &mut [usize] = if scores.len() <= 16 {
+            let mut n = 0;
+            for i in taking {
+                small[n] = i;
+                n += 1;
+            }
+            &mut small[..n]
+        } else {
+            large.extend(taking);
+            &mut large[..]
+        };
+        order.sort_unstable_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
         let (mut before, mut q_before, mut total) = (0.0, 0.0, 0.0);
         for (k, &i) in order.iter().enumerate() {
             before += weights[i];
@@ -166,11 +180,22 @@ impl Aggregate for Owa {
             } else {
                 self.q.at(before)
             };
-            contributions[i] = (q - q_before) * scores[i];
-            total += contributions[i];
+            let part = (q - q_before) * scores[i];
+            each(i, part);
+            total += part;
             q_before = q;
         }
         total
+    }
+}
+
+impl Aggregate for Owa {
+    fn total(&self, scores: &[f64], weights: &[f64]) -> f64 {
+        self.ordered(scores, weights, |_, _| {})
+    }
+    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+        contributions.iter_mut().for_each(|c| *c = 0.0);
+        self.ordered(scores, weights, |i, part| contributions[i] = part)
     }
     fn describe(&self) -> String {
         format!("ordered weighted average ({})", self.label)

@@ -153,7 +153,7 @@ impl Fit for Extremes {
 }
 
 impl Aggregate for Fitted {
-    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+    fn total(&self, scores: &[f64], weights: &[f64]) -> f64 {
         let (mut plus, mut minus) = (0.0, 0.0);
         for (j, (s, w)) in scores.iter().zip(weights).enumerate() {
             // A criterion no candidate had (or none at all fitted) does not discriminate.
@@ -167,11 +167,14 @@ impl Aggregate for Fitted {
             }
         }
         let (plus, minus) = (plus.sqrt(), minus.sqrt());
-        let total = if plus + minus > 0.0 {
+        if plus + minus > 0.0 {
             minus / (plus + minus)
         } else {
             0.5
-        };
+        }
+    }
+    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+        let total = self.total(scores, weights);
         let part = |j: usize, s: f64, w: f64| match (self.worst.get(j), self.scale.get(j)) {
             (Some(v), Some(k)) if v.is_finite() => (w * k * (s - v)).powi(2),
             _ => 0.0,

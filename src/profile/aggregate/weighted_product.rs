@@ -19,7 +19,7 @@ impl Method for WeightedProduct {
 }
 
 impl Aggregate for WeightedProduct {
-    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+    fn total(&self, scores: &[f64], weights: &[f64]) -> f64 {
         let mut log_total = 0.0;
         let mut zero = false;
         for (s, w) in scores.iter().zip(weights) {
@@ -28,7 +28,10 @@ impl Aggregate for WeightedProduct {
                 log_total += w * s.ln();
             }
         }
-        let total = if zero { 0.0 } else { log_total.exp().min(1.0) };
+        if zero { 0.0 } else { log_total.exp().min(1.0) }
+    }
+    fn aggregate(&self, scores: &[f64], weights: &[f64], contributions: &mut [f64]) -> f64 {
+        let total = self.total(scores, weights);
         split(
             total,
             scores.iter().zip(weights).map(|(s, w)| s * w),
