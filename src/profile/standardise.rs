@@ -183,25 +183,7 @@ impl Standardise {
                     ));
                 }
             }
-            Standardise::Piecewise { points } => {
-                if points.len() < 2 {
-                    return Err("piecewise needs at least two [x, score] points".into());
-                }
-                for w in points.windows(2) {
-                    if w[1][0] <= w[0][0] {
-                        return Err(format!(
-                            "piecewise x values must increase strictly ({} then {}): bounds are inverted",
-                            w[0][0], w[1][0]
-                        ));
-                    }
-                }
-                for p in points {
-                    finite(p[0], "x")?;
-                    if !(0.0..=1.0).contains(&p[1]) {
-                        return Err(format!("piecewise score {} is outside 0..1", p[1]));
-                    }
-                }
-            }
+            Standardise::Piecewise { points } => check_piecewise(points)?,
             Standardise::Percentile { low, high, .. } => {
                 if !(0.0..=100.0).contains(low) || !(0.0..=100.0).contains(high) {
                     return Err(format!(
@@ -323,6 +305,30 @@ impl Standardise {
             (_, Value::Text(_)) => None,
         }
     }
+}
+
+/// Check a piecewise curve's breakpoints.
+fn check_piecewise(points: &[[f64; 2]]) -> Result<(), String> {
+    if points.len() < 2 {
+        return Err("piecewise needs at least two [x, score] points".into());
+    }
+    for w in points.windows(2) {
+        if w[1][0] <= w[0][0] {
+            return Err(format!(
+                "piecewise x values must increase strictly ({} then {}): bounds are inverted",
+                w[0][0], w[1][0]
+            ));
+        }
+    }
+    for p in points {
+        if !p[0].is_finite() {
+            return Err("x must be a finite number".into());
+        }
+        if !(0.0..=1.0).contains(&p[1]) {
+            return Err(format!("piecewise score {} is outside 0..1", p[1]));
+        }
+    }
+    Ok(())
 }
 
 /// The `p`-th percentile (0..100) of `values` by linear interpolation between closest
