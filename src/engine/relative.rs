@@ -1,12 +1,14 @@
 //! Set-relative standardisations (`percentile`, `min_max`): their bounds come from the raw
 //! values of the candidate set, read in a pass of their own before anything is scored
-//! ([`Engine::fit`], [`crate::batch::fit_stream`]). Every site or cell of the run whose
-//! value is known counts, whatever its status, so that the bounds do not depend on the
-//! profile's constraints; values from a source with a standardisation of its own are on
-//! another scale and do not count.
+//! ([`Engine::fit`], [`crate::batch::fit_stream`]). The candidates are the sites or cells
+//! of the run that pass every constraint (as an analyst filters before normalising: a point
+//! at sea 1,300 km from any plant must not stretch the distance scale of the sites on
+//! land); each counts with its known value, whatever else is UNKNOWN there. Values from a
+//! source with a standardisation of its own are on another scale and do not count.
 
 use super::Engine;
-use crate::measure::Position;
+use super::score::Sink;
+use crate::measure::{Raw, Why};
 use crate::profile::Standardise;
 use crate::text::{format_number, thousands};
 
@@ -45,17 +47,24 @@ impl Engine {
         })
     }
 
-    /// Read the set-relative criteria's raw values at one site of the candidate set.
+    /// Read the set-relative criteria's raw values at one site of the candidate set: a site
+    /// that fails a constraint is not a candidate and does not count.
     pub fn relative_observe(&self, acc: &mut RelativeValues, lon: f64, lat: f64) {
-        let at = Position::new(lon, lat);
-        for (list, &i) in acc.lists.iter_mut().zip(&self.relative) {
-            let Ok((raw, source)) = self.measure(i, &at) else {
-                continue;
+        let mut sink = Raws {
+            engine: self,
+            values: [f64::NAN; 8],
+            more: Vec::new(),
+        };
+        if self.assess(lon, lat, &mut sink).failed != 0 {
+            return;
+        }
+        for (k, list) in acc.lists.iter_mut().enumerate() {
+            let x = if k < 8 {
+                sink.values[k]
+            } else {
+                sink.more.get(k - 8).copied().unwrap_or(f64::NAN)
             };
-            let own = source
-                .and_then(|k| self.compiled[i].standardise.get(usize::from(k)))
-                .is_some_and(Option::is_some);
-            if let Some(x) = raw.as_f64().filter(|x| x.is_finite() && !own) {
+            if !x.is_nan() {
                 list.push(x);
             }
         }
@@ -115,7 +124,10 @@ impl Engine {
                     _ => "min-max".to_string(),
                 };
                 match &self.resolved[i] {
-                    None => format!("{}: {what}: no known value in the set", c.id()),
+                    None => format!(
+                        "{}: {what}: no candidate passing every constraint has a value; unresolved",
+                        c.id()
+                    ),
                     Some(r) => {
                         let (best, worst) = match c.standardise.direction() {
                             Some(d) if d > 0.0 => (r.bounds[1], r.bounds[0]),
@@ -137,4 +149,38 @@ impl Engine {
             })
             .collect()
     }
+}
+
+/// Records the raw values of the set-relative criteria (NaN: unknown, or from a source on
+/// its own scale), in the order of [`Engine::relative_start`]'s lists.
+struct Raws<'e> {
+    engine: &'e Engine,
+    values: [f64; 8],
+    more: Vec<f64>,
+}
+
+impl Sink for Raws<'_> {
+    fn wants_every_value(&self) -> bool {
+        false
+    }
+    fn measured(&mut self, i: usize, raw: Result<(&Raw<'_>, Option<u16>), Why>, _: Option<f64>) {
+        let Some(k) = self.engine.relative.iter().position(|&r| r == i) else {
+            return;
+        };
+        let Ok((raw, source)) = raw else { return };
+        let own = source
+            .and_then(|s| self.engine.compiled[i].standardise.get(usize::from(s)))
+            .is_some_and(Option::is_some);
+        let x = raw.as_f64().filter(|x| x.is_finite() && !own);
+        let x = x.unwrap_or(f64::NAN);
+        if k < 8 {
+            self.values[k] = x;
+        } else {
+            if self.more.len() < k - 7 {
+                self.more.resize(k - 7, f64::NAN);
+            }
+            self.more[k - 8] = x;
+        }
+    }
+    fn aggregated(&mut self, _: &[f64], _: &[f64]) {}
 }

@@ -24,7 +24,7 @@ pub struct Quick {
 }
 
 /// What [`Engine::assess`] records beyond status and score.
-trait Sink {
+pub(super) trait Sink {
     /// False when a site already excluded may skip the measures nothing reported depends on.
     fn wants_every_value(&self) -> bool;
     /// Criterion `i` was measured: its raw value and source (or why it is UNKNOWN) and its
@@ -300,7 +300,7 @@ impl Engine {
     /// Criteria with constraints are measured first; once a constraint has failed, a sink
     /// that does not want every value lets the site skip the measures that are always known
     /// and carry no constraint (nothing reported would change).
-    fn assess(&self, lon: f64, lat: f64, sink: &mut impl Sink) -> Quick {
+    pub(super) fn assess(&self, lon: f64, lat: f64, sink: &mut impl Sink) -> Quick {
         let mut work = Work::new(self.compiled.len());
         let (scores, weights, contributions) = work.split();
         let mut q = Quick {

@@ -202,11 +202,13 @@ pub fn matrix_of(section: &Spanned<AhpSection>, ids: &[&str]) -> Result<Vec<Vec<
             ),
         ));
     }
-    match (&section.get_ref().pairs, &section.get_ref().matrix) {
+    let found = match (&section.get_ref().pairs, &section.get_ref().matrix) {
         (Some(pairs), None) => from_pairs(pairs, ids),
         (None, Some(rows)) => from_rows(rows, n),
         _ => Err((at, "[ahp] needs pairs or matrix (one of them)".into())),
-    }
+    };
+    // An error about the section as a whole (a missing pair) points at the section.
+    found.map_err(|(where_, msg)| (where_.or(at), msg))
 }
 
 fn from_pairs(

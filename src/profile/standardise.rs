@@ -18,7 +18,7 @@
 //!   takes `default`, or is UNKNOWN when there is none.
 //!
 //! Set-relative, over the run's candidate set (the sites of a `score` run, the cells of a
-//! `region` run: every one whose value is known, whatever its status), read in a first pass:
+//! `region` run, that pass every constraint, with a known value), read in a first pass:
 //!
 //! - `percentile = { low = 1, high = 99, best = "low" }`: straight between the `low` and
 //!   `high` percentiles of the set's values (linear interpolation between closest ranks,

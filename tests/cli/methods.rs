@@ -122,14 +122,16 @@ fn percentile_bounds_come_from_the_run_sites() {
     });
     let s = sites(dir.path());
     let rows = scored(&p, &s, &[]);
+    // The candidates: sites that pass every constraint (excluded ones do not count).
     let mut known: Vec<f64> = rows
         .iter()
-        .filter(|r| !r["grid_distance_km"].is_empty())
+        .filter(|r| !r["grid_distance_km"].is_empty() && r["status"] != "excluded")
         .map(|r| num(r, "grid_distance_km"))
         .collect();
     known.sort_by(f64::total_cmp);
     let (lo, hi) = (percentile(&known, 10.0), percentile(&known, 90.0));
     assert!(hi - lo > 10.0, "{lo} {hi}");
+    assert!(rows.iter().any(|r| r["status"] == "excluded"));
     for r in rows.iter().filter(|r| !r["grid_distance_score"].is_empty()) {
         let x = num(r, "grid_distance_km");
         let expected = ((hi - x) / (hi - lo)).clamp(0.0, 1.0);
@@ -288,4 +290,57 @@ fn set_dependent_runs_are_identical_for_1_and_2_threads() {
     let one = run("1");
     assert!(one.len() > 1000);
     assert_eq!(one, run("2"));
+}
+
+#[test]
+fn sensitivity_works_with_set_dependent_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| t.replace("weighted-sum", "topsis"));
+    let out = run_ok(
+        on_fixtures("score")
+            .arg("--profile")
+            .arg(&p)
+            .arg(sites(dir.path()))
+            .args(["--top", "5", "--sensitivity", "20"]),
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("sensitivity: 20 draws of the weights"),
+        "{err}"
+    );
+    assert!(
+        err.contains("scores: TOPSIS closeness to the ideal of the"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_ahp_pair_names_the_section_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        let no_weights: String = t
+            .lines()
+            .filter(|l| !l.starts_with("weight ="))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        no_weights + "[ahp]\npairs = [[\"grid_distance\", \"land_cost\", 3]]\n"
+    });
+    let out = on_fixtures("score")
+        .arg("--profile")
+        .arg(&p)
+        .arg(fixtures().join("sites.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let line = std::fs::read_to_string(&p)
+        .unwrap()
+        .lines()
+        .position(|l| l == "[ahp]")
+        .unwrap()
+        + 1;
+    assert!(
+        err.starts_with(&format!("error: {}:{line}: [ahp] misses the comparison of \"grid_distance\" and \"grid_capacity\"", p.display())),
+        "{err}"
+    );
 }
