@@ -91,6 +91,21 @@ fn topsis_equals_closeness_recomputed_from_the_sub_scores() {
             r["score"]
         );
     }
+    // The JSON output says how the scores were formed, and that they depend on the set.
+    let json = run_ok(
+        on_fixtures("score")
+            .arg("--profile")
+            .arg(&p)
+            .arg(sites(dir.path()))
+            .args(["--format", "json", "-q"]),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let how = v["standort"]["aggregation"].as_str().unwrap();
+    assert!(
+        how.contains(&format!("ideal of the {} candidates", ok.len()))
+            && how.contains("set-dependent"),
+        "{how}"
+    );
     // The streaming path (--top: the ideals from a first pass) gives the same scores.
     let top = scored(&p, &sites(dir.path()), &["--top", "10"]);
     let by_id: HashMap<&str, &str> = rows

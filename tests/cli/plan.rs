@@ -357,3 +357,36 @@ fn real_plans_are_deterministic_and_add_up() {
     let sum: f64 = campuses.iter().map(|c| c["it_mw"].as_f64().unwrap()).sum();
     assert!((sum - s["it_mw"].as_f64().unwrap()).abs() < 1e-6);
 }
+
+#[test]
+fn plan_refuses_a_set_dependent_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixtures().join("plan/profile.toml")).unwrap();
+    let text = if text.contains("method = ") {
+        text.replace("method = \"weighted-sum\"", "method = \"topsis\"")
+    } else {
+        format!("method = \"topsis\"\n{text}")
+    };
+    let p = dir.path().join("p.toml");
+    std::fs::write(&p, text).unwrap();
+    let f = fixtures().join("plan");
+    let out = Command::cargo_bin("standort")
+        .unwrap()
+        .env_remove("STANDORT_DATA_DIR")
+        .args(["plan", "--data-dir"])
+        .arg(&f)
+        .arg("--layers")
+        .arg(f.join("layers.toml"))
+        .arg("--profile")
+        .arg(&p)
+        .args(["--cell", "0.5", "XXA"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("planning needs a site-local score") && err.contains("(method topsis)"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
