@@ -208,8 +208,9 @@ impl Engine {
         self.aggregate.total(clean, w)
     }
 
-    /// True when the profile's method is set-dependent (a site's score depends on the other
-    /// candidates) and [`Engine::fit`] has not run yet.
+    /// True when the run's sites must first be read as a candidate set — the method is
+    /// set-dependent or a standardisation set-relative: a site's score depends on the other
+    /// candidates — and [`Engine::fit`] has not run yet.
     pub fn needs_fit(&self) -> bool {
         (!self.fitted && self.method.fit().is_some())
             || (!self.relative_done && !self.relative.is_empty())
@@ -234,10 +235,12 @@ impl Engine {
 
     /// Fit on the candidate set `sites` (lon, lat), in parallel: first the set-relative
     /// standardisations, then a set-dependent method; nothing to do when neither is used.
+    /// The parts are merged in a fixed order (chunks of 4,096, in order), so that sums —
+    /// and scores — do not depend on the number of threads.
     pub fn fit(&mut self, sites: &[(f64, f64)]) {
-        if let Some(start) = self.relative_start() {
+        if let Some(mut seen) = self.relative_start() {
             let this = &*self;
-            let seen = sites
+            let parts: Vec<_> = sites
                 .par_chunks(4096)
                 .filter_map(|chunk| {
                     let mut acc = this.relative_start()?;
@@ -246,30 +249,26 @@ impl Engine {
                     }
                     Some(acc)
                 })
-                .reduce_with(|mut a, b| {
-                    a.merge(b);
-                    a
-                });
-            self.relative_finish(seen.unwrap_or(start));
+                .collect();
+            parts.into_iter().for_each(|p| seen.merge(p));
+            self.relative_finish(seen);
         }
-        let Some(start) = self.fit_start() else {
+        let Some(mut fit) = self.fit_start() else {
             return;
         };
         let this = &*self;
-        let fitted = sites
+        let parts: Vec<_> = sites
             .par_chunks(4096)
             .filter_map(|chunk| {
-                let mut fit = this.fit_start()?;
+                let mut f = this.fit_start()?;
                 for &(lon, lat) in chunk {
-                    this.fit_observe(&mut *fit, lon, lat);
+                    this.fit_observe(&mut *f, lon, lat);
                 }
-                Some(fit)
+                Some(f)
             })
-            .reduce_with(|mut a, b| {
-                a.merge(b);
-                a
-            });
-        self.fit_finish(fitted.unwrap_or(start));
+            .collect();
+        parts.into_iter().for_each(|p| fit.merge(p));
+        self.fit_finish(fit);
     }
 
     /// Evaluate one site at (lon, lat) in degrees.

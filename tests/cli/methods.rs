@@ -359,3 +359,32 @@ fn a_missing_ahp_pair_names_the_section_line() {
         "{err}"
     );
 }
+
+#[test]
+fn set_dependent_regions_are_identical_for_1_and_2_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        t.replace("weighted-sum", "topsis").replace(
+            "standardise = { linear = { best = 10.0, worst = 110.0 } }",
+            "standardise = { percentile = { low = 5, high = 95, best = \"low\" } }",
+        ) + "[topsis]\nnormalise = \"vector\"\n"
+    });
+    let run = |j: &str| {
+        let out = dir.path().join(format!("cells_{j}.geojson"));
+        let mut cmd = on_fixtures("region");
+        cmd.arg("--profile")
+            .arg(&p)
+            .args(["--bbox", "9,-1,14,1", "--cell", "0.02", "-q", "-j", j, "-o"])
+            .arg(&out);
+        run_ok(&mut cmd);
+        std::fs::read(out).unwrap()
+    };
+    let one = run("1");
+    let text = String::from_utf8_lossy(&one);
+    assert!(
+        text.contains("vector-normalised") && text.contains("percentile 5-95 of"),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+    assert_eq!(one, run("2"));
+}
