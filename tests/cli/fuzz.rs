@@ -246,6 +246,17 @@ fn fuzz_profile_toml() {
 }
 
 #[test]
+fn fuzz_profile_methods_toml() {
+    // The method sections and AHP comparisons, from a seed that has them.
+    fuzz(
+        "profile-methods-toml",
+        &fixtures().join("profile_methods.toml"),
+        "p.toml",
+        &|p| Profile::from_file(p).map(|_| ()),
+    );
+}
+
+#[test]
 fn fuzz_layer_set_toml() {
     fuzz(
         "layers-toml",
