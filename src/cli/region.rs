@@ -478,11 +478,23 @@ fn write_sub_scores(
     s: &RegionSummary,
 ) -> std::io::Result<()> {
     let p = engine.profile();
-    writeln!(out, "sub-scores (area-weighted mean where known; weight)")?;
+    // Fuzzy overlay is unweighted: a weight only says whether a criterion takes part.
+    let unweighted = p.method == "fuzzy";
+    let what = if unweighted {
+        "takes part; fuzzy overlay is unweighted"
+    } else {
+        "weight"
+    };
+    writeln!(out, "sub-scores (area-weighted mean where known; {what})")?;
     let width = p.criteria.iter().map(|c| c.id().len()).max().unwrap_or(0);
     for ((c, m), w) in p.criteria.iter().zip(&s.mean_scores).zip(engine.weights()) {
         let m = m.map_or_else(|| "-".to_string(), |m| format!("{m:.3}"));
-        writeln!(out, "  {:<width$}  {m:>5}  ({:.2})", c.id(), w)?;
+        let w = match (unweighted, *w > 0.0) {
+            (false, _) => format!("{w:.2}"),
+            (true, true) => "yes".into(),
+            (true, false) => "no".into(),
+        };
+        writeln!(out, "  {:<width$}  {m:>5}  ({w})", c.id())?;
     }
     Ok(())
 }
