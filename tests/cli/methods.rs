@@ -388,3 +388,32 @@ fn set_dependent_regions_are_identical_for_1_and_2_threads() {
     );
     assert_eq!(one, run("2"));
 }
+
+#[test]
+fn region_table_under_fuzzy_overlay_shows_who_takes_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(dir.path(), &|t| {
+        t.replace("weighted-sum", "fuzzy")
+            .replace("weight = 1\n", "weight = 0\n")
+    });
+    let out = run_ok(on_fixtures("region").arg("--profile").arg(&p).args([
+        "--bbox",
+        "9,-1,14,1",
+        "--cell",
+        "0.5",
+    ]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("takes part; fuzzy overlay is unweighted"),
+        "{text}"
+    );
+    assert!(
+        text.contains("grid_distance") && text.contains("(yes)"),
+        "{text}"
+    );
+    assert!(text.contains("(no)"), "{text}");
+    assert!(
+        text.contains("scores    fuzzy gamma 0.9: fuzzy sum^0.9 x fuzzy product^0.1"),
+        "{text}"
+    );
+}
