@@ -444,22 +444,28 @@ mod tests {
             e.contains("\"bb\", which is not a criterion; did you mean \"b\"?"),
             "{e}"
         );
-        let e = err("[ahp]\npairs = [[\"a\", \"b\", 0]]\n");
-        assert!(e.contains("must be positive"), "{e}");
-        let e = err("[ahp]\npairs = [[\"a\", \"b\", -3]]\n");
-        assert!(e.contains("must be positive"), "{e}");
-        let e = err("[ahp]\npairs = [[\"a\", \"b\", \"lots\"]]\n");
-        assert!(e.contains("\"lots\" is not a number"), "{e}");
-        let e = err("[ahp]\npairs = [[\"a\", \"b\", 12]]\n");
-        assert!(e.contains("outside Saaty's scale"), "{e}");
-        let e = err("[ahp]\npairs = [[\"a\", \"a\", 2]]\n");
-        assert!(e.contains("with itself"), "{e}");
-        let e = err("[ahp]\npairs = [[\"a\", \"b\", 2], [\"b\", \"a\", 2]]\n");
-        assert!(e.contains("compared twice"), "{e}");
-        let e = err("[ahp]\nmatrix = [[1, 3, 5], [1, 1, 3], [0.2, \"1/3\", 1]]\n");
-        assert!(e.contains("not reciprocal"), "{e}");
-        let e = err("[ahp]\nallow_inconsistent = true\n");
-        assert!(e.contains("needs pairs or matrix"), "{e}");
+        for (text, expected) in [
+            ("pairs = [[\"a\", \"b\", 0]]", "must be positive"),
+            ("pairs = [[\"a\", \"b\", -3]]", "must be positive"),
+            (
+                "pairs = [[\"a\", \"b\", \"lots\"]]",
+                "\"lots\" is not a number",
+            ),
+            ("pairs = [[\"a\", \"b\", 12]]", "outside Saaty's scale"),
+            ("pairs = [[\"a\", \"a\", 2]]", "with itself"),
+            (
+                "pairs = [[\"a\", \"b\", 2], [\"b\", \"a\", 2]]",
+                "compared twice",
+            ),
+            (
+                "matrix = [[1, 3, 5], [1, 1, 3], [0.2, \"1/3\", 1]]",
+                "not reciprocal",
+            ),
+            ("allow_inconsistent = true", "needs pairs or matrix"),
+        ] {
+            let e = err(&format!("[ahp]\n{text}\n"));
+            assert!(e.contains(expected), "{text}: {e}");
+        }
         // The error points at the pair's line.
         let text = "[ahp]\npairs = [\n  [\"a\", \"b\", 3],\n  [\"a\", \"c\", 0],\n]\n";
         let (at, _) = matrix_of(&parse(text), &ids).unwrap_err();

@@ -52,14 +52,19 @@ fn num(row: &HashMap<String, String>, col: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{col} = {:?}", row[col]))
 }
 
-fn scored(profile: &Path, sites: &Path, extra: &[&str]) -> Vec<HashMap<String, String>> {
+/// `standort score SITES` on the fixture layers with `profile`.
+fn score_with(profile: &Path, sites: impl AsRef<std::ffi::OsStr>) -> assert_cmd::Command {
     let mut cmd = on_fixtures("score");
-    cmd.arg("--profile")
-        .arg(profile)
-        .arg(sites)
-        .args(["--format", "csv", "-q"])
-        .args(extra);
-    run_csv(&mut cmd)
+    cmd.arg("--profile").arg(profile).arg(sites);
+    cmd
+}
+
+fn scored(profile: &Path, sites: &Path, extra: &[&str]) -> Vec<HashMap<String, String>> {
+    run_csv(
+        score_with(profile, sites)
+            .args(["--format", "csv", "-q"])
+            .args(extra),
+    )
 }
 
 #[test]
@@ -92,13 +97,7 @@ fn topsis_equals_closeness_recomputed_from_the_sub_scores() {
         );
     }
     // The JSON output says how the scores were formed, and that they depend on the set.
-    let json = run_ok(
-        on_fixtures("score")
-            .arg("--profile")
-            .arg(&p)
-            .arg(sites(dir.path()))
-            .args(["--format", "json", "-q"]),
-    );
+    let json = run_ok(score_with(&p, sites(dir.path())).args(["--format", "json", "-q"]));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let how = v["standort"]["aggregation"].as_str().unwrap();
     assert!(
@@ -159,13 +158,7 @@ fn percentile_bounds_come_from_the_run_sites() {
         );
     }
     // The summary reports the bounds.
-    let out = run_ok(
-        on_fixtures("score")
-            .arg("--profile")
-            .arg(&p)
-            .arg(&s)
-            .args(["--format", "csv"]),
-    );
+    let out = run_ok(score_with(&p, &s).args(["--format", "csv"]));
     let err = String::from_utf8(out.stderr).unwrap();
     let note = format!(
         "standardised on these sites: grid_distance: percentile 10-90 of {} values:",
@@ -236,10 +229,7 @@ fn every_built_in_method_profile_checks() {
 fn set_dependent_profiles_refuse_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let p = profile(dir.path(), &|t| t.replace("weighted-sum", "topsis"));
-    let out = on_fixtures("score")
-        .arg("--profile")
-        .arg(&p)
-        .arg("-")
+    let out = score_with(&p, "-")
         .write_stdin("id,lon,lat\na,10,0\n")
         .output()
         .unwrap();
@@ -294,14 +284,7 @@ fn set_dependent_runs_are_identical_for_1_and_2_threads() {
         )
     });
     let s = sites(dir.path());
-    let run = |j: &str| {
-        let mut cmd = on_fixtures("score");
-        cmd.arg("--profile")
-            .arg(&p)
-            .arg(&s)
-            .args(["--format", "csv", "-q", "-j", j]);
-        run_ok(&mut cmd).stdout
-    };
+    let run = |j: &str| run_ok(score_with(&p, &s).args(["--format", "csv", "-q", "-j", j])).stdout;
     let one = run("1");
     assert!(one.len() > 1000);
     assert_eq!(one, run("2"));
@@ -311,13 +294,7 @@ fn set_dependent_runs_are_identical_for_1_and_2_threads() {
 fn sensitivity_works_with_set_dependent_methods() {
     let dir = tempfile::tempdir().unwrap();
     let p = profile(dir.path(), &|t| t.replace("weighted-sum", "topsis"));
-    let out = run_ok(
-        on_fixtures("score")
-            .arg("--profile")
-            .arg(&p)
-            .arg(sites(dir.path()))
-            .args(["--top", "5", "--sensitivity", "20"]),
-    );
+    let out = run_ok(score_with(&p, sites(dir.path())).args(["--top", "5", "--sensitivity", "20"]));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
         err.contains("sensitivity: 20 draws of the weights"),
@@ -340,10 +317,7 @@ fn a_missing_ahp_pair_names_the_section_line() {
             .collect();
         no_weights + "[ahp]\npairs = [[\"grid_distance\", \"land_cost\", 3]]\n"
     });
-    let out = on_fixtures("score")
-        .arg("--profile")
-        .arg(&p)
-        .arg(fixtures().join("sites.csv"))
+    let out = score_with(&p, fixtures().join("sites.csv"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{out:?}");
