@@ -434,6 +434,7 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
             return Err(Error::usage("give a REGION (ISO3 code or name) or --sites FILE").into());
         }
     };
+    o.engine.failure()?;
     let mut inputs = o.inputs.clone();
     inputs.extend(args.sites.clone());
     let head = json!({
@@ -629,6 +630,7 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
     let (rows, shapes) = sovereignty_rows(&args, &o, &s, g)?;
+    o.engine.failure()?;
     let head = json!({
         "profile": o.engine.profile().name,
         "parameters": out::parameters_json(&o.params, &options),

@@ -209,6 +209,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         &progress,
     )?;
     progress.finish();
+    engine.failure()?;
     let run = Scored {
         engine,
         summary,

@@ -213,6 +213,7 @@ fn run_in_memory(
     let progress = Progress::new(Progress::wanted(g.quiet), None, Unit::Items("scored sites"));
     let mut batch = score_stream(&engine, sites, plan.top, &mut |n| progress.set(n))?;
     progress.finish();
+    engine.failure()?;
     if plan.top.is_none() && plan.format != Format::Table {
         // A full output keeps the input order, as a full run from a file does.
         batch.results.sort_by_key(|s| s.site.index);
@@ -398,6 +399,7 @@ fn run_full(
         return Err(e.into());
     }
     output?;
+    run.engine.failure()?;
     Ok(Scored {
         scored: started.elapsed(),
         ..run

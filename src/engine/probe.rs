@@ -61,6 +61,19 @@ impl Engine {
             .fold(0, |mask, (i, _)| mask | 1 << i)
     }
 
+    /// An error when a layer could not give some of the values measured so far (a tile of
+    /// a compressed raster that does not decode: those sites read it as no data). Check it
+    /// after a batch and before keeping its output.
+    pub fn failure(&self) -> crate::error::Result<()> {
+        match self.compiled.iter().find_map(|c| c.probe.failure()) {
+            Some(msg) => Err(crate::error::Error::new(
+                crate::error::ErrorKind::Input,
+                msg,
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// Read the index memory the measures at `sites` (lon, lat) will read first (raster
     /// pixels, polygon grid cells), without evaluating anything. Touching a group of
     /// neighbouring sites before scoring them lets their cache misses overlap: all addresses

@@ -134,6 +134,11 @@ pub trait Probe: Send + Sync {
         let _ = (group, scratch);
         0.0
     }
+    /// Why some values could not be read from the layer (a corrupt tile of a compressed
+    /// raster, found when a site first read it), as a one-line message naming the file.
+    fn failure(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a value is UNKNOWN (formatted only when a result is explained).

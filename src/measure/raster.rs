@@ -51,6 +51,9 @@ impl Probe for Pixel {
             _ => String::new(),
         }
     }
+    fn failure(&self) -> Option<String> {
+        self.0.failure()
+    }
     fn touch(&self, group: &[(f64, f64)], scratch: &mut [usize]) -> f64 {
         for (k, &(lon, lat)) in scratch.iter_mut().zip(group) {
             *k = self.0.index_of(lon, lat).unwrap_or(0);

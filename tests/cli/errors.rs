@@ -451,3 +451,49 @@ fn categories_the_field_never_holds_are_an_error() {
         "no value of field \"bws\" in layer \"zones\" is one of its categories (\"High\", \"Low\")",
     );
 }
+
+/// The fixtures' land raster compressed (DEFLATE, floating-point predictor, one tile) scores
+/// exactly as the plain one; with its tile's bytes garbled, the run fails with one line
+/// naming the file and the tile, and writes nothing.
+#[test]
+fn a_corrupt_tile_of_a_compressed_raster_fails_the_run() {
+    let dir = fixture_copy(&[
+        "layers.toml",
+        "plants.csv",
+        "lines.geojson",
+        "zones.geojson",
+        "countries.geojson",
+        "land.tif",
+    ]);
+    let run = |dir: &Path| {
+        let mut cmd = Command::cargo_bin("standort").unwrap();
+        cmd.env_remove("STANDORT_DATA_DIR")
+            .args(["score", "--format", "csv", "--layers"])
+            .arg(dir.join("layers.toml"))
+            .arg("--profile")
+            .arg(fixtures().join("profile.toml"))
+            .arg(fixtures().join("sites.csv"));
+        cmd
+    };
+    let plain = run(dir.path()).output().unwrap();
+    assert!(plain.status.success());
+    let packed = fixtures().join("raster/land-deflate.tif");
+    std::fs::copy(&packed, dir.path().join("land.tif")).unwrap();
+    let compressed = run(dir.path()).output().unwrap();
+    assert!(compressed.status.success());
+    assert_eq!(
+        String::from_utf8(compressed.stdout).unwrap(),
+        String::from_utf8(plain.stdout).unwrap()
+    );
+    let mut dec = tiff::decoder::Decoder::new(std::fs::File::open(&packed).unwrap()).unwrap();
+    let at = dec.get_tag_u64(tiff::tags::Tag::TileOffsets).unwrap() as usize;
+    let n = dec.get_tag_u64(tiff::tags::Tag::TileByteCounts).unwrap() as usize;
+    let mut bytes = std::fs::read(&packed).unwrap();
+    bytes[at..at + n].fill(0x5A);
+    std::fs::write(dir.path().join("land.tif"), bytes).unwrap();
+    fails(
+        run(dir.path()),
+        1,
+        "land.tif: tile or strip 0 cannot be decoded",
+    );
+}

@@ -5,24 +5,31 @@
 //! as GDAL reads them), and GDAL's `GDAL_NODATA` tag. Rasters in another CRS need the `gdal`
 //! feature.
 
+mod chunked;
+
 use crate::error::{Error, ErrorKind, Result};
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
-use tiff::decoder::{Decoder, DecodingResult, Limits};
+use tiff::decoder::{Decoder, Limits};
 use tiff::encoder::{TiffEncoder, colortype};
 use tiff::tags::Tag;
 
-/// Pixel values, stored at their source precision (integers up to 16 bits as `f32`).
+/// Pixel values: in memory, read in place from a map of the file, or decoded a chunk at a
+/// time (at the source precision; integers up to 16 bits as `f32`).
 #[derive(Debug)]
 enum Pixels {
     F32(Vec<f32>),
-    F64(Vec<f64>),
     /// An uncompressed little-endian float32 GeoTIFF whose strips follow one another: the
     /// pixels are read from a map of the file, row-major from byte `start` (see
     /// [`crate::mapped`]); `count` pixels.
     Mapped {
         map: memmap2::Mmap,
         start: usize,
+        count: usize,
+    },
+    /// A compressed or tiled GeoTIFF, decoded a tile (or strip) at a time on demand.
+    Chunked {
+        chunks: std::sync::Arc<chunked::Chunked>,
         count: usize,
     },
 }
@@ -32,8 +39,7 @@ impl Pixels {
     fn len(&self) -> usize {
         match self {
             Pixels::F32(v) => v.len(),
-            Pixels::F64(v) => v.len(),
-            Pixels::Mapped { count, .. } => *count,
+            Pixels::Mapped { count, .. } | Pixels::Chunked { count, .. } => *count,
         }
     }
 }
@@ -42,7 +48,6 @@ impl Pixels {
     fn get(&self, i: usize) -> f64 {
         match self {
             Pixels::F32(p) => f64::from(p[i]),
-            Pixels::F64(p) => p[i],
             Pixels::Mapped { map, start, .. } => {
                 let b = start + i * 4;
                 f64::from(f32::from_le_bytes([
@@ -52,14 +57,16 @@ impl Pixels {
                     map[b + 3],
                 ]))
             }
+            Pixels::Chunked { chunks, .. } => chunks.get(i),
         }
     }
 
     fn to_f32(&self) -> Vec<f32> {
         match self {
             Pixels::F32(p) => p.clone(),
-            Pixels::F64(p) => p.iter().map(|&v| v as f32).collect(),
-            Pixels::Mapped { count, .. } => (0..*count).map(|i| self.get(i) as f32).collect(),
+            Pixels::Mapped { count, .. } | Pixels::Chunked { count, .. } => {
+                (0..*count).map(|i| self.get(i) as f32).collect()
+            }
         }
     }
 }
@@ -68,8 +75,11 @@ impl Clone for Pixels {
     fn clone(&self) -> Self {
         match self {
             Pixels::F32(p) => Pixels::F32(p.clone()),
-            Pixels::F64(p) => Pixels::F64(p.clone()),
             Pixels::Mapped { .. } => Pixels::F32(self.to_f32()),
+            Pixels::Chunked { chunks, count } => Pixels::Chunked {
+                chunks: std::sync::Arc::clone(chunks),
+                count: *count,
+            },
         }
     }
 }
@@ -248,6 +258,15 @@ impl Raster {
         self.nodata
     }
 
+    /// Why some pixels could not be read, when a tile (or strip) of a compressed GeoTIFF
+    /// failed to decode: its samples were NaN (no data). Check it after sampling.
+    pub fn failure(&self) -> Option<String> {
+        match &self.pixels {
+            Pixels::Chunked { chunks, .. } => chunks.failure().map(str::to_owned),
+            _ => None,
+        }
+    }
+
     /// The value of the pixel containing (lon, lat), or `None` outside the raster, on nodata
     /// or NaN. A point on a pixel edge belongs to the pixel east/south of it; the raster's
     /// east and south edges belong to the raster.
@@ -352,7 +371,15 @@ impl Raster {
         let nodata = nodata(&mut dec, &at)?;
         let pixels = match mapped_pixels(&mut dec, path, w as usize, h as usize)? {
             Some(pixels) => pixels,
-            None => decode_pixels(&mut dec, &at)?,
+            None => Pixels::Chunked {
+                chunks: std::sync::Arc::new(chunked::Chunked::open(
+                    path,
+                    w as usize,
+                    h as usize,
+                    limits(file_len),
+                )?),
+                count: w as usize * h as usize,
+            },
         };
         if pixels.len() != w as usize * h as usize {
             return Err(at(format!(
@@ -540,26 +567,6 @@ fn nodata(dec: &mut FileDecoder, at: &dyn Fn(String) -> Error) -> Result<Option<
         .map_err(|_| at(format!("GDAL_NODATA \"{t}\" is not a number")))
 }
 
-/// Decode every pixel into memory.
-fn decode_pixels(dec: &mut FileDecoder, at: &dyn Fn(String) -> Error) -> Result<Pixels> {
-    Ok(
-        match dec
-            .read_image()
-            .map_err(|e| at(format!("cannot decode pixels: {e}")))?
-        {
-            DecodingResult::U8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::I8(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::U16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::I16(v) => Pixels::F32(v.into_iter().map(f32::from).collect()),
-            DecodingResult::F32(v) => Pixels::F32(v),
-            DecodingResult::U32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-            DecodingResult::I32(v) => Pixels::F64(v.into_iter().map(f64::from).collect()),
-            DecodingResult::F64(v) => Pixels::F64(v),
-            _ => return Err(at("unsupported pixel type".into())),
-        },
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,7 +597,8 @@ mod tests {
     }
 
     /// A plain float32 GeoTIFF (several strips) is sampled in place from a map of the file;
-    /// a compressed one is decoded; both give every pixel as written, and so does a copy.
+    /// a compressed one is decoded strip by strip; both give every pixel as written, and so
+    /// does a copy.
     #[test]
     fn mapped_and_decoded_pixels_agree() {
         let dir = tempfile::tempdir().unwrap();
@@ -611,7 +619,7 @@ mod tests {
         let a = Raster::read(&plain).unwrap();
         let b = Raster::read(&packed).unwrap();
         assert!(matches!(a.pixels, Pixels::Mapped { .. }));
-        assert!(matches!(b.pixels, Pixels::F32(_)));
+        assert!(matches!(b.pixels, Pixels::Chunked { .. }));
         let c = a.clone();
         for (i, &v) in values.iter().enumerate() {
             assert_eq!(a.pixel(i), f64::from(v), "pixel {i}");
@@ -621,6 +629,160 @@ mod tests {
         let (lon, lat) = (-180.0 + 0.05 * 3000.5, 60.0 - 0.25 * 206.5);
         assert_eq!(a.sample(lon, lat), Some(f64::from(values[w * h - 1])));
         assert_eq!(a.sample(lon, lat), b.sample(lon, lat));
+    }
+
+    fn raster_fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/raster")
+            .join(name)
+    }
+
+    /// Every pixel of `path` by the `tiff` crate's whole-image decode.
+    fn full_decode(path: &Path) -> Vec<f64> {
+        use tiff::decoder::DecodingResult as D;
+        let mut dec = Decoder::new(std::fs::File::open(path).unwrap()).unwrap();
+        match dec.read_image().unwrap() {
+            D::U8(v) => v.into_iter().map(f64::from).collect(),
+            D::I16(v) => v.into_iter().map(f64::from).collect(),
+            D::I32(v) => v.into_iter().map(f64::from).collect(),
+            D::F32(v) => v.into_iter().map(f64::from).collect(),
+            D::F64(v) => v,
+            _ => panic!("{}: unexpected pixel type", path.display()),
+        }
+    }
+
+    /// The GDAL-written fixtures (every compression and predictor GDAL writes, tiled and in
+    /// strips, partial edge tiles): each pixel decoded tile by tile, in reverse order, equals
+    /// the whole-image decode, and every float32 file holds the same pixels.
+    #[test]
+    fn tile_decoded_pixels_equal_full_decode() {
+        let reference = full_decode(&raster_fixture("f32-strips-none.tif"));
+        let mut files: Vec<_> = std::fs::read_dir(raster_fixture(""))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+            .filter(|p| !p.ends_with("land-deflate.tif"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 24, "{} fixtures", files.len());
+        let mut chunked = 0;
+        for path in &files {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let full = full_decode(path);
+            let r = Raster::read(path).unwrap();
+            assert_eq!((r.width(), r.height()), (130, 70), "{name}");
+            chunked += usize::from(matches!(r.pixels, Pixels::Chunked { .. }));
+            for i in (0..full.len()).rev() {
+                assert_eq!(r.pixel(i).to_bits(), full[i].to_bits(), "{name} pixel {i}");
+            }
+            if name.starts_with("f32") {
+                assert_eq!(full, reference, "{name}");
+            }
+            // The nodata pixel (row 5, column 7) and its neighbour, by position.
+            let (lon, lat) = (-120.0 + 0.05 * 7.5, 40.0 - 0.05 * 5.5);
+            assert_eq!(r.sample(lon, lat), None, "{name}");
+            assert_eq!(r.sample(lon + 0.05, lat), Some(full[5 * 130 + 8]), "{name}");
+            assert_eq!(r.failure(), None, "{name}");
+        }
+        assert!(chunked >= files.len() - 1, "{chunked} decoded by chunk");
+    }
+
+    /// With a cache of three tiles, four threads reading every pixel in different orders
+    /// all get the whole-image decode's values, and the cache stays within its budget.
+    #[test]
+    fn a_small_tile_cache_shared_by_threads_gives_the_same_pixels() {
+        let path = raster_fixture("f32-tiled-deflate-p3.tif");
+        let full = full_decode(&path);
+        let len = std::fs::metadata(&path).unwrap().len();
+        let budget = 3 * 32 * 16 * 4;
+        let c = chunked::Chunked::open(&path, 130, 70, limits(len))
+            .unwrap()
+            .with_cache_bytes(budget);
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                let (c, full) = (&c, &full);
+                s.spawn(move || {
+                    for k in 0..full.len() {
+                        // A stride coprime to the pixel count visits every pixel once.
+                        let i = (k * (7 + 2 * t) + t * 1000) % full.len();
+                        assert_eq!(c.get(i).to_bits(), full[i].to_bits(), "pixel {i}");
+                    }
+                });
+            }
+        });
+        assert!(c.held_bytes() <= budget, "{} bytes held", c.held_bytes());
+        assert!(c.failure().is_none());
+    }
+
+    /// The tile and strip offsets and sizes of a TIFF.
+    fn chunk_ranges(path: &Path) -> Vec<(usize, usize)> {
+        let mut dec = Decoder::new(std::fs::File::open(path).unwrap()).unwrap();
+        let tiled = dec.find_tag(Tag::TileOffsets).unwrap().is_some();
+        let (o, n) = if tiled {
+            (Tag::TileOffsets, Tag::TileByteCounts)
+        } else {
+            (Tag::StripOffsets, Tag::StripByteCounts)
+        };
+        let offsets = dec.get_tag_u64_vec(o).unwrap();
+        let counts = dec.get_tag_u64_vec(n).unwrap();
+        offsets
+            .into_iter()
+            .zip(counts)
+            .map(|(o, n)| (o as usize, n as usize))
+            .collect()
+    }
+
+    /// A tile whose compressed bytes are garbage opens (nothing is decoded then), reads as
+    /// no data, and is reported with the file and the tile; the other tiles read as before.
+    #[test]
+    fn a_corrupt_tile_reads_as_no_data_and_is_reported() {
+        let src = raster_fixture("f32-tiled-deflate-p3.tif");
+        let full = full_decode(&src);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.tif");
+        let mut bytes = std::fs::read(&src).unwrap();
+        let (at, n) = chunk_ranges(&src)[5];
+        for b in &mut bytes[at..at + n] {
+            *b = 0xA5;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let r = Raster::read(&path).unwrap();
+        assert_eq!(r.failure(), None);
+        // Tile 5 is the first of the second row of tiles (5 tiles of 32 across).
+        assert!(r.pixel(16 * 130).is_nan());
+        let e = r.failure().unwrap();
+        assert!(
+            e.contains("bad.tif: tile or strip 5 cannot be decoded"),
+            "{e}"
+        );
+        assert_eq!(r.pixel(15 * 130), full[15 * 130]);
+        assert_eq!(r.pixel(16 * 130 + 32), full[16 * 130 + 32]);
+    }
+
+    /// A compressed file cut short is refused when it is opened, naming the first tile
+    /// past its end.
+    #[test]
+    fn a_truncated_compressed_file_is_refused_when_opened() {
+        let src = raster_fixture("f32-strips-zstd-p2.tif");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.tif");
+        let bytes = std::fs::read(&src).unwrap();
+        let ranges = chunk_ranges(&src);
+        let end = ranges.iter().map(|&(o, n)| o + n).max().unwrap();
+        // Keep everything up to the middle of the last chunk (and any header after it).
+        let (o, n) = *ranges.iter().max_by_key(|&&(o, _)| o).unwrap();
+        assert_eq!(o + n, end, "the last chunk ends the pixel data");
+        let mut cut = bytes[..o + n / 2].to_vec();
+        if end < bytes.len() && bytes.len() - end < o {
+            cut.truncate(o + n / 2);
+        }
+        std::fs::write(&path, &cut).unwrap();
+        let e = Raster::read(&path).unwrap_err().to_string();
+        assert!(e.contains("cut.tif"), "{e}");
+        assert!(
+            e.contains("lies past the end of the file") || e.contains("not a readable TIFF"),
+            "{e}"
+        );
     }
 
     #[test]
