@@ -60,6 +60,9 @@ mod fuzz;
 #[path = "cli/methods.rs"]
 mod methods;
 
+#[path = "cli/cache.rs"]
+mod cache;
+
 #[cfg(feature = "gdal")]
 #[path = "cli/gdal_formats.rs"]
 mod gdal_formats;

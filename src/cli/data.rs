@@ -4,6 +4,7 @@ use super::progress::{Progress, Unit};
 use super::{Failure, Globals, write_failure};
 use standort::ErrorKind;
 use standort::catalog::{Catalog, FetchOptions, Outcome, fetch_file};
+use standort::layers::CacheOutcome;
 use standort::{Error, LayerSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ enum DataCommand {
     Fetch(FetchArgs),
     /// List the layers, whether their files are present, row counts, versions and licences
     Status(StatusArgs),
+    /// Read every layer whose file is present into the layer cache ahead of a run
+    /// ($STANDORT_CACHE_DIR, else ~/.cache/standort), so that runs start scoring at once
+    Index(StatusArgs),
     /// Convert a file you downloaded from a publisher into the data directory
     /// (`aqueduct FILE.xlsx`, `usda-land-values FILE.csv`, `osm-substations FILE.osm.pbf`, ...)
     Import(ImportArgs),
@@ -75,6 +79,7 @@ pub fn run(args: DataArgs, g: &Globals) -> Result<(), Failure> {
     match args.command {
         DataCommand::Fetch(a) => fetch(a, g),
         DataCommand::Status(a) => status(a, g),
+        DataCommand::Index(a) => index(a, g),
         DataCommand::Import(a) => import(a, g),
     }
 }
@@ -175,6 +180,44 @@ fn fetch_one(
             line
         }
     }
+}
+
+/// `data index`: each present layer read through the layer cache, with what the cache did.
+fn index(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
+    let dir = data_dir(g)?;
+    let set = match &args.layers {
+        Some(p) => LayerSet::from_file(p, Some(&dir))?,
+        None => LayerSet::default_set(Some(&dir))?,
+    };
+    let cache = standort::layers::LayerCache::default_dir()
+        .ok_or_else(|| Error::usage("no cache directory: set STANDORT_CACHE_DIR or HOME"))?;
+    let set = set.with_cache(standort::layers::LayerCache::new(cache.clone()));
+    let mut out = std::io::stdout().lock();
+    let w = |e| write_failure("<stdout>", e);
+    writeln!(out, "layer cache: {}", cache.display()).map_err(w)?;
+    let (mut built, mut fresh) = (0, 0);
+    for spec in set.specs() {
+        if !set.is_available(&spec.path) {
+            writeln!(out, "  {:<24} missing (not cached)", spec.name).map_err(w)?;
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let what = match set.index(&spec.name)? {
+            CacheOutcome::Hit => {
+                fresh += 1;
+                "up to date"
+            }
+            CacheOutcome::Built => {
+                built += 1;
+                "built"
+            }
+            CacheOutcome::Skipped => "read in place (not cached)",
+        };
+        let secs = started.elapsed().as_secs_f64();
+        writeln!(out, "  {:<24} {what} ({secs:.2} s)", spec.name).map_err(w)?;
+    }
+    writeln!(out, "{built} built, {fresh} up to date").map_err(w)?;
+    Ok(())
 }
 
 fn status(args: StatusArgs, g: &Globals) -> Result<(), Failure> {

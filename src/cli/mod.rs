@@ -104,6 +104,11 @@ pub struct EngineArgs {
     /// Treat warnings about the layers' data (skipped features, ...) as errors
     #[arg(long)]
     strict: bool,
+
+    /// Read every layer from its file, neither using nor updating the layer cache
+    /// ($STANDORT_CACHE_DIR, else ~/.cache/standort; see `standort data index`)
+    #[arg(long)]
+    no_cache: bool,
 }
 
 /// Rank stability under random weights (`score` and `region`).
@@ -195,7 +200,10 @@ impl EngineArgs {
     pub fn setup(&self, g: &Globals) -> Result<EngineSetup, Error> {
         set_threads(self.threads)?;
         let (profile, profile_path) = load_profile(&self.profile)?;
-        let layers = load_layers(self.layers.as_deref(), g)?;
+        let mut layers = load_layers(self.layers.as_deref(), g)?;
+        if !self.no_cache {
+            layers = with_layer_cache(layers);
+        }
         Ok(EngineSetup {
             profile,
             profile_path,
@@ -248,6 +256,14 @@ fn load_profile(arg: &str) -> Result<(Profile, Option<PathBuf>), Error> {
         Ok((Profile::from_file(p)?, Some(p.to_path_buf())))
     } else {
         Ok((Profile::embedded(arg)?, None))
+    }
+}
+
+/// The layer set reading through the default layer cache, when there is a directory for it.
+pub fn with_layer_cache(layers: LayerSet) -> LayerSet {
+    match standort::layers::LayerCache::default_dir() {
+        Some(dir) => layers.with_cache(standort::layers::LayerCache::new(dir)),
+        None => layers,
     }
 }
 

@@ -17,6 +17,7 @@
 //! and `raster` (single-band GeoTIFF in EPSG:4326). A polygon or point layer may `join` the
 //! columns of a CSV table by key (for example a water-stress table by state name).
 
+mod cache;
 mod csv;
 mod filter;
 #[cfg(feature = "gdal")]
@@ -25,6 +26,7 @@ mod geojson;
 mod polygons;
 mod raster;
 
+pub use self::cache::{CacheOutcome, LayerCache};
 pub(crate) use self::csv::csv_error_label;
 pub use self::csv::{CoordinateColumns, detect_coordinate_columns, parse_coordinate};
 pub use self::filter::{CompiledFilter, Filter};
@@ -42,7 +44,7 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_LAYER_SET: &str = include_str!("../../data/layers/default.toml");
 
 /// An attribute value of a feature.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// No value (empty CSV cell, JSON null, missing property).
     Null,
@@ -91,7 +93,7 @@ impl fmt::Display for Value {
 }
 
 /// Typed attribute columns of a layer: one row per feature.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Attributes {
     fields: Vec<String>,
     numeric: Vec<bool>,
@@ -409,6 +411,8 @@ pub struct LayerSet {
     /// Files already read, shared by the layers that read the same file the same way (the
     /// countries and the GDP proxy; the US states of water, land and regions).
     read_cache: ReadCache,
+    /// Where layers as read are kept between runs, if anywhere (see [`LayerCache`]).
+    disk_cache: Option<LayerCache>,
     /// No data directory: layers whose files are missing are left out (see
     /// [`LayerSet::is_partial`]) instead of being errors.
     partial: bool,
@@ -447,6 +451,7 @@ impl LayerSet {
             base_dir,
             source: source.display().to_string(),
             read_cache: Default::default(),
+            disk_cache: None,
             partial: false,
         })
     }
@@ -469,6 +474,7 @@ impl LayerSet {
             base_dir,
             source: "<layers>".into(),
             read_cache: Default::default(),
+            disk_cache: None,
             partial: false,
         }
     }
@@ -631,13 +637,54 @@ impl LayerSet {
                 && self.resolve_file(&s.path).is_ok_and(|p| p == path)
         };
         if self.specs.iter().filter(same).count() < 2 {
-            return read_geometry(path, spec);
+            return self.read_file(path, spec).map(|(read, _)| read);
         }
         let cell = {
             let mut map = self.read_cache.lock().unwrap_or_else(|e| e.into_inner());
             map.entry((path.to_path_buf(), how)).or_default().clone()
         };
-        cell.get_or_init(|| read_geometry(path, spec)).clone()
+        cell.get_or_init(|| self.read_file(path, spec).map(|(read, _)| read))
+            .clone()
+    }
+
+    /// Read a layer's file, through the layer cache when the set has one.
+    fn read_file(&self, path: &Path, spec: &LayerSpec) -> Result<(Read, CacheOutcome)> {
+        // Built-in layers (embedded in the binary) and non-files are read directly.
+        let Some(cache) = self.disk_cache.as_ref().filter(|_| path.is_file()) else {
+            return read_geometry(path, spec).map(|r| (r, CacheOutcome::Skipped));
+        };
+        let how = format!(
+            "{:?}",
+            (
+                &spec.name,
+                spec.kind,
+                &spec.fields,
+                &spec.lat,
+                &spec.lon,
+                spec.delimiter,
+                &spec.source_layer
+            )
+        );
+        cache.read(path, &how, || read_geometry(path, spec))
+    }
+
+    /// Keep layers as read in `cache` between runs (see [`LayerCache`]).
+    pub fn with_cache(mut self, cache: LayerCache) -> Self {
+        self.disk_cache = Some(cache);
+        self
+    }
+
+    /// Read layer `name`'s file through the layer cache (building its entry when it is
+    /// missing or stale), without the rest of loading (joins, derived fields).
+    pub fn index(&self, name: &str) -> Result<CacheOutcome> {
+        let spec = self.spec(name).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Config,
+                format!("no layer named \"{name}\" in {}", self.source),
+            )
+        })?;
+        let path = self.resolve_file(&spec.path)?;
+        self.read_file(&path, spec).map(|(_, outcome)| outcome)
     }
 
     /// Attach the layer's join table; false when a partial set skipped a missing one (what
@@ -916,7 +963,7 @@ pub enum Geometry {
 }
 
 /// A point of a point layer and the attribute row it belongs to.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PointFeature {
     /// Longitude in degrees.
     pub lon: f64,

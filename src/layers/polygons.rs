@@ -19,7 +19,7 @@ use geo::coordinate_position::{CoordPos, CoordinatePosition};
 use geo::{Area, Coord, LineString};
 
 /// A repaired polygon of a polygon layer and the attribute row it belongs to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Polygon {
     /// The rings (exterior first), each closed, in unwrapped longitude/latitude (longitudes
     /// may pass ±180°).

@@ -112,8 +112,9 @@ pub(super) struct Chunked {
     path: String,
     file: FileAt,
     limits: Limits,
-    /// Image width in pixels.
+    /// Image size in pixels.
     width: usize,
+    height: usize,
     /// Nominal chunk size in pixels (a strip is as wide as the image).
     chunk_width: usize,
     chunk_height: usize,
@@ -176,6 +177,7 @@ impl Chunked {
             file,
             limits,
             width,
+            height,
             chunk_width,
             chunk_height,
             across,
@@ -207,6 +209,42 @@ impl Chunked {
             Some(t) if k < t.len() => t.get(k),
             _ => f64::NAN,
         }
+    }
+
+    /// Every pixel, row-major (for the layer cache): each chunk decoded once, on two
+    /// threads, without going through the cache. `None` when a chunk does not decode or the
+    /// pixels are wider than float32 (the cache keeps float32).
+    pub(super) fn decode_all(&self) -> Option<Vec<f32>> {
+        let mut out = vec![0f32; self.width * self.height];
+        let band = self.chunk_height * self.width;
+        let bands = self.height.div_ceil(self.chunk_height);
+        let (first, second) = out.split_at_mut((bands / 2 * band).min(self.width * self.height));
+        let (a, b) = std::thread::scope(|s| {
+            let later = s.spawn(|| self.fill_bands(bands / 2, second));
+            (self.fill_bands(0, first), later.join())
+        });
+        (a.is_some() && b.ok().flatten().is_some()).then_some(out)
+    }
+
+    /// Decode the bands of chunks from `first` on into `rows` (whole image rows).
+    fn fill_bands(&self, first: usize, rows: &mut [f32]) -> Option<()> {
+        for (k, band) in rows.chunks_mut(self.chunk_height * self.width).enumerate() {
+            let band_rows = band.len() / self.width;
+            for tc in 0..self.across {
+                let Ok(Tile::F32(tile)) = self.decode((first + k) * self.across + tc) else {
+                    return None;
+                };
+                let x0 = tc * self.chunk_width;
+                let w = self.chunk_width.min(self.width - x0);
+                if tile.len() < w * band_rows {
+                    return None;
+                }
+                for (r, row) in band.chunks_mut(self.width).enumerate() {
+                    row[x0..x0 + w].copy_from_slice(&tile[r * w..(r + 1) * w]);
+                }
+            }
+        }
+        Some(())
     }
 
     /// The first chunk that could not be decoded, as a one-line message.

@@ -84,6 +84,18 @@ impl Clone for Pixels {
     }
 }
 
+/// The georeference of a raster in longitude/latitude degrees, as the layer cache keeps it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct RasterGrid {
+    pub width: usize,
+    pub height: usize,
+    pub origin_lon: f64,
+    pub origin_lat: f64,
+    pub pixel_width_deg: f64,
+    pub pixel_height_deg: f64,
+    pub nodata: Option<f64>,
+}
+
 /// A north-up raster grid in longitude/latitude degrees.
 ///
 /// ```
@@ -256,6 +268,52 @@ impl Raster {
     /// The nodata value, if any.
     pub fn nodata(&self) -> Option<f64> {
         self.nodata
+    }
+
+    /// The grid of a raster worth keeping decoded in the layer cache (one decoded a tile at
+    /// a time from a compressed file), with its pixels row-major; `None` for the others (and
+    /// for one with a tile that does not decode).
+    pub(crate) fn decoded_for_cache(&self) -> Option<(RasterGrid, Vec<f32>)> {
+        let Pixels::Chunked { chunks, .. } = &self.pixels else {
+            return None;
+        };
+        Some((self.grid(), chunks.decode_all()?))
+    }
+
+    fn grid(&self) -> RasterGrid {
+        RasterGrid {
+            width: self.width,
+            height: self.height,
+            origin_lon: self.origin_lon,
+            origin_lat: self.origin_lat,
+            pixel_width_deg: self.pixel_width_deg,
+            pixel_height_deg: self.pixel_height_deg,
+            nodata: self.nodata,
+        }
+    }
+
+    /// A raster whose little-endian float32 pixels are read from `map` from byte `start`
+    /// (a layer cache entry, checked by the caller).
+    pub(crate) fn from_map(grid: &RasterGrid, map: memmap2::Mmap, start: usize) -> Result<Self> {
+        let count = grid.width * grid.height;
+        if start
+            .checked_add(count * 4)
+            .is_none_or(|end| end > map.len())
+        {
+            return Err(Error::new(ErrorKind::Input, "raster cache entry is short"));
+        }
+        Ok(Raster {
+            width: grid.width,
+            height: grid.height,
+            origin_lon: grid.origin_lon,
+            origin_lat: grid.origin_lat,
+            pixel_width_deg: grid.pixel_width_deg,
+            pixel_height_deg: grid.pixel_height_deg,
+            pixels: Pixels::Mapped { map, start, count },
+            nodata: grid.nodata,
+            #[cfg(feature = "gdal")]
+            crs_wkt: None,
+        })
     }
 
     /// Why some pixels could not be read, when a tile (or strip) of a compressed GeoTIFF
