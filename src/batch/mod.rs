@@ -78,9 +78,9 @@ pub const CHUNK_SIZE: usize = 49_152;
 /// Sites gathered before they are scored together in one spatial order (with a top-N
 /// limit). Larger batches put more sites next to each other on the way through the indexes
 /// (fewer cache misses), at about 90 bytes of memory per site in flight: on the benchmark
-/// (1,000,000 sites, 2 threads) batches of 2^19 take 0.69 s at 181 MB peak, batches of 2^18
-/// 0.72 s at 167 MB, and 4 MB blocks scored one by one 0.94 s.
-pub const SPATIAL_BATCH_SITES: usize = 1 << 19;
+/// (1,000,000 sites, 2 threads) batches of 2^19 and 2^18 both take 0.45 s, at 190 and 178 MB
+/// peak, and 4 MB blocks scored one by one take about a third longer.
+pub const SPATIAL_BATCH_SITES: usize = 1 << 18;
 
 /// Score every site from `source`. With `top = Some(n)` only the best `n` `ok` sites are
 /// kept (a bounded heap) and only they are explained; otherwise all sites are returned.

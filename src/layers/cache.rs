@@ -131,11 +131,16 @@ impl LayerCache {
             return Ok((read, CacheOutcome::Hit));
         }
         let read = load()?;
-        let outcome = match self.write_entry(&entry, source, &read) {
-            Ok(true) => CacheOutcome::Built,
-            Ok(false) | Err(_) => CacheOutcome::Skipped,
-        };
-        Ok((read, outcome))
+        match self.write_entry(&entry, source, &read) {
+            // A raster is then sampled from its new entry, already decoded, rather than
+            // decoded again tile by tile.
+            Ok(true) if matches!(read.0, Geometry::Raster(_)) => {
+                let again = open_entry(&entry, source);
+                Ok((again.unwrap_or(read), CacheOutcome::Built))
+            }
+            Ok(true) => Ok((read, CacheOutcome::Built)),
+            Ok(false) | Err(_) => Ok((read, CacheOutcome::Skipped)),
+        }
     }
 
     fn entry_path(&self, path: &Path, how: &str) -> PathBuf {
@@ -270,8 +275,8 @@ fn write_payload(
             w.write_all(&pixel_bytes(block))?;
         }
     }
-    w.flush()?;
-    w.get_ref().sync_data()
+    // No fsync: an entry torn by a crash fails its hash and is rebuilt.
+    w.flush()
 }
 
 /// The layer in the entry at `path`, when it is whole and was made from `source`.
