@@ -4,7 +4,7 @@
 
 use super::{Compiled, Engine, LayerInfo};
 use crate::error::{Error, ErrorKind, Result};
-use crate::index::{Coverage, PolygonIndex};
+use crate::index::Coverage;
 use crate::layers::{Geometry, Layer, LayerSet};
 use crate::measure::Input;
 use crate::profile::{Criterion, Profile};
@@ -39,7 +39,10 @@ impl<'a> Loader<'a> {
         Loader {
             set,
             cells,
-            indexes: Default::default(),
+            indexes: match set.disk_cache() {
+                Some(disk) => crate::index::IndexCache::with_disk(disk.clone()),
+                None => Default::default(),
+            },
         }
     }
 
@@ -148,9 +151,7 @@ fn coverage(
             cov.layer, cov.field
         )));
     };
-    let index = loader
-        .indexes
-        .polygons(&cov_layer.path, None, || PolygonIndex::new(polys));
+    let index = loader.indexes.layer_polygons(&cov_layer.path, polys);
     let why = format!("outside the coverage of layer {}", layer.name);
     if let Some(same_as) = &cov.same_as {
         let codes = |a: &crate::layers::Attributes, c: usize| {

@@ -2,7 +2,7 @@
 //! `on_land`, for the water fallback, as a coverage) are indexed once, not once per use.
 
 use super::{LineIndex, PolygonIndex};
-use crate::layers::Polygon;
+use crate::layers::{LayerCache, Polygon};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,8 @@ impl<K: Eq + Hash + Clone, T> Shelf<K, T> {
 pub struct IndexCache {
     polygons: Shelf<Key, PolygonIndex>,
     edges: Shelf<Key, LazyEdges>,
+    /// Where whole layers' polygon indexes are kept between runs, if anywhere.
+    disk: Option<LayerCache>,
 }
 
 /// The edges of polygons (every ring as great-circle arcs), indexed on the first query: a
@@ -74,6 +76,24 @@ fn rings(polygons: &[Polygon]) -> Vec<Vec<Vec<[f64; 2]>>> {
 }
 
 impl IndexCache {
+    /// Indexes that keep the polygon index of a whole layer in `disk` between runs.
+    pub fn with_disk(disk: LayerCache) -> Self {
+        IndexCache {
+            disk: Some(disk),
+            ..Default::default()
+        }
+    }
+
+    /// The polygon index of all of `polygons`, the features of the file at `path`: from
+    /// the layer cache when it holds a valid one, else built (and then kept there).
+    pub fn layer_polygons(&self, path: &Path, polygons: &[Polygon]) -> Arc<PolygonIndex> {
+        let key = (path.to_path_buf(), None);
+        self.polygons.get(key, || match &self.disk {
+            Some(disk) => disk.polygon_index(path, polygons),
+            None => PolygonIndex::new(polygons),
+        })
+    }
+
     /// The polygon index of the features of the file at `path` that `filter` keeps, built by
     /// `build` the first time.
     pub fn polygons(

@@ -3,7 +3,7 @@
 use crate::layers::Polygon;
 use rayon::prelude::*;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct PolygonEntry {
     /// Bounding box, already shifted.
     bbox: [f64; 4],
@@ -16,7 +16,7 @@ struct PolygonEntry {
 /// Candidates come from a uniform grid: every cell lists the polygons whose bounding box
 /// meets it, in layer order, so a query reads one cell and stops at the first polygon that
 /// contains the point. Polygons that pass ±180° are entered again shifted by ∓360°.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PolygonIndex {
     /// Attribute row of each polygon.
     rows_of: Vec<usize>,
@@ -420,6 +420,40 @@ impl PolygonIndex {
         band_contains(&self.verts, edges, x, y)
     }
 
+    /// Whether this index (read back from the layer cache) is one of `polygons`: the same
+    /// attribute rows, and every position it stores within its arrays, so that no query can
+    /// read out of bounds.
+    pub(crate) fn is_index_of(&self, polygons: &[Polygon]) -> bool {
+        let cells = self.cols.checked_mul(self.rows);
+        let within = |v: &[u32], n: usize| v.iter().all(|&x| (x as usize) < n);
+        let rising = |v: &[u32], end: usize| {
+            v.windows(2).all(|w| w[0] <= w[1]) && v.last().is_none_or(|&x| x as usize <= end)
+        };
+        let n = self.entries.len();
+        self.rows_of.len() == polygons.len()
+            && self.rows_of.iter().zip(polygons).all(|(&r, p)| r == p.row)
+            && self.cols > 0
+            && self.rows > 0
+            && cells == Some(self.cell_owner.len())
+            && self.cell_start.len() == self.cell_owner.len() + 1
+            && rising(&self.cell_start, self.cell_entries.len())
+            && within(&self.cell_entries, n)
+            && self
+                .cell_owner
+                .iter()
+                .all(|&o| o >= EMPTY || (o as usize) < n)
+            && self
+                .entries
+                .iter()
+                .all(|e| (e.polygon as usize) < polygons.len())
+            && self.entry_rows.len() == n
+            && self.entry_rows.iter().all(|&(_, rows, base)| {
+                (base as usize).saturating_add(rows as usize) < self.band_start.len()
+            })
+            && rising(&self.band_start, self.band_edges.len())
+            && within(&self.band_edges, self.verts.len().saturating_sub(1))
+    }
+
     /// True when there is no polygon.
     pub fn is_empty(&self) -> bool {
         self.rows_of.is_empty()
@@ -550,5 +584,47 @@ impl Coverage {
         self.index
             .containing(lon, lat)
             .is_some_and(|r| !self.covered.get(r).copied().unwrap_or(false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::repair_polygon;
+
+    fn square(x0: f64, x1: f64, row: usize) -> Polygon {
+        let ring = vec![[x0, -1.0], [x1, -1.0], [x1, 1.0], [x0, 1.0], [x0, -1.0]];
+        repair_polygon(&[ring], row).unwrap()
+    }
+
+    /// A built index is one of its polygons; a copy with any stored position out of range,
+    /// or built from other polygons, is not (the layer cache then builds it again).
+    #[test]
+    fn only_a_consistent_index_is_taken_as_one_of_its_polygons() {
+        let polys = vec![
+            square(9.0, 12.0, 0),
+            square(12.0, 14.0, 1),
+            square(179.0, 181.0, 2),
+        ];
+        let ix = PolygonIndex::new(&polys);
+        assert!(ix.is_index_of(&polys));
+        assert!(PolygonIndex::new(&[]).is_index_of(&[]));
+        assert!(!ix.is_index_of(&polys[..2]));
+        type Tamper = fn(&mut PolygonIndex);
+        let tampered: Vec<(&str, Tamper)> = vec![
+            ("cell entry", |i| i.cell_entries[0] = 1000),
+            ("cell start", |i| *i.cell_start.last_mut().unwrap() += 1),
+            ("owner", |i| i.cell_owner[0] = 999),
+            ("entry polygon", |i| i.entries[0].polygon = 7),
+            ("band start", |i| i.band_start[1] = u32::MAX),
+            ("band edge", |i| i.band_edges[0] = u32::MAX),
+            ("entry rows", |i| i.entry_rows[0].1 = u32::MAX),
+            ("grid", |i| i.cols += 1),
+        ];
+        for (what, tamper) in tampered {
+            let mut t = ix.clone();
+            tamper(&mut t);
+            assert!(!t.is_index_of(&polys), "{what}");
+        }
     }
 }

@@ -16,6 +16,7 @@
 use super::raster::RasterGrid;
 use super::{Attributes, Geometry, PointFeature, Polygon, Raster, Read};
 use crate::error::{Error, Result};
+use crate::index::PolygonIndex;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ const MAGIC: &[u8; 16] = b"standort-layer\x00\x01";
 const HEADER_BYTES: usize = 16 + 6 * 8;
 const KIND_VECTOR: u64 = 1;
 const KIND_RASTER: u64 = 2;
+const KIND_INDEX: u64 = 3;
 /// Rasters larger than this many decoded bytes are not kept (they are sampled from their
 /// source a tile at a time instead).
 const MAX_RASTER_BYTES: usize = 2 << 30;
@@ -49,6 +51,8 @@ pub enum CacheOutcome {
 #[derive(Debug, Clone)]
 pub struct LayerCache {
     dir: PathBuf,
+    /// The sources looked at in this run (a file is hashed once).
+    sources: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, Source>>>,
 }
 
 /// The source file as the entry header records it.
@@ -96,7 +100,10 @@ struct RasterMeta {
 impl LayerCache {
     /// A cache in `dir` (created when the first entry is written).
     pub fn new(dir: PathBuf) -> Self {
-        LayerCache { dir }
+        LayerCache {
+            dir,
+            sources: Default::default(),
+        }
     }
 
     /// The default directory: `$STANDORT_CACHE_DIR`, else `$XDG_CACHE_HOME/standort`, else
@@ -119,18 +126,35 @@ impl LayerCache {
 
     /// The layer read from `path` as `how` describes, from a valid entry, else by `load`
     /// (and then kept for next time when it is worth it).
+    /// A raster is opened first (which reads only its directory): one read in place needs no
+    /// entry, and its file is not even hashed.
     pub(crate) fn read(
         &self,
         path: &Path,
         how: &str,
-        load: impl FnOnce() -> Result<Read>,
+        raster: bool,
+        load: impl Fn() -> Result<Read>,
     ) -> Result<(Read, CacheOutcome)> {
-        let source = Source::of(path)?;
+        let opened = if raster {
+            let read = load()?;
+            if let Geometry::Raster(r) = &read.0
+                && !r.is_decoded_on_demand()
+            {
+                return Ok((read, CacheOutcome::Skipped));
+            }
+            Some(read)
+        } else {
+            None
+        };
+        let source = self.source(path)?;
         let entry = self.entry_path(path, how);
         if let Some(read) = open_entry(&entry, source) {
             return Ok((read, CacheOutcome::Hit));
         }
-        let read = load()?;
+        let read = match opened {
+            Some(read) => read,
+            None => load()?,
+        };
         match self.write_entry(&entry, source, &read) {
             // A raster is then sampled from its new entry, already decoded, rather than
             // decoded again tile by tile.
@@ -141,6 +165,68 @@ impl LayerCache {
             Ok(true) => Ok((read, CacheOutcome::Built)),
             Ok(false) | Err(_) => Ok((read, CacheOutcome::Skipped)),
         }
+    }
+
+    /// The polygon index of all of `polygons` (the features of the file at `path`): from
+    /// a valid entry that indexes exactly these polygons, else built and kept.
+    pub(crate) fn polygon_index(&self, path: &Path, polygons: &[Polygon]) -> PolygonIndex {
+        let Ok(source) = self.source(path) else {
+            return PolygonIndex::new(polygons);
+        };
+        // The entry is for these polygons: their rows and bounding boxes are in its key.
+        let mut h = Xxh3::new();
+        for p in polygons {
+            h.update(&(p.row as u64).to_le_bytes());
+            for v in p.bbox {
+                h.update(&v.to_le_bytes());
+            }
+        }
+        let entry = self.entry_path(path, &format!("polygon index {:016x}", h.digest()));
+        let cached = open_checked(&entry, source)
+            .filter(|(kind, end, map)| *kind == KIND_INDEX && *end == map.len())
+            .and_then(|(_, end, map)| {
+                postcard::from_bytes::<PolygonIndex>(&map[HEADER_BYTES..end]).ok()
+            })
+            .filter(|ix| ix.is_index_of(polygons));
+        if let Some(ix) = cached {
+            return ix;
+        }
+        let ix = PolygonIndex::new(polygons);
+        let _ = self.write_raw(&entry, KIND_INDEX, source, &postcard_meta(&ix), None);
+        ix
+    }
+
+    /// Write an entry of `kind`: `meta`, then `pixels` if any, atomically.
+    fn write_raw(
+        &self,
+        entry: &Path,
+        kind: u64,
+        source: Source,
+        meta: WriteMeta<'_>,
+        pixels: Option<&[f32]>,
+    ) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+        write_payload(tmp.as_file_mut(), kind, source, meta, pixels)?;
+        tmp.persist(entry).map_err(|e| e.error)?;
+        self.prune(entry);
+        Ok(())
+    }
+
+    /// Size, mtime and hash of the file at `path`: hashed once while its size and mtime
+    /// stay the same.
+    fn source(&self, path: &Path) -> Result<Source> {
+        let lock = || self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let seen = lock().get(path).copied();
+        if let Some(s) = seen {
+            let (len, mtime_ns) = Source::stat(path)?;
+            if (len, mtime_ns) == (s.len, s.mtime_ns) {
+                return Ok(s);
+            }
+        }
+        let s = Source::of(path)?;
+        lock().insert(path.to_path_buf(), s);
+        Ok(s)
     }
 
     fn entry_path(&self, path: &Path, how: &str) -> PathBuf {
@@ -159,7 +245,7 @@ impl LayerCache {
     /// Write the entry for `read`; false when it is not worth keeping.
     fn write_entry(&self, entry: &Path, source: Source, read: &Read) -> std::io::Result<bool> {
         let (geometry, attributes, warnings) = read;
-        let (kind, meta, pixels) = match geometry {
+        let geometry = match geometry {
             Geometry::Raster(r) => {
                 if r.width() * r.height() * 4 > MAX_RASTER_BYTES {
                     return Ok(false);
@@ -171,29 +257,20 @@ impl LayerCache {
                     grid,
                     warnings: warnings.clone(),
                 };
-                (KIND_RASTER, postcard::to_stdvec(&meta), Some(pixels))
+                let body = postcard_meta(&meta);
+                self.write_raw(entry, KIND_RASTER, source, &body, Some(&pixels))?;
+                return Ok(true);
             }
-            g => {
-                let geometry = match g {
-                    Geometry::Points(p) => GeometryOut::Points(p),
-                    Geometry::Lines(l) => GeometryOut::Lines(l),
-                    Geometry::Polygons(p) => GeometryOut::Polygons(p),
-                    Geometry::Raster(_) => unreachable!("matched above"),
-                };
-                let out = VectorOut {
-                    geometry,
-                    attributes,
-                    warnings,
-                };
-                (KIND_VECTOR, postcard::to_stdvec(&out), None)
-            }
+            Geometry::Points(p) => GeometryOut::Points(p),
+            Geometry::Lines(l) => GeometryOut::Lines(l),
+            Geometry::Polygons(p) => GeometryOut::Polygons(p),
         };
-        let meta = meta.map_err(std::io::Error::other)?;
-        std::fs::create_dir_all(&self.dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        write_payload(tmp.as_file_mut(), kind, source, &meta, pixels.as_deref())?;
-        tmp.persist(entry).map_err(|e| e.error)?;
-        self.prune(entry);
+        let out = VectorOut {
+            geometry,
+            attributes,
+            warnings,
+        };
+        self.write_raw(entry, KIND_VECTOR, source, &postcard_meta(&out), None)?;
         Ok(true)
     }
 
@@ -238,68 +315,110 @@ fn padding(meta_len: usize) -> usize {
     (8 - (HEADER_BYTES + meta_len) % 8) % 8
 }
 
+/// Writes what goes through it to `inner`, hashing and counting it.
+struct Hashing<W> {
+    inner: W,
+    hash: Xxh3,
+    len: usize,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The body of an entry's meta block, written into the writer given.
+type WriteMeta<'a> = &'a dyn Fn(&mut dyn Write) -> std::io::Result<()>;
+
+/// Write an entry into `file`: the meta block streamed through the hash, then the pixels if
+/// any; the header (which holds the meta length and the hash) last, at the start.
 fn write_payload(
     file: &mut std::fs::File,
     kind: u64,
     source: Source,
-    meta: &[u8],
+    meta: WriteMeta<'_>,
     pixels: Option<&[f32]>,
 ) -> std::io::Result<()> {
-    let pad = [0u8; 8];
-    let pad = &pad[..padding(meta.len())];
-    let pixel_bytes = |p: &[f32]| -> Vec<u8> { p.iter().flat_map(|v| v.to_le_bytes()).collect() };
-    let mut hash = Xxh3::new();
-    hash.update(meta);
+    use std::io::{Seek, SeekFrom};
+    let mut w = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, &mut *file),
+        hash: Xxh3::new(),
+        len: 0,
+    };
+    w.inner.write_all(&[0u8; HEADER_BYTES])?;
+    meta(&mut w)?;
+    let meta_len = w.len;
     if let Some(p) = pixels {
-        hash.update(pad);
+        w.write_all(&[0u8; 8][..padding(meta_len)])?;
+        let mut bytes = Vec::with_capacity(4 << 16);
         for block in p.chunks(1 << 16) {
-            hash.update(&pixel_bytes(block));
+            bytes.clear();
+            bytes.extend(block.iter().flat_map(|v| v.to_le_bytes()));
+            w.write_all(&bytes)?;
         }
     }
-    let mut w = std::io::BufWriter::new(file);
-    w.write_all(MAGIC)?;
+    let digest = w.hash.digest();
+    w.inner.flush()?;
+    drop(w);
+    let mut header = MAGIC.to_vec();
     for v in [
         source.len,
         source.mtime_ns,
         source.hash,
         kind,
-        meta.len() as u64,
-        hash.digest(),
+        meta_len as u64,
+        digest,
     ] {
-        w.write_all(&v.to_le_bytes())?;
+        header.extend_from_slice(&v.to_le_bytes());
     }
-    w.write_all(meta)?;
-    if let Some(p) = pixels {
-        w.write_all(pad)?;
-        for block in p.chunks(1 << 16) {
-            w.write_all(&pixel_bytes(block))?;
-        }
-    }
+    file.seek(SeekFrom::Start(0))?;
     // No fsync: an entry torn by a crash fails its hash and is rebuilt.
-    w.flush()
+    file.write_all(&header)
 }
 
-/// The layer in the entry at `path`, when it is whole and was made from `source`.
-fn open_entry(path: &Path, source: Source) -> Option<Read> {
+/// A meta block writer for `value`, postcard-encoded.
+fn postcard_meta<T: Serialize>(value: &T) -> impl Fn(&mut dyn Write) -> std::io::Result<()> + '_ {
+    move |w| {
+        postcard::to_io(value, w)
+            .map(drop)
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// The entry at `path` when it is whole and was made from `source`: its kind, the end of
+/// its meta block, and its map.
+fn open_checked(path: &Path, source: Source) -> Option<(u64, usize, memmap2::Mmap)> {
     let file = std::fs::File::open(path).ok()?;
     let map = crate::mapped::map(&file, path).ok()??;
+    if map.len() < HEADER_BYTES || &map[..16] != MAGIC {
+        return None;
+    }
     let word = |k: usize| -> u64 {
         let at = 16 + 8 * k;
         u64::from_le_bytes(map[at..at + 8].try_into().unwrap_or_default())
     };
-    if map.len() < HEADER_BYTES || &map[..16] != MAGIC {
-        return None;
-    }
     let recorded = Source {
         len: word(0),
         mtime_ns: word(1),
         hash: word(2),
     };
-    let (kind, meta_len) = (word(3), usize::try_from(word(4)).ok()?);
-    let meta_end = HEADER_BYTES.checked_add(meta_len)?;
+    let meta_end = HEADER_BYTES.checked_add(usize::try_from(word(4)).ok()?)?;
     if recorded != source || meta_end > map.len() || xxh3_64(&map[HEADER_BYTES..]) != word(5) {
         return None;
     }
+    Some((word(3), meta_end, map))
+}
+
+/// The layer in the entry at `path`, when it is whole and was made from `source`.
+fn open_entry(path: &Path, source: Source) -> Option<Read> {
+    let (kind, meta_end, map) = open_checked(path, source)?;
     let meta = &map[HEADER_BYTES..meta_end];
     match kind {
         KIND_VECTOR if meta_end == map.len() => {
@@ -313,7 +432,7 @@ fn open_entry(path: &Path, source: Source) -> Option<Read> {
         }
         KIND_RASTER => {
             let m: RasterMeta = postcard::from_bytes(meta).ok()?;
-            let start = meta_end + padding(meta_len);
+            let start = meta_end + padding(meta_end - HEADER_BYTES);
             let count = m.grid.width.checked_mul(m.grid.height)?;
             if start.checked_add(count.checked_mul(4)?)? != map.len() {
                 return None;
@@ -330,21 +449,27 @@ impl Source {
     /// Size, modification time and content hash of the file at `path`.
     fn of(path: &Path) -> Result<Source> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, &e))?;
-        let meta = file.metadata().map_err(|e| Error::io(path, &e))?;
-        let mtime_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos() as u64);
+        let (len, mtime_ns) = Self::stat(path)?;
         let hash = match crate::mapped::map(&file, path)? {
             Some(map) => xxh3_64(&map),
             None => xxh3_64(&std::fs::read(path).map_err(|e| Error::io(path, &e))?),
         };
         Ok(Source {
-            len: meta.len(),
+            len,
             mtime_ns,
             hash,
         })
+    }
+
+    /// Size and modification time (ns since 1970) of the file at `path`.
+    fn stat(path: &Path) -> Result<(u64, u64)> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64);
+        Ok((meta.len(), mtime_ns))
     }
 }
 
@@ -535,5 +660,40 @@ mod tests {
     /// Prune with a limit of `mb` megabytes.
     fn prune_mb(c: &LayerCache, mb: u64, keep: &Path) {
         c.prune_to(mb << 20, keep);
+    }
+
+    /// A whole layer's polygon index kept in the cache answers as a fresh one, also after
+    /// its entry is damaged (it is then built again).
+    #[test]
+    fn polygon_indexes_are_kept_and_checked() {
+        let (_tmp, data, cache) = fixtures();
+        let layer = set(&data, None).load("zones").unwrap();
+        let Geometry::Polygons(polys) = &layer.geometry else {
+            panic!("zones are polygons")
+        };
+        let c = LayerCache::new(cache.clone());
+        let fresh = PolygonIndex::new(polys);
+        let answers = |ix: &PolygonIndex| -> Vec<Option<usize>> {
+            (0..=80)
+                .flat_map(|i| (0..=20).map(move |j| (i, j)))
+                .map(|(i, j)| ix.containing(8.0 + 0.1 * f64::from(i), -1.5 + 0.15 * f64::from(j)))
+                .collect()
+        };
+        let path = data.join("zones.geojson");
+        assert_eq!(answers(&c.polygon_index(&path, polys)), answers(&fresh));
+        let entry = std::fs::read_dir(&cache)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let written = std::fs::read(&entry).unwrap();
+        assert_eq!(answers(&c.polygon_index(&path, polys)), answers(&fresh));
+        let mut bytes = written.clone();
+        let k = bytes.len() / 2;
+        bytes[k] ^= 0x10;
+        std::fs::write(&entry, &bytes).unwrap();
+        assert_eq!(answers(&c.polygon_index(&path, polys)), answers(&fresh));
+        assert_eq!(std::fs::read(&entry).unwrap(), written, "rebuilt");
     }
 }

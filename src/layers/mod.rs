@@ -665,7 +665,13 @@ impl LayerSet {
                 &spec.source_layer
             )
         );
-        cache.read(path, &how, || read_geometry(path, spec))
+        let raster = spec.kind == LayerKind::Raster;
+        cache.read(path, &how, raster, || read_geometry(path, spec))
+    }
+
+    /// The layer cache the set reads through, if any.
+    pub fn disk_cache(&self) -> Option<&LayerCache> {
+        self.disk_cache.as_ref()
     }
 
     /// Keep layers as read in `cache` between runs (see [`LayerCache`]).
@@ -674,8 +680,9 @@ impl LayerSet {
         self
     }
 
-    /// Read layer `name`'s file through the layer cache (building its entry when it is
-    /// missing or stale), without the rest of loading (joins, derived fields).
+    /// Read layer `name`'s file through the layer cache (building its entry, and a polygon
+    /// layer's index, when missing or stale), without the rest of loading (joins, derived
+    /// fields).
     pub fn index(&self, name: &str) -> Result<CacheOutcome> {
         let spec = self.spec(name).ok_or_else(|| {
             Error::new(
@@ -684,7 +691,12 @@ impl LayerSet {
             )
         })?;
         let path = self.resolve_file(&spec.path)?;
-        self.read_file(&path, spec).map(|(_, outcome)| outcome)
+        let ((geometry, ..), outcome) = self.read_file(&path, spec)?;
+        // A polygon layer's index too, as a run builds it for the whole layer.
+        if let (Some(cache), Geometry::Polygons(polys)) = (&self.disk_cache, &geometry) {
+            cache.polygon_index(&path, polys);
+        }
+        Ok(outcome)
     }
 
     /// Attach the layer's join table; false when a partial set skipped a missing one (what

@@ -93,9 +93,7 @@ impl Kind for Attribute {
                 km: self.within_km,
             });
             sources.push(Some(Source {
-                index: input
-                    .indexes
-                    .polygons(&layer.path, None, || PolygonIndex::new(polys)),
+                index: input.indexes.layer_polygons(&layer.path, polys),
                 column,
                 coverage: input.coverage.get(k).cloned().flatten(),
                 near,

@@ -78,8 +78,9 @@ fn cold_warm_damaged_and_uncached_runs_write_the_same_bytes() {
     let uncached = score(data.path(), &cache, &["--no-cache"]);
     assert!(entries(&cache).is_empty(), "--no-cache wrote to the cache");
     let cold = score(data.path(), &cache, &[]);
+    // The five layers, and the polygon indexes of the two polygon layers the profile reads.
     let built = entries(&cache);
-    assert_eq!(built.len(), 5, "{built:?}");
+    assert_eq!(built.len(), 7, "{built:?}");
     let warm = score(data.path(), &cache, &[]);
     assert_eq!(cold, uncached);
     assert_eq!(warm, uncached);

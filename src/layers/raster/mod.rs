@@ -280,6 +280,12 @@ impl Raster {
         Some((self.grid(), chunks.decode_all()?))
     }
 
+    /// Whether the pixels are decoded a tile at a time from a compressed file (the rasters
+    /// the layer cache keeps decoded).
+    pub(crate) fn is_decoded_on_demand(&self) -> bool {
+        matches!(self.pixels, Pixels::Chunked { .. })
+    }
+
     fn grid(&self) -> RasterGrid {
         RasterGrid {
             width: self.width,
