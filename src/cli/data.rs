@@ -191,6 +191,13 @@ fn index(args: StatusArgs, g: &Globals) -> Result<(), Failure> {
     };
     let cache = standort::layers::LayerCache::default_dir()
         .ok_or_else(|| Error::usage("no cache directory: set STANDORT_CACHE_DIR or HOME"))?;
+    std::fs::create_dir_all(&cache).map_err(|e| {
+        Error::at(
+            ErrorKind::Io,
+            cache.display().to_string(),
+            format!("cannot create the layer cache directory: {e}"),
+        )
+    })?;
     let set = set.with_cache(standort::layers::LayerCache::new(cache.clone()));
     let mut out = std::io::stdout().lock();
     let w = |e| write_failure("<stdout>", e);

@@ -184,3 +184,67 @@ fn set_dependent_methods_are_fitted_on_the_candidate_set() {
     }
     assert!((top - 1.0).abs() < 1e-12, "{top}");
 }
+
+/// Loading in parallel cannot deadlock: twelve criteria share the compressed raster (whose
+/// cache entry is decoded on two threads inside the once-only load of the layer) and the
+/// polygon layers (whose indexes are built with rayon and kept in the cache), built on
+/// rayon pools of one and two threads with a cold, then a warm cache. Each engine must be
+/// ready within a minute, and score as one built without the cache.
+#[test]
+fn parallel_loading_through_a_cold_cache_does_not_deadlock() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    for f in [
+        "layers.toml",
+        "plants.csv",
+        "lines.geojson",
+        "zones.geojson",
+        "countries.geojson",
+    ] {
+        std::fs::copy(root.join(f), data.join(f)).unwrap();
+    }
+    std::fs::copy(root.join("raster/land-deflate.tif"), data.join("land.tif")).unwrap();
+    let mut text = String::from("name = \"shared\"\nunknown = \"neutral\"\n");
+    for k in 0..12 {
+        let (layer, measure, standardise) = TEMPLATES[[4, 3, 6][k % 3]];
+        text += &format!(
+            "[[criterion]]\nid = \"c{k}\"\n{layer}\nmeasure = {measure}\nstandardise = {standardise}\nweight = 1\n"
+        );
+    }
+    let profile = Profile::parse(&text, Path::new("shared.toml")).unwrap();
+    let sites: Vec<(f64, f64)> = (0..400)
+        .map(|i| (9.0 + 0.015 * f64::from(i), -1.2 + 0.006 * f64::from(i)))
+        .collect();
+    let scores = |e: &Engine| -> Vec<Option<f64>> {
+        sites
+            .iter()
+            .map(|&(lon, lat)| e.score_only(lon, lat).score)
+            .collect()
+    };
+    let plain = LayerSet::from_file(&data.join("layers.toml"), Some(&data)).unwrap();
+    let want = scores(&Engine::new(profile.clone(), &plain).unwrap());
+    for threads in [1, 2, 4] {
+        let cache = tmp.path().join(format!("cache-{threads}"));
+        for round in ["cold", "warm"] {
+            let set = LayerSet::from_file(&data.join("layers.toml"), Some(&data))
+                .unwrap()
+                .with_cache(crate::layers::LayerCache::new(cache.clone()));
+            let profile = profile.clone();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                let _ = tx.send(pool.install(|| Engine::new(profile, &set)));
+            });
+            let engine = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("{threads} threads, {round} cache: no engine in 60 s"))
+                .unwrap();
+            assert_eq!(scores(&engine), want, "{threads} threads, {round} cache");
+        }
+    }
+}
