@@ -595,10 +595,16 @@ mod tests {
             let want = fingerprint(&plain.load(name).unwrap());
             assert_eq!(cached.index(name).unwrap(), CacheOutcome::Built);
             for (what, damage) in damages {
+                // The layer's entry (not its polygon index's).
+                let is_layer = |p: &PathBuf| {
+                    let b = std::fs::read(p).unwrap();
+                    b.len() < HEADER_BYTES || b[40..48] != KIND_INDEX.to_le_bytes()
+                };
                 let entries: Vec<PathBuf> = std::fs::read_dir(&cache)
                     .unwrap()
                     .map(|e| e.unwrap().path())
                     .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(name))
+                    .filter(is_layer)
                     .collect();
                 assert_eq!(entries.len(), 1, "{name}: {entries:?}");
                 let mut bytes = std::fs::read(&entries[0]).unwrap();
