@@ -452,9 +452,11 @@ fn categories_the_field_never_holds_are_an_error() {
     );
 }
 
-/// The fixtures' land raster compressed (DEFLATE, floating-point predictor, one tile) scores
-/// exactly as the plain one; with its tile's bytes garbled, the run fails with one line
-/// naming the file and the tile, and writes nothing.
+/// The fixtures' land raster compressed (DEFLATE, floating-point predictor, a strip per row)
+/// scores exactly as the plain one, at sites in both rows. With its second strip garbled, a
+/// run whose sites read only the first succeeds; one with a site in the second row fails with
+/// one line naming the file and the strip, and writes nothing. With the first strip garbled,
+/// the layer is refused as it is read.
 #[test]
 fn a_corrupt_tile_of_a_compressed_raster_fails_the_run() {
     let dir = fixture_copy(&[
@@ -464,36 +466,61 @@ fn a_corrupt_tile_of_a_compressed_raster_fails_the_run() {
         "zones.geojson",
         "countries.geojson",
         "land.tif",
+        "sites.csv",
     ]);
-    let run = |dir: &Path| {
+    // One more site, in the raster's second row (latitude -1).
+    let mut sites = std::fs::read_to_string(dir.path().join("sites.csv")).unwrap();
+    sites.push_str("hotel,Hotel (south),-1,10\n");
+    std::fs::write(dir.path().join("both_rows.csv"), sites).unwrap();
+    let run = |dir: &Path, sites: &str| {
         let mut cmd = Command::cargo_bin("standort").unwrap();
         cmd.env_remove("STANDORT_DATA_DIR")
-            .args(["score", "--format", "csv", "--layers"])
+            .args(["score", "--format", "csv", "--no-cache", "--layers"])
             .arg(dir.join("layers.toml"))
             .arg("--profile")
             .arg(fixtures().join("profile.toml"))
-            .arg(fixtures().join("sites.csv"));
+            .arg(dir.join(sites));
         cmd
     };
-    let plain = run(dir.path()).output().unwrap();
+    let plain = run(dir.path(), "both_rows.csv").output().unwrap();
     assert!(plain.status.success());
     let packed = fixtures().join("raster/land-deflate.tif");
     std::fs::copy(&packed, dir.path().join("land.tif")).unwrap();
-    let compressed = run(dir.path()).output().unwrap();
+    let compressed = run(dir.path(), "both_rows.csv").output().unwrap();
     assert!(compressed.status.success());
     assert_eq!(
         String::from_utf8(compressed.stdout).unwrap(),
         String::from_utf8(plain.stdout).unwrap()
     );
     let mut dec = tiff::decoder::Decoder::new(std::fs::File::open(&packed).unwrap()).unwrap();
-    let at = dec.get_tag_u64(tiff::tags::Tag::TileOffsets).unwrap() as usize;
-    let n = dec.get_tag_u64(tiff::tags::Tag::TileByteCounts).unwrap() as usize;
-    let mut bytes = std::fs::read(&packed).unwrap();
-    bytes[at..at + n].fill(0x5A);
-    std::fs::write(dir.path().join("land.tif"), bytes).unwrap();
+    let offsets = dec.get_tag_u64_vec(tiff::tags::Tag::StripOffsets).unwrap();
+    let counts = dec
+        .get_tag_u64_vec(tiff::tags::Tag::StripByteCounts)
+        .unwrap();
+    assert_eq!(offsets.len(), 2, "a strip per row");
+    let garble = |strip: usize| {
+        let mut bytes = std::fs::read(&packed).unwrap();
+        let (at, n) = (offsets[strip] as usize, counts[strip] as usize);
+        bytes[at..at + n].fill(0x5A);
+        std::fs::write(dir.path().join("land.tif"), bytes).unwrap();
+    };
+    garble(1);
+    assert!(
+        run(dir.path(), "sites.csv")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     fails(
-        run(dir.path()),
+        run(dir.path(), "both_rows.csv"),
         1,
-        "land.tif: tile or strip 0 cannot be decoded",
+        "land.tif: tile or strip 1 cannot be decoded",
+    );
+    garble(0);
+    fails(
+        run(dir.path(), "sites.csv"),
+        1,
+        "land.tif: cannot decode pixels",
     );
 }

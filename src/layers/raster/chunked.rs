@@ -172,7 +172,7 @@ impl Chunked {
                 across * height.div_ceil(chunk_height)
             )));
         }
-        Ok(Chunked {
+        let chunks = Chunked {
             path: path.display().to_string(),
             file,
             limits,
@@ -186,7 +186,14 @@ impl Chunked {
             held: Mutex::new(Held::default()),
             budget_bytes: CACHE_BYTES,
             failure: OnceLock::new(),
-        })
+        };
+        // The first chunk now: a compression, predictor or sample layout the decoder does not
+        // know is then an error when the layer is read (and the `gdal` build hands the file
+        // to GDAL), not a surprise for the first site that reads it.
+        chunks
+            .decode(0)
+            .map_err(|e| at(format!("cannot decode pixels: {e}")))?;
+        Ok(chunks)
     }
 
     /// The same pixels with a cache of at most `bytes` (at least one chunk is always held).

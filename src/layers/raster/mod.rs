@@ -823,6 +823,27 @@ mod tests {
         assert_eq!(r.pixel(16 * 130 + 32), full[16 * 130 + 32]);
     }
 
+    /// A compression the decoder does not know (LERC here) is refused when the raster is
+    /// opened, not when a site first reads a tile.
+    #[test]
+    fn an_unknown_compression_is_refused_when_opened() {
+        let src = raster_fixture("f32-tiled-deflate-p3.tif");
+        let mut bytes = std::fs::read(&src).unwrap();
+        assert_eq!(&bytes[..4], b"II*\0", "a little-endian classic TIFF");
+        let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        let n = u16::from_le_bytes(bytes[ifd..ifd + 2].try_into().unwrap()) as usize;
+        let entry = (0..n)
+            .map(|k| ifd + 2 + 12 * k)
+            .find(|&e| u16::from_le_bytes([bytes[e], bytes[e + 1]]) == 259)
+            .expect("a Compression tag");
+        bytes[entry + 8..entry + 10].copy_from_slice(&34887u16.to_le_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lerc.tif");
+        std::fs::write(&path, &bytes).unwrap();
+        let e = Raster::read(&path).unwrap_err().to_string();
+        assert!(e.contains("lerc.tif: cannot decode pixels"), "{e}");
+    }
+
     /// A compressed file cut short is refused when it is opened, naming the first tile
     /// past its end.
     #[test]
