@@ -15,26 +15,37 @@ use crate::error::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The temporary files this process is writing.
-static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The temporary files this process is writing; `closed` once they were removed for a
+/// signal: no temporary file is made after that.
+struct Partial {
+    paths: Vec<PathBuf>,
+    closed: bool,
+}
+
+static PARTIAL: Mutex<Partial> = Mutex::new(Partial {
+    paths: Vec::new(),
+    closed: false,
+});
+
+fn partial() -> std::sync::MutexGuard<'static, Partial> {
+    PARTIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Remove the temporary files of every [`AtomicFile`] not yet committed (for a signal
-/// handler: the run is abandoned). Returns how many were removed.
+/// handler: the run is abandoned), and make no more: an [`AtomicFile::create`] that comes
+/// later fails without making a file, and one under way finishes first and is removed.
+/// Returns how many were removed.
 pub fn remove_partial_files() -> usize {
-    let paths = match PARTIAL.lock() {
-        Ok(mut p) => std::mem::take(&mut *p),
-        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-    };
-    paths
+    let mut p = partial();
+    p.closed = true;
+    std::mem::take(&mut p.paths)
         .iter()
-        .filter(|p| std::fs::remove_file(p).is_ok())
+        .filter(|path| std::fs::remove_file(path).is_ok())
         .count()
 }
 
 fn forget_partial(path: &Path) {
-    if let Ok(mut p) = PARTIAL.lock() {
-        p.retain(|q| q != path);
-    }
+    partial().paths.retain(|q| q != path);
 }
 
 /// A file written beside its target and renamed into place by [`AtomicFile::commit`] (or, for
@@ -54,11 +65,19 @@ enum Out {
 struct Registered(PathBuf);
 
 impl Registered {
-    fn new(path: &Path) -> Self {
-        if let Ok(mut p) = PARTIAL.lock() {
-            p.push(path.to_path_buf());
+    /// Make a temporary file with `make` and register it, both under the list's lock, so
+    /// that a signal never finds a file made but not yet listed.
+    fn make(
+        make: impl FnOnce() -> std::io::Result<tempfile::NamedTempFile>,
+    ) -> std::io::Result<(tempfile::NamedTempFile, Self)> {
+        let mut p = partial();
+        if p.closed {
+            return Err(std::io::Error::other("interrupted"));
         }
-        Registered(path.to_path_buf())
+        let temp = make()?;
+        p.paths.push(temp.path().to_path_buf());
+        let registered = Registered(temp.path().to_path_buf());
+        Ok((temp, registered))
     }
 }
 
@@ -109,12 +128,13 @@ impl AtomicFile {
             Some(ext) => format!(".partial.{ext}"),
             None => ".partial".to_string(),
         };
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".standort-{}-", std::process::id()))
-            .suffix(&suffix)
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(target, &e))?;
-        let registered = Registered::new(temp.path());
+        let (temp, registered) = Registered::make(|| {
+            tempfile::Builder::new()
+                .prefix(&format!(".standort-{}-", std::process::id()))
+                .suffix(&suffix)
+                .tempfile_in(&dir)
+        })
+        .map_err(|e| Error::io(target, &e))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             out: Out::Temp(temp, registered),
