@@ -126,8 +126,9 @@ impl LayerCache {
 
     /// The layer read from `path` as `how` describes, from a valid entry, else by `load`
     /// (and then kept for next time when it is worth it).
-    /// A raster is opened first (which reads only its directory): one read in place needs no
-    /// entry, and its file is not even hashed.
+    ///
+    /// A raster is opened first (which reads only its directory): one read in place, or too
+    /// big to keep decoded, needs no entry, and its file is not even hashed.
     pub(crate) fn read(
         &self,
         path: &Path,
@@ -138,7 +139,8 @@ impl LayerCache {
         let opened = if raster {
             let read = load()?;
             if let Geometry::Raster(r) = &read.0
-                && !r.is_decoded_on_demand()
+                && (!r.is_decoded_on_demand()
+                    || r.width().saturating_mul(r.height()).saturating_mul(4) > MAX_RASTER_BYTES)
             {
                 return Ok((read, CacheOutcome::Skipped));
             }
