@@ -67,6 +67,13 @@ def within(con, km, sites, points, select):
     return " UNION ALL ".join(parts)
 
 
+# The benchmark profile's weighted score over n (nearest), c (capacity), w (basins), l (land).
+SCORE = """(3 * greatest(0, least(1, (150.0 - n.grid_km) / 145.0))
+  + 2 * greatest(0, least(1, coalesce(c.cap_mw, 0) / 2000.0))
+  + 3 * greatest(0, least(1, (5.0 - w.bws_score) / 5.0))
+  + 1 * greatest(0, least(1, (10000.0 - l.land) / 9000.0))) / 9.0"""
+
+
 def land_values(path, lon, lat):
     with rasterio.open(path) as src:
         band = src.read(1)
@@ -119,10 +126,7 @@ def main(work, sites_csv, out, land_tif=None):
         f"""COPY (
           WITH scored AS (
             SELECT s.idx, s.id, s.lon, s.lat,
-              (3 * greatest(0, least(1, (150.0 - n.grid_km) / 145.0))
-               + 2 * greatest(0, least(1, coalesce(c.cap_mw, 0) / 2000.0))
-               + 3 * greatest(0, least(1, (5.0 - w.bws_score) / 5.0))
-               + 1 * greatest(0, least(1, (10000.0 - l.land) / 9000.0))) / 9.0 AS score
+              {SCORE} AS score
             FROM sites s
             JOIN nearest n USING (idx)
             LEFT JOIN cap c USING (idx)

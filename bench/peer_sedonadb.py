@@ -21,7 +21,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.csv as pcsv  # noqa: E402
 import sedonadb  # noqa: E402
 
-from peer_duckdb import R, XYZ, chord2, km_of_chord2, land_values, radius_deg  # noqa: E402
+from peer_duckdb import R, SCORE, XYZ, chord2, km_of_chord2, land_values, radius_deg  # noqa: E402
 
 
 def view(con, name, table):
@@ -79,12 +79,8 @@ def main(work, sites_csv, out, land_tif=None):
     ).to_view("bws")
 
     top = con.sql(
-        """WITH scored AS (
-            SELECT s.idx, s.id, s.lon, s.lat,
-              (3 * greatest(0, least(1, (150.0 - n.grid_km) / 145.0))
-               + 2 * greatest(0, least(1, coalesce(c.cap_mw, 0) / 2000.0))
-               + 3 * greatest(0, least(1, (5.0 - w.bws_score) / 5.0))
-               + 1 * greatest(0, least(1, (10000.0 - l.land) / 9000.0))) / 9.0 AS score
+        f"""WITH scored AS (
+            SELECT s.idx, s.id, s.lon, s.lat, {SCORE} AS score
             FROM sites s
             JOIN found n ON n.idx = s.idx
             LEFT JOIN cap c ON c.idx = s.idx

@@ -614,17 +614,7 @@ impl LayerSet {
     /// [`read_geometry`], once per file and way of reading it. Reads run outside the lock
     /// (a `OnceLock` per key), so different files are read in parallel.
     fn read_cached(&self, path: &Path, spec: &LayerSpec) -> Result<Read> {
-        let how = format!(
-            "{:?}",
-            (
-                spec.kind,
-                &spec.fields,
-                &spec.lat,
-                &spec.lon,
-                spec.delimiter,
-                &spec.source_layer
-            )
-        );
+        let how = read_how(spec);
         // Only a file that several layers read the same way is kept (a copy of its
         // geometry stays in memory for the run).
         let same = |s: &&LayerSpec| {
@@ -653,20 +643,8 @@ impl LayerSet {
         let Some(cache) = self.disk_cache.as_ref().filter(|_| path.is_file()) else {
             return read_geometry(path, spec).map(|r| (r, CacheOutcome::Skipped));
         };
-        let how = format!(
-            "{:?}",
-            (
-                &spec.name,
-                spec.kind,
-                &spec.fields,
-                &spec.lat,
-                &spec.lon,
-                spec.delimiter,
-                &spec.source_layer
-            )
-        );
         let raster = spec.kind == LayerKind::Raster;
-        cache.read(path, &how, raster, || read_geometry(path, spec))
+        cache.read(path, &read_how(spec), raster, || read_geometry(path, spec))
     }
 
     /// The layer cache the set reads through, if any.
@@ -680,16 +658,21 @@ impl LayerSet {
         self
     }
 
-    /// Read layer `name`'s file through the layer cache (building its entry, and a polygon
-    /// layer's index, when missing or stale), without the rest of loading (joins, derived
-    /// fields).
-    pub fn index(&self, name: &str) -> Result<CacheOutcome> {
-        let spec = self.spec(name).ok_or_else(|| {
+    /// Layer `name`'s declaration, or an error naming the layer set.
+    fn declared(&self, name: &str) -> Result<&LayerSpec> {
+        self.spec(name).ok_or_else(|| {
             Error::new(
                 ErrorKind::Config,
                 format!("no layer named \"{name}\" in {}", self.source),
             )
-        })?;
+        })
+    }
+
+    /// Read layer `name`'s file through the layer cache (building its entry, and a polygon
+    /// layer's index, when missing or stale), without the rest of loading (joins, derived
+    /// fields).
+    pub fn index(&self, name: &str) -> Result<CacheOutcome> {
+        let spec = self.declared(name)?;
         let path = self.resolve_file(&spec.path)?;
         let ((geometry, ..), outcome) = self.read_file(&path, spec)?;
         // A polygon layer's index too, as a run builds it for the whole layer.
@@ -727,12 +710,7 @@ impl LayerSet {
     /// Runs sequentially (no rayon): [`crate::Engine::new`] calls it inside a once-only
     /// initialisation on a rayon worker, where a nested parallel job could deadlock.
     pub fn load(&self, name: &str) -> Result<Layer> {
-        let spec = self.spec(name).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Config,
-                format!("no layer named \"{name}\" in {}", self.source),
-            )
-        })?;
+        let spec = self.declared(name)?;
         let path = self.resolve_file(&spec.path)?;
         if !self.is_available(&spec.path) {
             return Err(Error::at(
@@ -835,6 +813,23 @@ fn skipped_warning(skipped: &[String]) -> Option<String> {
 /// A layer's geometry, attributes and the labels of the features skipped for want of a
 /// usable geometry.
 type Read = (Geometry, Attributes, Vec<String>);
+
+/// Everything of a declaration that what [`read_geometry`] makes of a file depends on (the
+/// layer's name appears only in errors, which are not kept): layers that read one file the
+/// same way share one read and one cache entry.
+fn read_how(spec: &LayerSpec) -> String {
+    format!(
+        "{:?}",
+        (
+            spec.kind,
+            &spec.fields,
+            &spec.lat,
+            &spec.lon,
+            spec.delimiter,
+            &spec.source_layer
+        )
+    )
+}
 
 /// Read a layer's file with the reader for its kind and extension.
 fn read_geometry(path: &Path, spec: &LayerSpec) -> Result<Read> {

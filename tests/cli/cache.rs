@@ -5,23 +5,6 @@ use super::util::*;
 use assert_cmd::Command;
 use std::path::Path;
 
-/// The CLI fixtures with the land raster compressed (so that the cache keeps it).
-fn data() -> tempfile::TempDir {
-    let dir = fixture_copy(&[
-        "layers.toml",
-        "plants.csv",
-        "lines.geojson",
-        "zones.geojson",
-        "countries.geojson",
-    ]);
-    std::fs::copy(
-        fixtures().join("raster/land-deflate.tif"),
-        dir.path().join("land.tif"),
-    )
-    .unwrap();
-    dir
-}
-
 fn standort(cache: &Path) -> Command {
     let mut cmd = Command::cargo_bin("standort").unwrap();
     cmd.env_remove("STANDORT_DATA_DIR")
@@ -30,37 +13,23 @@ fn standort(cache: &Path) -> Command {
 }
 
 fn score(data: &Path, cache: &Path, extra: &[&str]) -> Vec<u8> {
-    let out = standort(cache)
-        .args(["score", "--format", "csv", "-q", "--layers"])
+    let mut cmd = standort(cache);
+    cmd.args(["score", "--format", "csv", "-q", "--layers"])
         .arg(data.join("layers.toml"))
         .arg("--profile")
         .arg(fixtures().join("profile.toml"))
         .arg(fixtures().join("sites.csv"))
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+        .args(extra);
+    run_ok(&mut cmd).stdout
 }
 
 fn index(data: &Path, cache: &Path) -> String {
-    let out = standort(cache)
-        .args(["data", "index", "--data-dir"])
+    let mut cmd = standort(cache);
+    cmd.args(["data", "index", "--data-dir"])
         .arg(data)
         .arg("--layers")
-        .arg(data.join("layers.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+        .arg(data.join("layers.toml"));
+    String::from_utf8(run_ok(&mut cmd).stdout).unwrap()
 }
 
 fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
@@ -72,7 +41,7 @@ fn entries(cache: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn cold_warm_damaged_and_uncached_runs_write_the_same_bytes() {
-    let data = data();
+    let data = fixture_layers_compressed(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let uncached = score(data.path(), &cache, &["--no-cache"]);
@@ -102,7 +71,7 @@ fn cold_warm_damaged_and_uncached_runs_write_the_same_bytes() {
 
 #[test]
 fn data_index_builds_ahead_then_finds_entries_up_to_date() {
-    let data = data();
+    let data = fixture_layers_compressed(&[]);
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("cache");
     let first = index(data.path(), &cache);

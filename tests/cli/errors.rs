@@ -459,15 +459,8 @@ fn categories_the_field_never_holds_are_an_error() {
 /// the layer is refused as it is read.
 #[test]
 fn a_corrupt_tile_of_a_compressed_raster_fails_the_run() {
-    let dir = fixture_copy(&[
-        "layers.toml",
-        "plants.csv",
-        "lines.geojson",
-        "zones.geojson",
-        "countries.geojson",
-        "land.tif",
-        "sites.csv",
-    ]);
+    let plain = fixture_copy(&[&FIXTURE_LAYERS[..], &["sites.csv"]].concat());
+    let dir = fixture_layers_compressed(&["sites.csv"]);
     // One more site, in the raster's second row (latitude -1).
     let mut sites = std::fs::read_to_string(dir.path().join("sites.csv")).unwrap();
     sites.push_str("hotel,Hotel (south),-1,10\n");
@@ -482,10 +475,14 @@ fn a_corrupt_tile_of_a_compressed_raster_fails_the_run() {
             .arg(dir.join(sites));
         cmd
     };
-    let plain = run(dir.path(), "both_rows.csv").output().unwrap();
+    std::fs::copy(
+        dir.path().join("both_rows.csv"),
+        plain.path().join("both_rows.csv"),
+    )
+    .unwrap();
+    let plain = run(plain.path(), "both_rows.csv").output().unwrap();
     assert!(plain.status.success());
     let packed = fixtures().join("raster/land-deflate.tif");
-    std::fs::copy(&packed, dir.path().join("land.tif")).unwrap();
     let compressed = run(dir.path(), "both_rows.csv").output().unwrap();
     assert!(compressed.status.success());
     assert_eq!(

@@ -118,6 +118,25 @@ pub fn with_profile(edit: impl Fn(&str) -> String) -> (tempfile::TempDir, PathBu
     with_sites(&edit(&text), "profile.toml")
 }
 
+/// The fixture layer set and its layers' files.
+pub const FIXTURE_LAYERS: [&str; 6] = [
+    "layers.toml",
+    "plants.csv",
+    "lines.geojson",
+    "zones.geojson",
+    "countries.geojson",
+    "land.tif",
+];
+
+/// A temporary folder holding the fixture layer set with its land raster compressed
+/// (DEFLATE, floating-point predictor, a strip per row), and `more` fixture files.
+pub fn fixture_layers_compressed(more: &[&str]) -> tempfile::TempDir {
+    let dir = fixture_copy(&[&FIXTURE_LAYERS[..], more].concat());
+    let packed = fixtures().join("raster/land-deflate.tif");
+    std::fs::copy(packed, dir.path().join("land.tif")).unwrap();
+    dir
+}
+
 /// A temporary folder holding copies of these fixture files.
 pub fn fixture_copy(files: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
