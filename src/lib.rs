@@ -31,6 +31,7 @@ pub mod feature_stream;
 pub mod geodesy;
 pub mod index;
 pub mod layers;
+pub mod map;
 pub(crate) mod mapped;
 pub mod measure;
 pub mod plan;

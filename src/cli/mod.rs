@@ -357,3 +357,40 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// A QGIS style (`.qml`) to write beside a vector output, opened before the run (so that a
+/// clash is found before any work) and committed after the output.
+pub struct Style {
+    file: standort::export::AtomicFile,
+    text: String,
+}
+
+impl Style {
+    /// The style of `out` in `format` when it gets one ([`standort::map::qml::sidecar`]).
+    pub fn beside(
+        out: Option<&Path>,
+        format: standort::export::Format,
+        geometry: standort::map::qml::Geometry,
+        label: Option<&str>,
+        inputs: &[PathBuf],
+    ) -> Result<Option<Style>, Error> {
+        let Some(path) = out.and_then(|o| standort::map::qml::sidecar(o, format)) else {
+            return Ok(None);
+        };
+        Ok(Some(Style {
+            file: standort::export::AtomicFile::create(&path, inputs)?,
+            text: standort::map::qml::style(geometry, label),
+        }))
+    }
+
+    /// Write and rename it into place.
+    pub fn commit(mut self) -> Result<(), Failure> {
+        let label = self.file.target().display().to_string();
+        self.file
+            .file()
+            .write_all(self.text.as_bytes())
+            .map_err(|e| write_failure(&label, e))?;
+        self.file.commit()?;
+        Ok(())
+    }
+}

@@ -2,12 +2,14 @@
 
 use super::progress::{Progress, Unit};
 use super::{
-    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, describe_draws, write_failure,
+    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, Style, describe_draws,
+    write_failure,
 };
 use clap::ValueEnum;
 use standort::export::format::choose;
-use standort::export::region::{summary_json, write_top_sites};
-use standort::export::{AtomicFile, Format, OutputError, Product, cell_writer};
+use standort::export::region::{CellDetail, summary_json, write_top_sites};
+use standort::export::{AtomicFile, CellOptions, Format, OutputError, Product, cell_writer};
+use standort::map::{Basemap, MapOptions};
 use standort::region::{
     Cell, Region, RegionSummary, TopSite, nice_cell_deg, region_grid, score_cells, top_stability,
 };
@@ -50,8 +52,8 @@ pub struct RegionArgs {
     #[arg(long, default_value_t = 50.0, value_name = "KM")]
     min_spacing_km: f64,
 
-    /// Write the cells (and top sites) to this file: .geojson (.gpkg, .fgb, .tif with the
-    /// `gdal` feature)
+    /// Write the cells (and top sites) to this file: .geojson, .fgb, .png (a map), .html (an
+    /// offline viewer); .gpkg, .tif with the `gdal` feature
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -62,6 +64,19 @@ pub struct RegionArgs {
     /// Write the --out file even when it will be larger than 1 GB
     #[arg(long)]
     force: bool,
+
+    /// Width of a .png map in pixels [default: 1200]
+    #[arg(long, value_name = "PX")]
+    width: Option<u32>,
+
+    /// Also write each criterion's sub-score in every cell (.geojson, .fgb, .gpkg; larger
+    /// files)
+    #[arg(long)]
+    sub_scores: bool,
+
+    /// Colour the cells of a .geojson with simplestyle `fill` (geojson.io, GitHub)
+    #[arg(long)]
+    simplestyle: bool,
 
     #[command(flatten)]
     engine: EngineArgs,
@@ -99,6 +114,7 @@ struct RegionPlan {
     summary_format: SummaryFormat,
     force: bool,
     draws: Option<Draws>,
+    cell_options: CellOptions,
 }
 
 impl RegionPlan {
@@ -108,6 +124,15 @@ impl RegionPlan {
             Some(p) => Some((p.clone(), choose(Product::Cells, None, Some(p))?)),
             None => None,
         };
+        let picture = out
+            .as_ref()
+            .is_some_and(|(_, f)| matches!(f, Format::Png | Format::Html));
+        if let Some(w) = args.width {
+            if !out.as_ref().is_some_and(|(_, f)| *f == Format::Png) {
+                return Err(Error::usage("--width applies to a .png --out only"));
+            }
+            standort::map::png::check_width(w)?;
+        }
         if let Some(c) = args.cell {
             if !(c.is_finite() && c > 0.0 && c <= 10.0) {
                 return Err(Error::usage(format!(
@@ -130,6 +155,22 @@ impl RegionPlan {
             }
         };
         let cell_deg = args.cell.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
+        let basemap = if picture {
+            Basemap::load(&setup.layers, region.bbox)?
+        } else {
+            Basemap::default()
+        };
+        let cell_options = CellOptions {
+            cell_deg,
+            detail: CellDetail {
+                sub_scores: args.sub_scores,
+                simplestyle: args.simplestyle,
+            },
+            map: MapOptions {
+                width_px: args.width.unwrap_or(standort::map::DEFAULT_WIDTH_PX),
+                basemap: std::sync::Arc::new(basemap),
+            },
+        };
         let [x0, y0, x1, y1] = region.bbox;
         let grid_cells = ((x1 - x0) / cell_deg).ceil() * ((y1 - y0) / cell_deg).ceil();
         if grid_cells > 50_000_000.0 {
@@ -148,6 +189,7 @@ impl RegionPlan {
             summary_format: args.format,
             force: args.force,
             draws: args.sensitivity.draws()?,
+            cell_options,
         };
         Ok((plan, setup))
     }
@@ -180,6 +222,7 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         }
         _ => None,
     };
+    let styles = styles(&plan, &inputs)?;
     let grid = region_grid(&plan.region, plan.cell_deg);
     let cells = grid.cells;
     if cells.is_empty() {
@@ -231,7 +274,30 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
     if let Some(f) = sites_file {
         f.commit()?;
     }
+    for style in styles.into_iter().flatten() {
+        style.commit()?;
+    }
     report(&plan, &run, started.elapsed(), g.quiet)
+}
+
+/// The QGIS styles beside the cells and beside the top sites.
+fn styles(plan: &RegionPlan, inputs: &[PathBuf]) -> Result<[Option<Style>; 2], Error> {
+    use standort::map::qml::{Geometry, TOP_RANK_LABEL};
+    let Some((out, format)) = &plan.out else {
+        return Ok([None, None]);
+    };
+    let cells = Style::beside(Some(out), *format, Geometry::Polygon, None, inputs)?;
+    let sites = match &cells {
+        Some(_) => Style::beside(
+            Some(&sites_path(out)),
+            Format::GeoJson,
+            Geometry::Point,
+            Some(TOP_RANK_LABEL),
+            inputs,
+        )?,
+        None => None,
+    };
+    Ok([cells, sites])
 }
 
 /// Where the top sites of a region written to `out` go: `NAME.sites.geojson` beside it.
@@ -247,14 +313,19 @@ fn sites_path(out: &std::path::Path) -> PathBuf {
 const LARGE_OUTPUT_BYTES: f64 = 1e9;
 
 /// Refuse to write a region file above [`LARGE_OUTPUT_BYTES`] without `--force`, saying how
-/// large it would be. GeoJSON takes about 300 bytes per cell plus 90 per criterion
-/// (measured: 842 bytes per cell with the six criteria of `ai-campus`); the other formats
-/// are counted as half that.
+/// large it would be. GeoJSON takes about 160 bytes per cell plus 40 per criterion
+/// (measured: 394 bytes per cell with the six criteria of `ai-campus`), twice that with
+/// `--sub-scores`; the other formats are counted as half that.
 fn check_output_size(plan: &RegionPlan, engine: &Engine, cells: usize) -> Result<(), Error> {
     let Some((path, format)) = &plan.out else {
         return Ok(());
     };
-    let per_cell = 300.0 + 90.0 * engine.profile().criteria.len() as f64;
+    let per_criterion = if plan.cell_options.detail.sub_scores {
+        80.0
+    } else {
+        40.0
+    };
+    let per_cell = 160.0 + per_criterion * engine.profile().criteria.len() as f64;
     let factor = if *format == Format::GeoJson { 1.0 } else { 0.5 };
     let bytes = cells as f64 * per_cell * factor;
     if bytes > LARGE_OUTPUT_BYTES && !plan.force {
@@ -292,7 +363,7 @@ fn score(
         OutputError::Io(e) => write_failure(&label, e),
         OutputError::Other(e) => Failure::Error(e),
     };
-    let mut writer = cell_writer(*format, file, plan.cell_deg)?;
+    let mut writer = cell_writer(*format, file, &plan.cell_options)?;
     let mut n = 0u64;
     let summary = score_cells(
         engine,

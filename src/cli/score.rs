@@ -2,7 +2,7 @@
 
 use super::progress::{Progress, Unit};
 use super::{
-    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, attributions, describe_draws,
+    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, Style, attributions, describe_draws,
     write_failure,
 };
 use clap::ValueEnum;
@@ -151,6 +151,13 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         .map(|p| AtomicFile::create(p, &inputs))
         .transpose()?;
     let sidecars = csv_sidecars((plan.format, plan.out.as_deref()), &inputs)?;
+    let style = Style::beside(
+        plan.out.as_deref(),
+        plan.format,
+        standort::map::qml::Geometry::Point,
+        Some(standort::map::qml::RANK_LABEL),
+        &inputs,
+    )?;
     if plan.draws.is_some() && plan.source == SiteSource::Stdin {
         return Err(Error::usage(
             "--sensitivity ranks every site again under each draw: give a file, not stdin",
@@ -190,6 +197,9 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
     }
     if let Some(sidecars) = sidecars {
         write_sidecars(sidecars, &run)?;
+    }
+    if let Some(style) = style {
+        style.commit()?;
     }
     if !g.quiet {
         report(plan.out.as_ref(), &run);

@@ -24,10 +24,14 @@ pub enum Format {
     Json,
     /// GeoPackage through OGR (the `gdal` feature).
     GeoPackage,
-    /// FlatGeobuf through OGR (the `gdal` feature).
+    /// FlatGeobuf with a spatial index (pure Rust, no GDAL needed).
     FlatGeobuf,
     /// Cloud-optimised GeoTIFF of a region's cells (the `gdal` feature).
     GeoTiff,
+    /// A PNG map with legend, borders and the top sites (pure Rust).
+    Png,
+    /// One self-contained HTML page with an interactive map (works offline).
+    Html,
 }
 
 /// What a command writes.
@@ -116,12 +120,18 @@ pub const REGISTRY: &[Entry] = &[
         super::write_geojson_lines,
     ),
     gdal(Format::GeoPackage, "gpkg", &["gpkg"], &[Sites, Cells]),
-    gdal(Format::FlatGeobuf, "fgb", &["fgb"], &[Sites, Cells]),
+    Entry {
+        cells: Some(output::fgb_cells),
+        products: &[Sites, Cells],
+        ..stream(Format::FlatGeobuf, "fgb", &["fgb"], super::fgb::write_fgb)
+    },
     Entry {
         sites: None,
         cells: output::TIFF_CELLS,
         ..gdal(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells])
     },
+    picture(Format::Png, "png", &["png"], crate::map::region::png_cells),
+    picture(Format::Html, "html", &["html", "htm"], crate::map::html::html_cells),
     // GIS formats standort recognises but does not write.
     Entry {
         format: None,
@@ -158,6 +168,24 @@ const fn stream(
         needs_gdal: false,
         sites: Some(SitesWriter::Stream(write)),
         cells: None,
+    }
+}
+
+/// A picture of region cells (and of sites, plans and countries through their commands).
+const fn picture(
+    format: Format,
+    name: &'static str,
+    extensions: &'static [&'static str],
+    cells: CellsWriter,
+) -> Entry {
+    Entry {
+        format: Some(format),
+        name,
+        extensions,
+        products: &[Cells],
+        needs_gdal: false,
+        sites: None,
+        cells: Some(cells),
     }
 }
 

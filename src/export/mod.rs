@@ -1,5 +1,5 @@
-//! Writers for results: GeoJSON (and GeoJSONSeq), CSV, JSON, an aligned text table, and
-//! with the `gdal` feature GeoPackage, FlatGeobuf and GeoTIFF. [`format`] is the registry
+//! Writers for results: GeoJSON (and GeoJSONSeq), CSV, JSON, FlatGeobuf, an aligned text
+//! table, and with the `gdal` feature GeoPackage and GeoTIFF. [`format`] is the registry
 //! that decides the format; [`write_sites`] and [`cell_writer`] write it.
 //!
 //! Every writer streams: results are written one at a time, never collected into a document
@@ -9,6 +9,7 @@
 
 mod atomic;
 mod csv;
+pub mod fgb;
 pub mod format;
 mod geojson;
 mod json;
@@ -24,7 +25,7 @@ mod table;
 pub use self::atomic::{AtomicFile, remove_partial_files};
 pub use self::format::{Format, Product};
 pub use self::output::{
-    CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites, cell_writer,
+    CellOptions, CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites, cell_writer,
     write_sites,
 };
 

@@ -46,10 +46,21 @@ pub enum SitesWriter {
     File(fn(Format, &mut AtomicFile, &Context, &[ScoredSite]) -> Result<()>),
 }
 
-/// Opens a writer of a region's cells in the given format on an output file (with the
-/// grid's cell size in degrees).
+/// How a region's cells are written.
+#[derive(Clone, Default)]
+pub struct CellOptions {
+    /// The grid's cell size in degrees.
+    pub cell_deg: f64,
+    /// What each cell carries besides the lean columns (`region --sub-scores`,
+    /// `--simplestyle`).
+    pub detail: super::region::CellDetail,
+    /// What pictures (PNG, HTML) draw besides the cells.
+    pub map: crate::map::MapOptions,
+}
+
+/// Opens a writer of a region's cells in the given format on an output file.
 pub type CellsWriter =
-    for<'a> fn(Format, &'a mut AtomicFile, f64) -> Result<Box<dyn CellWriter + 'a>>;
+    for<'a> fn(Format, &'a mut AtomicFile, &CellOptions) -> Result<Box<dyn CellWriter + 'a>>;
 
 /// Where a run's output goes.
 pub enum Destination<'a> {
@@ -97,14 +108,14 @@ pub fn write_sites(
     Ok(())
 }
 
-/// The writer of region cells in `format` to `file` (`cell_deg`: the grid's cell size).
+/// The writer of region cells in `format` to `file`.
 pub fn cell_writer<'a>(
     format: Format,
     file: &'a mut AtomicFile,
-    cell_deg: f64,
+    options: &CellOptions,
 ) -> Result<Box<dyn CellWriter + 'a>> {
     match format.entry().cells {
-        Some(open) => open(format, file, cell_deg),
+        Some(open) => open(format, file, options),
         None => Err(unavailable(format, "region cells")),
     }
 }
@@ -138,19 +149,22 @@ pub trait CellWriter {
 pub(super) fn geojson_cells<'a>(
     _format: Format,
     file: &'a mut AtomicFile,
-    _cell_deg: f64,
+    options: &CellOptions,
 ) -> Result<Box<dyn CellWriter + 'a>> {
     let target = file.target().to_path_buf();
     let out = std::io::BufWriter::new(file.file());
     let map = RegionGeoJson::new(out).map_err(|e| Error::io(&target, &e))?;
-    Ok(Box::new(GeoJsonCells(map)))
+    Ok(Box::new(GeoJsonCells(map, options.detail)))
 }
 
-struct GeoJsonCells<'a>(RegionGeoJson<std::io::BufWriter<&'a mut std::fs::File>>);
+struct GeoJsonCells<'a>(
+    RegionGeoJson<std::io::BufWriter<&'a mut std::fs::File>>,
+    super::region::CellDetail,
+);
 
 impl CellWriter for GeoJsonCells<'_> {
     fn cell(&mut self, engine: &Engine, cell: &Cell, e: &Evaluation) -> std::io::Result<()> {
-        self.0.feature(&cell_feature(engine, cell, e))
+        self.0.feature(&cell_feature(engine, cell, e, self.1))
     }
     fn finish(
         self: Box<Self>,
@@ -159,6 +173,74 @@ impl CellWriter for GeoJsonCells<'_> {
         summary: &RegionSummary,
     ) -> std::result::Result<(), OutputError> {
         self.0.finish(engine, region, summary)?;
+        Ok(())
+    }
+}
+
+/// Region cells as a FlatGeobuf layer of rectangles (no simplestyle columns: the `.qml`
+/// beside it styles it in QGIS).
+pub(super) fn fgb_cells<'a>(
+    _format: Format,
+    file: &'a mut AtomicFile,
+    options: &CellOptions,
+) -> Result<Box<dyn CellWriter + 'a>> {
+    Ok(Box::new(FgbCells {
+        file,
+        layer: None,
+        columns: Vec::new(),
+        detail: super::region::CellDetail {
+            simplestyle: false,
+            ..options.detail
+        },
+    }))
+}
+
+struct FgbCells<'a> {
+    file: &'a mut AtomicFile,
+    layer: Option<super::fgb::FgbLayer<'static>>,
+    columns: Vec<String>,
+    detail: super::region::CellDetail,
+}
+
+impl CellWriter for FgbCells<'_> {
+    fn cell(&mut self, engine: &Engine, cell: &Cell, e: &Evaluation) -> std::io::Result<()> {
+        if self.layer.is_none() {
+            self.columns = super::region::cell_columns(engine, self.detail);
+            let layer = super::fgb::FgbLayer::new("cells", true, self.columns.clone())?;
+            self.layer = Some(layer);
+        }
+        let props = super::region::cell_properties(engine, e, self.detail);
+        let values: Vec<serde_json::Value> = self
+            .columns
+            .iter()
+            .map(|k| props.get(k).cloned().unwrap_or_default())
+            .collect();
+        let rect = [
+            cell.min_lon,
+            cell.min_lat,
+            cell.min_lon + cell.size_deg,
+            (cell.min_lat + cell.size_deg).min(90.0),
+        ];
+        match &mut self.layer {
+            Some(layer) => layer.add(super::fgb::Shape::Rect(rect), &values),
+            None => Ok(()),
+        }
+    }
+    fn finish(
+        self: Box<Self>,
+        engine: &Engine,
+        _region: &Region,
+        _summary: &RegionSummary,
+    ) -> std::result::Result<(), OutputError> {
+        let layer = match self.layer {
+            Some(layer) => layer,
+            None => {
+                let columns = super::region::cell_columns(engine, self.detail);
+                super::fgb::FgbLayer::new("cells", true, columns)?
+            }
+        };
+        let mut out = std::io::BufWriter::new(self.file.file());
+        layer.finish(&mut out)?;
         Ok(())
     }
 }
@@ -185,18 +267,15 @@ pub(super) const TIFF_CELLS: Option<CellsWriter> = None;
 /// The writers through GDAL.
 #[cfg(feature = "gdal")]
 mod gdal {
-    use super::{CellWriter, Format, OutputError};
+    use super::{CellOptions, CellWriter, Format, OutputError};
     use crate::batch::ScoredSite;
     use crate::engine::{Engine, Evaluation};
     use crate::error::Result;
     use crate::export::{AtomicFile, Context, ogr};
     use crate::region::{Cell, Region, RegionSummary};
 
-    fn driver(format: Format) -> &'static str {
-        match format {
-            Format::FlatGeobuf => "FlatGeobuf",
-            _ => "GPKG",
-        }
+    fn driver(_format: Format) -> &'static str {
+        "GPKG"
     }
 
     pub(super) fn ogr_sites(
@@ -232,11 +311,12 @@ mod gdal {
     pub(super) fn ogr_cells<'a>(
         format: Format,
         file: &'a mut AtomicFile,
-        _cell_deg: f64,
+        options: &CellOptions,
     ) -> Result<Box<dyn CellWriter + 'a>> {
         Ok(Box::new(OgrCells {
             file,
             format,
+            detail: options.detail,
             columns: Vec::new(),
             rows: Vec::new(),
         }))
@@ -245,11 +325,11 @@ mod gdal {
     pub(super) fn tiff_cells<'a>(
         _format: Format,
         file: &'a mut AtomicFile,
-        cell_deg: f64,
+        options: &CellOptions,
     ) -> Result<Box<dyn CellWriter + 'a>> {
         Ok(Box::new(TiffCells {
             file,
-            cell_deg,
+            cell_deg: options.cell_deg,
             cells: Vec::new(),
         }))
     }
@@ -257,15 +337,17 @@ mod gdal {
     struct OgrCells<'a> {
         file: &'a mut AtomicFile,
         format: Format,
+        detail: crate::export::region::CellDetail,
         columns: Vec<String>,
         rows: Vec<(::gdal::vector::Geometry, Vec<serde_json::Value>)>,
     }
 
     impl CellWriter for OgrCells<'_> {
         fn cell(&mut self, engine: &Engine, c: &Cell, e: &Evaluation) -> std::io::Result<()> {
-            let props = crate::export::region::cell_properties(engine, c, e);
+            use crate::export::region::{cell_columns, cell_properties};
+            let props = cell_properties(engine, e, self.detail);
             if self.columns.is_empty() {
-                self.columns = props.keys().cloned().collect();
+                self.columns = cell_columns(engine, self.detail);
             }
             let values = self
                 .columns

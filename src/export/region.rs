@@ -24,58 +24,144 @@ fn raw_json(v: &Value, decimals: i32) -> Json {
     }
 }
 
-/// The properties of a scored cell, in a fixed order.
-pub fn cell_properties(engine: &Engine, cell: &Cell, e: &Evaluation) -> Map<String, Json> {
+/// Decimals a raw value in `unit` has: 3 for km (1 m), 1 for MW (0.1 MW: plant capacities
+/// are published to 0.1 MW or coarser), none for dollars, 3 otherwise.
+pub fn raw_decimals(unit: &str) -> i32 {
+    match unit {
+        "mw" => 1,
+        u if u.starts_with("usd") => 0,
+        _ => 3,
+    }
+}
+
+/// What a cell carries besides its score, status, reasons and raw values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CellDetail {
+    /// Each criterion's sub-score (`ID_score`).
+    pub sub_scores: bool,
+    /// simplestyle `fill` and `stroke-width` (geojson.io, GitHub).
+    pub simplestyle: bool,
+}
+
+/// The properties of a scored cell, in a fixed order, lean: what is the same for every
+/// cell (units, source descriptions, scoring curves, profile, attribution) is in the
+/// collection's `standort` member ([`columns_json`]); scores have 3 decimals, raw values 3
+/// (1 m for distances in km); a criterion with several sources names the layer used;
+/// `reasons` is there when there are any. With `detail.sub_scores`, each criterion's
+/// sub-score too (`ID_score`; otherwise it follows from the raw value by the curve in the
+/// member); with `detail.simplestyle`, the colour. The cell's centre and size follow from
+/// its rectangle.
+pub fn cell_properties(engine: &Engine, e: &Evaluation, detail: CellDetail) -> Map<String, Json> {
     let mut p = Map::new();
-    p.insert("cell".into(), json!(cell.id));
-    p.insert("lon".into(), json!(round(cell.lon(), 7)));
-    p.insert("lat".into(), json!(round(cell.lat(), 7)));
     p.insert(
         "score".into(),
-        e.score.map_or(Json::Null, |s| json!(round(s, 6))),
+        e.score.map_or(Json::Null, |s| json!(round(s, 3))),
     );
     p.insert("status".into(), json!(e.status.to_string()));
-    p.insert("reasons".into(), json!(e.reasons.join("; ")));
+    if !e.reasons.is_empty() {
+        p.insert("reasons".into(), json!(e.reasons.join("; ")));
+    }
     for (i, (c, v)) in engine.profile().criteria.iter().zip(&e.values).enumerate() {
-        let unit = c.source_unit(v.source);
-        p.insert(
-            c.value_column(),
-            raw_json(&v.raw, if unit == "km" { 4 } else { 6 }),
-        );
-        if c.has_mixed_units() {
+        let decimals = raw_decimals(c.source_unit(v.source));
+        p.insert(c.value_column(), raw_json(&v.raw, decimals));
+        if detail.sub_scores {
             p.insert(
-                format!("{}_unit", c.id()),
-                if v.raw.is_null() {
-                    Json::Null
-                } else {
-                    json!(unit)
-                },
+                format!("{}_score", c.id()),
+                v.score.map_or(Json::Null, |s| json!(round(s, 3))),
             );
         }
-        p.insert(
-            format!("{}_score", c.id()),
-            v.score.map_or(Json::Null, |s| json!(round(s, 6))),
-        );
         if c.has_sources() {
+            let layers = engine.criterion_layers(i);
+            let layer = match v.source {
+                Some(k) => layers.get(usize::from(k)),
+                None if layers.len() == 1 => layers.first(),
+                None => None,
+            };
             p.insert(
                 format!("{}_source", c.id()),
-                super::source_label(engine, i, v.source).map_or(Json::Null, Json::from),
+                layer.map_or(Json::Null, |l| json!(l)),
             );
         }
     }
-    let (fill, opacity) = match (e.status, e.score) {
-        (Status::Ok, Some(s)) => (score_colour(s), 0.75),
-        (Status::Excluded, _) => (EXCLUDED_COLOUR.to_string(), 0.5),
-        _ => (UNKNOWN_COLOUR.to_string(), 0.35),
-    };
-    p.insert("fill".into(), json!(fill));
-    p.insert("fill-opacity".into(), json!(opacity));
-    p.insert("stroke-width".into(), json!(0));
+    if detail.simplestyle {
+        let fill = match (e.status, e.score) {
+            (Status::Ok, Some(s)) => score_colour(s),
+            (Status::Excluded, _) => EXCLUDED_COLOUR.to_string(),
+            _ => UNKNOWN_COLOUR.to_string(),
+        };
+        // The fill colour at simplestyle's default opacity (0.6), no outline.
+        p.insert("fill".into(), json!(fill));
+        p.insert("stroke-width".into(), json!(0));
+    }
     p
 }
 
-/// A cell as a GeoJSON Feature with a counter-clockwise rectangle.
-pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation) -> Json {
+/// The columns of a cell in [`cell_properties`]' order, for writers that need a schema
+/// (`reasons` is always among them).
+pub fn cell_columns(engine: &Engine, detail: CellDetail) -> Vec<String> {
+    let mut cols = vec!["score".to_string(), "status".into(), "reasons".into()];
+    for c in &engine.profile().criteria {
+        cols.push(c.value_column());
+        if detail.sub_scores {
+            cols.push(format!("{}_score", c.id()));
+        }
+        if c.has_sources() {
+            cols.push(format!("{}_source", c.id()));
+        }
+    }
+    if detail.simplestyle {
+        cols.extend(["fill".to_string(), "stroke-width".into()]);
+    }
+    cols
+}
+
+/// What the cells' columns mean: each criterion's value column with its unit (per source
+/// when the sources differ), its sub-score column and its sources with their notes.
+pub fn columns_json(engine: &Engine) -> Json {
+    let p = engine.profile();
+    let criteria: Vec<Json> = p
+        .criteria
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let sources: Vec<Json> = engine
+                .criterion_layers(i)
+                .iter()
+                .enumerate()
+                .map(|(k, layer)| {
+                    let src = c.source(k);
+                    json!({
+                        "layer": layer,
+                        "unit": c.source_unit(u16::try_from(k).ok()),
+                        "field": src.and_then(|s| s.field.clone()),
+                        "note": src.and_then(|s| s.note.clone()),
+                        "scoring": src.and_then(|s| s.standardise.clone()),
+                    })
+                })
+                .collect();
+            json!({
+                "id": c.id(),
+                "label": c.label,
+                "value_column": c.value_column(),
+                "unit": c.unit(),
+                "score_column": format!("{}_score", c.id()),
+                "source_column": c.has_sources().then(|| format!("{}_source", c.id())),
+                "weight": engine.weights()[i],
+                "scoring": c.standardise,
+                "sources": sources,
+            })
+        })
+        .collect();
+    json!({
+        "geometry": "each cell's rectangle (lon/lat, WGS 84); its centre is the point scored",
+        "score": "total score 0..1 (3 decimals); null unless status is ok",
+        "criteria": criteria,
+    })
+}
+
+/// A cell as a GeoJSON Feature with a counter-clockwise rectangle (no feature `id`: a
+/// cell's grid position follows from its rectangle).
+pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation, detail: CellDetail) -> Json {
     let (x0, y0) = (round(cell.min_lon, 7), round(cell.min_lat, 7));
     let (x1, y1) = (
         round(cell.min_lon + cell.size_deg, 7),
@@ -83,9 +169,8 @@ pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation) -> Json {
     );
     json!({
         "type": "Feature",
-        "id": cell.id,
         "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},
-        "properties": cell_properties(engine, cell, e),
+        "properties": cell_properties(engine, e, detail),
     })
 }
 
@@ -112,8 +197,15 @@ impl<W: Write> RegionGeoJson<W> {
         summary: &RegionSummary,
     ) -> std::io::Result<W> {
         self.0
-            .finish(&[("standort", &summary_json(engine, region, summary))])
+            .finish(&[("standort", &cells_member(engine, region, summary))])
     }
+}
+
+/// The collection's `standort` member: the summary with the columns' meaning.
+fn cells_member(engine: &Engine, region: &Region, summary: &RegionSummary) -> Json {
+    let mut m = summary_json(engine, region, summary);
+    m["columns"] = columns_json(engine);
+    m
 }
 
 /// The top sites of a region run as a GeoJSON FeatureCollection of numbered points (the
@@ -127,10 +219,14 @@ pub fn write_top_sites(
     let mut fc = FeatureCollection::start(out, &[])?;
     for t in &summary.top {
         let e = engine.evaluate(t.cell.lon(), t.cell.lat());
-        let mut p = cell_properties(engine, &t.cell, &e);
-        for k in ["fill", "fill-opacity", "stroke-width"] {
-            p.remove(k);
-        }
+        let full = CellDetail {
+            sub_scores: true,
+            simplestyle: false,
+        };
+        let mut p = cell_properties(engine, &e, full);
+        p.insert("cell".into(), json!(t.cell.id));
+        p.insert("lon".into(), json!(round(t.cell.lon(), 7)));
+        p.insert("lat".into(), json!(round(t.cell.lat(), 7)));
         p.insert("top_rank".into(), json!(t.rank));
         p.insert("tie_group".into(), json!(t.tie_group));
         if let Some(st) = t.stability {

@@ -39,11 +39,11 @@
 //! ```
 
 use crate::layers::Value;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A standardisation function (see the module docs).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Standardise {
     /// Straight line from `best` (1) to `worst` (0).
@@ -97,7 +97,7 @@ pub enum Standardise {
 }
 
 /// Which end of a set-relative range scores 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum End {
     /// Less is better (a cost: distance, price).
