@@ -17,6 +17,9 @@ mod score;
 #[path = "cli/region.rs"]
 mod region;
 
+#[path = "cli/maps.rs"]
+mod maps;
+
 #[path = "cli/boundary.rs"]
 mod boundary;
 

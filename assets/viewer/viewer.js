@@ -5,7 +5,7 @@
   var D = JSON.parse(document.getElementById("standort-data").textContent);
   var G = D.grid, C = D.cells, n = C.index.length;
   var RAMP = D.ramp;  // 256 viridis colours as [r, g, b]
-  var EXCLUDED = [158, 158, 158], HATCH = [110, 110, 110], UNKNOWN = [217, 217, 217];
+  var EXCLUDED = [158, 158, 158], UNKNOWN = [217, 217, 217];
 
   // Equirectangular, x stretched by the cosine of the middle latitude.
   var k = Math.cos((G.y0 + G.y1) / 2 * Math.PI / 180);
@@ -31,11 +31,11 @@
     for (var i = 0; i < n; i++) {
       var cell = C.index[i], col = cell % G.cols, row = (cell - col) / G.cols;
       var v = values ? values[i] : C.score[i], rgb;
-      if (C.status[i] === 1) rgb = (col + row) % 3 === 0 ? HATCH : EXCLUDED;
+      if (C.status[i] === 1) rgb = EXCLUDED;
       else if (v === null || v === undefined) rgb = UNKNOWN;
       else rgb = RAMP[Math.max(0, Math.min(255, Math.round(v * 255)))];
       var o = cell * 4;
-      img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 230;
+      img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
     return canvas.toDataURL("image/png");
@@ -120,5 +120,18 @@
     tr.addEventListener("click", function () { map.setView([t.lat, t.lon], Math.max(map.getZoom(), 7)); });
     rows.appendChild(tr);
   });
+  // A link may name a layer and a place: #layer=grid_distance&at=51.6,7.46
+  var hash = {};
+  location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+    var p = kv.split("="); if (p[0]) hash[p[0]] = decodeURIComponent(p[1] || "");
+  });
+  if (hash.layer) {
+    D.criteria.forEach(function (c, j) { if (c.id === hash.layer) sel.value = String(j); });
+    sel.dispatchEvent(new Event("change"));
+  }
+  if (hash.at) {
+    var ll = hash.at.split(",").map(Number), i = cellAt(L.latLng(ll[0], ll[1]));
+    if (i >= 0) L.popup({ maxWidth: 420 }).setLatLng([C.lat[i], C.lon[i]]).setContent(popup(i)).openOn(map);
+  }
   document.body.setAttribute("data-status", "ready");
 })();

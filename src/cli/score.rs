@@ -2,8 +2,8 @@
 
 use super::progress::{Progress, Unit};
 use super::{
-    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, Style, attributions, describe_draws,
-    write_failure,
+    EngineArgs, EngineSetup, Failure, Globals, SensitivityArgs, Style, attributions,
+    describe_draws, write_failure,
 };
 use clap::ValueEnum;
 use standort::batch::{

@@ -131,7 +131,12 @@ pub const REGISTRY: &[Entry] = &[
         ..gdal(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells])
     },
     picture(Format::Png, "png", &["png"], crate::map::region::png_cells),
-    picture(Format::Html, "html", &["html", "htm"], crate::map::html::html_cells),
+    picture(
+        Format::Html,
+        "html",
+        &["html", "htm"],
+        crate::map::html::html_cells,
+    ),
     // GIS formats standort recognises but does not write.
     Entry {
         format: None,

@@ -25,8 +25,8 @@ mod table;
 pub use self::atomic::{AtomicFile, remove_partial_files};
 pub use self::format::{Format, Product};
 pub use self::output::{
-    CellOptions, CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites, cell_writer,
-    write_sites,
+    CellOptions, CellWriter, CellsWriter, Destination, OutputError, SitesWriter, StreamSites,
+    cell_writer, write_sites,
 };
 
 pub use self::csv::{WGS84_PRJ, csvt, write_csv};

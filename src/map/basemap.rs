@@ -22,7 +22,10 @@ impl Basemap {
     /// the set lacks is left out; one it has but cannot read is an error.
     pub fn load(layers: &LayerSet, bbox: [f64; 4]) -> Result<Basemap> {
         let mut map = Basemap::default();
-        for (name, lines) in [("countries", &mut map.countries), ("admin1", &mut map.admin1)] {
+        for (name, lines) in [
+            ("countries", &mut map.countries),
+            ("admin1", &mut map.admin1),
+        ] {
             if layers.spec(name).is_none()
                 || (layers.is_partial() && !layers.missing_files(name, false).is_empty())
             {

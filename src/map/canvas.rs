@@ -28,7 +28,12 @@ pub struct Canvas {
 
 fn paint(rgb: Rgb, alpha: f32) -> Paint<'static> {
     let mut p = Paint::default();
-    p.set_color(Color::from_rgba8(rgb[0], rgb[1], rgb[2], (alpha * 255.0) as u8));
+    p.set_color(Color::from_rgba8(
+        rgb[0],
+        rgb[1],
+        rgb[2],
+        (alpha * 255.0) as u8,
+    ));
     p.anti_alias = true;
     p
 }
@@ -38,7 +43,12 @@ impl Canvas {
     /// or too large to allocate.
     pub fn new(width: u32, height: u32, background: Rgb) -> Option<Canvas> {
         let mut pixmap = Pixmap::new(width, height)?;
-        pixmap.fill(Color::from_rgba8(background[0], background[1], background[2], 255));
+        pixmap.fill(Color::from_rgba8(
+            background[0],
+            background[1],
+            background[2],
+            255,
+        ));
         let font = FontRef::try_from_slice(FONT).ok()?;
         Some(Canvas { pixmap, font })
     }
@@ -66,8 +76,13 @@ impl Canvas {
         }
         let px = &mut self.pixmap.pixels_mut()[(y * w + x) as usize];
         let a = alpha.min(1.0);
-        let mix = |old: u8, new: u8| (f32::from(old) * (1.0 - a) + f32::from(new) * a).round() as u8;
-        let c = [mix(px.red(), rgb[0]), mix(px.green(), rgb[1]), mix(px.blue(), rgb[2])];
+        let mix =
+            |old: u8, new: u8| (f32::from(old) * (1.0 - a) + f32::from(new) * a).round() as u8;
+        let c = [
+            mix(px.red(), rgb[0]),
+            mix(px.green(), rgb[1]),
+            mix(px.blue(), rgb[2]),
+        ];
         if let Some(v) = PremultipliedColorU8::from_rgba(c[0], c[1], c[2], 255) {
             *px = v;
         }
@@ -173,7 +188,10 @@ impl Canvas {
             if let Some(g) = font.outline_glyph(glyph) {
                 let b = g.px_bounds();
                 g.draw(|gx, gy, cov| {
-                    let (px, py) = (b.min.x as i64 + i64::from(gx), b.min.y as i64 + i64::from(gy));
+                    let (px, py) = (
+                        b.min.x as i64 + i64::from(gx),
+                        b.min.y as i64 + i64::from(gy),
+                    );
                     self.blend(px, py, rgb, cov);
                 });
             }

@@ -13,7 +13,9 @@ use super::region::{attribution, excluded_lines};
 use crate::engine::{Engine, Evaluation, Status};
 use crate::error::{Error, Result};
 use crate::export::region::raw_decimals;
-use crate::export::{AtomicFile, CellOptions, CellWriter, Format, OutputError, round, score_colour};
+use crate::export::{
+    AtomicFile, CellOptions, CellWriter, Format, OutputError, round, score_colour,
+};
 use crate::layers::Value;
 use crate::region::{Cell, Region, RegionSummary};
 use serde_json::{Value as Json, json};
@@ -95,8 +97,16 @@ impl CellWriter for HtmlCells<'_> {
             },
             reason,
             raw,
-            sub: e.values.iter().map(|v| v.score.map(|s| round(s, 3))).collect(),
-            source: e.values.iter().map(|v| v.source.map_or(-1, i64::from)).collect(),
+            sub: e
+                .values
+                .iter()
+                .map(|v| v.score.map(|s| round(s, 3)))
+                .collect(),
+            source: e
+                .values
+                .iter()
+                .map(|v| v.source.map_or(-1, i64::from))
+                .collect(),
         });
         Ok(())
     }
@@ -121,9 +131,15 @@ impl CellWriter for HtmlCells<'_> {
 /// The grid the cells lie on: origin (west, north), size and shape, and each cell's place.
 fn grid(cells: &[PageCell], size: f64) -> (Json, Vec<usize>) {
     let x0 = cells.iter().map(|c| c.min[0]).fold(f64::MAX, f64::min);
-    let x1 = cells.iter().map(|c| c.min[0] + size).fold(f64::MIN, f64::max);
+    let x1 = cells
+        .iter()
+        .map(|c| c.min[0] + size)
+        .fold(f64::MIN, f64::max);
     let y0 = cells.iter().map(|c| c.min[1]).fold(f64::MAX, f64::min);
-    let y1 = cells.iter().map(|c| c.min[1] + size).fold(f64::MIN, f64::max);
+    let y1 = cells
+        .iter()
+        .map(|c| c.min[1] + size)
+        .fold(f64::MIN, f64::max);
     let cols = ((x1 - x0) / size).round().max(1.0) as usize;
     let rows = ((y1 - y0) / size).round().max(1.0) as usize;
     let index = cells
@@ -143,7 +159,10 @@ fn page_data(h: &HtmlCells, engine: &Engine, region: &Region, s: &RegionSummary)
     let cells = &h.cells;
     let size = h.cell_deg;
     let (grid, index) = if cells.is_empty() {
-        (json!({"x0": 0, "x1": 1, "y0": 0, "y1": 1, "cell": 1, "cols": 1, "rows": 1}), Vec::new())
+        (
+            json!({"x0": 0, "x1": 1, "y0": 0, "y1": 1, "cell": 1, "cols": 1, "rows": 1}),
+            Vec::new(),
+        )
     } else {
         grid(cells, size)
     };
@@ -211,7 +230,10 @@ fn page(engine: &Engine, region: &Region, s: &RegionSummary, data: &Json) -> Str
         .collect();
     let mut legend = String::new();
     if let Some((head, rest)) = excluded_lines(&reasons, s.area_km2, "the area").split_first() {
-        legend.push_str(&format!("<div><span class='swatch excluded'></span>{}</div>", escape(head)));
+        legend.push_str(&format!(
+            "<div><span class='swatch excluded'></span>{}</div>",
+            escape(head)
+        ));
         for r in rest {
             legend.push_str(&format!("<div class='note'>{}</div>", escape(r)));
         }

@@ -5,8 +5,8 @@ pub mod basemap;
 pub mod canvas;
 pub mod html;
 pub mod png;
-pub mod region;
 pub mod qml;
+pub mod region;
 
 pub use basemap::Basemap;
 use std::sync::Arc;

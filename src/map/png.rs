@@ -162,8 +162,8 @@ pub fn render(p: &Picture, opts: &MapOptions) -> Result<Vec<u8>> {
         .ok_or_else(no_canvas)?
         .wrap(&credit, 10.5, width);
     let height = body + 13.0 * lines.len() as f32 + 12.0;
-    let mut c = Canvas::new(opts.width_px, height.ceil() as u32, [255, 255, 255])
-        .ok_or_else(no_canvas)?;
+    let mut c =
+        Canvas::new(opts.width_px, height.ceil() as u32, [255, 255, 255]).ok_or_else(no_canvas)?;
     draw_map(&mut c, &frame, p, opts);
     draw_title(&mut c, p);
     draw_legend(&mut c, panel_x, p);
@@ -207,7 +207,11 @@ fn draw_map(c: &mut Canvas, f: &Frame, p: &Picture, opts: &MapOptions) {
     }
     for y in 0..map.height() {
         for x in 0..map.width() {
-            c.set(i64::from(x) + ax as i64, i64::from(y) + ay as i64, map.get(x, y));
+            c.set(
+                i64::from(x) + ax as i64,
+                i64::from(y) + ay as i64,
+                map.get(x, y),
+            );
         }
     }
     c.frame(ax, ay, aw, ah, [0x99, 0x99, 0x99], 1.0);
@@ -272,14 +276,18 @@ fn draw_title(c: &mut Canvas, p: &Picture) {
     c.text(MARGIN, 50.0, &p.subtitle, 13.0, MUTED);
 }
 
+/// The legend's ramp (left, top, width, height) in a legend starting at `panel_x`: its
+/// top row is the colour of 1, its bottom row that of 0.
+pub fn ramp_box(panel_x: f32) -> [f32; 4] {
+    [panel_x, TITLE_H + 24.0, 18.0, 180.0]
+}
+
 /// The legend: the ramp with its labels, the excluded and no-data swatches, the numbered
 /// sites.
 fn draw_legend(c: &mut Canvas, x: f32, p: &Picture) {
     let l = &p.legend;
-    let mut y = TITLE_H + 14.0;
-    c.text(x, y, &l.ramp_title, 14.0, INK);
-    y += 10.0;
-    let (bar_w, bar_h) = (18.0, 180.0);
+    c.text(x, TITLE_H + 14.0, &l.ramp_title, 14.0, INK);
+    let [_, mut y, bar_w, bar_h] = ramp_box(x);
     for i in 0..bar_h as i64 {
         let v = 1.0 - i as f64 / (bar_h as f64 - 1.0);
         c.rect(x, y + i as f32, bar_w, 1.0, hex(&score_colour(v)));
@@ -332,7 +340,13 @@ fn legend_swatches(c: &mut Canvas, x: f32, mut y: f32, width: f32, l: &Legend) -
         c.text(x + 26.0, y, &l.unknown, 12.0, INK);
         y += 22.0;
     }
-    c.line(&[[x, y - 4.0], [x + 18.0, y - 4.0]], [0x33; 3], 1.0, 1.0, false);
+    c.line(
+        &[[x, y - 4.0], [x + 18.0, y - 4.0]],
+        [0x33; 3],
+        1.0,
+        1.0,
+        false,
+    );
     c.text(x + 26.0, y, "country border", 11.0, INK);
     y += 16.0;
     let dash = [[x, y - 4.0], [x + 18.0, y - 4.0]];

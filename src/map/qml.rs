@@ -32,17 +32,33 @@ pub enum Geometry {
 }
 
 /// The expression a style classifies.
-pub const CLASS_EXPRESSION: &str = "CASE WHEN \"status\" = 'excluded' THEN -1 WHEN \"score\" IS NULL THEN -2 ELSE \"score\" END";
+pub const CLASS_EXPRESSION: &str =
+    "CASE WHEN \"status\" = 'excluded' THEN -1 WHEN \"score\" IS NULL THEN -2 ELSE \"score\" END";
 
 /// The classes: (lower, upper, label, `#rrggbb`).
 pub fn classes() -> Vec<(f64, f64, String, String)> {
     let mut v = vec![
-        (-2.5, -1.5, "no data".to_string(), UNKNOWN_COLOUR.to_string()),
-        (-1.5, -0.5, "excluded".to_string(), EXCLUDED_COLOUR.to_string()),
+        (
+            -2.5,
+            -1.5,
+            "no data".to_string(),
+            UNKNOWN_COLOUR.to_string(),
+        ),
+        (
+            -1.5,
+            -0.5,
+            "excluded".to_string(),
+            EXCLUDED_COLOUR.to_string(),
+        ),
     ];
     for i in 0..10 {
         let (lo, hi) = (f64::from(i) / 10.0, f64::from(i + 1) / 10.0);
-        v.push((lo, hi, format!("{lo:.1} – {hi:.1}"), score_colour((lo + hi) / 2.0)));
+        v.push((
+            lo,
+            hi,
+            format!("{lo:.1} – {hi:.1}"),
+            score_colour((lo + hi) / 2.0),
+        ));
     }
     v
 }
@@ -107,7 +123,11 @@ pub fn style(geometry: Geometry, label_field: Option<&str>) -> String {
         "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n\
          <qgis version=\"3.28.0\" styleCategories=\"Symbology|Labeling\" labelsEnabled=\"",
     );
-    out.push_str(if label_field.is_some() { "1\">\n" } else { "0\">\n" });
+    out.push_str(if label_field.is_some() {
+        "1\">\n"
+    } else {
+        "0\">\n"
+    });
     let _ = write!(
         out,
         "<renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" enableorderby=\"0\" forceraster=\"0\">\n<ranges>\n",
@@ -144,7 +164,7 @@ mod tests {
     #[test]
     fn the_style_is_xml_with_a_graduated_renderer_and_its_breaks() {
         let text = style(Geometry::Polygon, Some(TOP_RANK_LABEL));
-        let doc = roxmltree::Document::parse(&text).unwrap();
+        let doc = parse(&text);
         let r = doc
             .descendants()
             .find(|n| n.has_tag_name("renderer-v2"))
@@ -167,11 +187,23 @@ mod tests {
         assert_eq!((ranges[2].0, ranges[11].1), (0.0, 1.0));
         let symbols = r.descendants().filter(|n| n.has_tag_name("symbol")).count();
         assert_eq!(symbols, 12);
-        let label = doc.descendants().find(|n| n.has_tag_name("text-style")).unwrap();
+        let label = doc
+            .descendants()
+            .find(|n| n.has_tag_name("text-style"))
+            .unwrap();
         assert_eq!(label.attribute("fieldName"), Some("\"top_rank\""));
         // The top class is viridis yellow-green, the excluded one grey.
         assert!(text.contains(&format!("value=\"{}\"", rgb(&score_colour(0.95)))));
         assert!(text.contains(&format!("value=\"{}\"", rgb(EXCLUDED_COLOUR))));
+    }
+
+    /// Parse as QGIS does (the style starts with a DOCTYPE).
+    fn parse(text: &str) -> roxmltree::Document<'_> {
+        let options = roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        };
+        roxmltree::Document::parse_with_options(text, options).unwrap()
     }
 
     fn rgb(c: &str) -> String {
@@ -182,8 +214,11 @@ mod tests {
     #[test]
     fn points_without_a_label() {
         let text = style(Geometry::Point, None);
-        let doc = roxmltree::Document::parse(&text).unwrap();
-        assert!(doc.descendants().any(|n| n.attribute("class") == Some("SimpleMarker")));
+        let doc = parse(&text);
+        assert!(
+            doc.descendants()
+                .any(|n| n.attribute("class") == Some("SimpleMarker"))
+        );
         assert!(!doc.descendants().any(|n| n.has_tag_name("labeling")));
     }
 }

@@ -87,7 +87,10 @@ pub fn region_picture(
     let mut legend = score_legend();
     legend.excluded = excluded_lines(&reasons, s.area_km2, "the area");
     if s.area_unknown_km2 > 0.0 {
-        legend.unknown = format!("no data: {}", pct(s.area_unknown_km2 / s.area_km2, "the area"));
+        legend.unknown = format!(
+            "no data: {}",
+            pct(s.area_unknown_km2 / s.area_km2, "the area")
+        );
     }
     legend.numbered = top_lines(s);
     let mean = s

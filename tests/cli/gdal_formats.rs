@@ -321,7 +321,17 @@ fn score_and_region_write_geopackage_and_flatgeobuf() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["cells.fgb", "cells.sites.geojson", "ranked.gpkg"]);
+    assert_eq!(
+        names,
+        [
+            "cells.fgb",
+            "cells.qml",
+            "cells.sites.geojson",
+            "cells.sites.qml",
+            "ranked.gpkg",
+            "ranked.qml"
+        ]
+    );
 }
 
 #[test]

@@ -45,8 +45,21 @@ fn region_map_holds_every_cell_and_the_top_sites() {
             .sum();
         assert!(area2 > 0.0, "{xy:?}");
     }
-    // The cells and the top sites, nothing else.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    // The cells and the top sites with their QGIS styles, nothing else.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "map.geojson",
+            "map.qml",
+            "map.sites.geojson",
+            "map.sites.qml"
+        ]
+    );
 }
 
 #[test]

@@ -219,8 +219,9 @@ fn geojson_output_is_rfc7946_with_colours() {
     assert_eq!(delta["properties"]["status"], "excluded");
     assert_eq!(v["standort"]["unknown_policy"], "exclude");
     assert_eq!(v["standort"]["summary"]["ok"], 3);
-    // No temporary file is left beside the output.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    // No temporary file is left beside the output; its QGIS style is.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    assert!(dir.path().join("ranked.qml").exists());
 }
 
 #[test]
