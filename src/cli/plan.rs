@@ -7,13 +7,14 @@ use serde_json::json;
 use standort::export::format::choose;
 use standort::export::plan as out;
 use standort::export::{AtomicFile, Format, Product};
+use standort::map::{Basemap, MapOptions};
 use standort::plan::sovereignty::{
     Setting, by_subdivision, load_plants, plan_points, plan_region, sovereignty,
 };
 use standort::plan::{Lookup, Options, Param, Plan, PlanParams, WaterBudgets};
 use standort::region::{Region, bbox_cells, subdivisions};
 use standort::sites::{SiteOptions, SiteSource, read_sites};
-use standort::{Engine, Error, ErrorKind};
+use standort::{Engine, Error, ErrorKind, LayerSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -41,6 +42,10 @@ pub struct PlanningArgs {
     /// Minimum distance between campuses, km
     #[arg(long, default_value_t = 50.0, value_name = "KM")]
     min_spacing_km: f64,
+
+    /// Width of a .png map in pixels [default: 1200]
+    #[arg(long, value_name = "PX")]
+    width: Option<u32>,
 
     /// Candidates scoring below this are not used
     #[arg(long, default_value_t = 0.0, value_name = "SCORE")]
@@ -89,7 +94,7 @@ pub struct PlanArgs {
     )]
     target_mw: String,
 
-    /// Write the campuses to this file: .geojson, .csv or .json
+    /// Write the campuses to this file: .geojson, .csv, .json or .png (a map)
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
 
@@ -405,9 +410,11 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
     let started = Instant::now();
     let target = parse_target(&args.target_mw)?;
     let format = choose(Product::Plan, args.format, args.out.as_deref())?;
+    check_picture(format, args.out.as_deref(), args.planning.width)?;
     let options = options(&args.planning, target)?;
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
+    let mut bbox = None;
     let (plan, what, whose) = match (&args.region, &args.sites) {
         (_, Some(path)) => {
             let points = site_points(path)?;
@@ -420,6 +427,7 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
         (Some(q), None) => {
             let region = Region::resolve(q, &o.layers)?;
             check_grid(&region, args.planning.cell)?;
+            bbox = Some(region.bbox);
             let whose = match &region.country {
                 Some(c) => format!("{c}'s plants: a country's campuses draw on its own grid"),
                 None => "every plant of the layer".into(),
@@ -443,7 +451,17 @@ pub fn run_plan(args: PlanArgs, g: &Globals) -> Result<(), Failure> {
         "attribution": o.attribution,
         "notes": notes(),
     });
-    write_plan(&args, format, &plan, head, &inputs)?;
+    let picture = match format {
+        Format::Png => {
+            let title = format!("{what}: capacity plan");
+            let attribution = standort::map::region::attribution(&o.engine);
+            let p = standort::map::pictures::plan_picture(&plan, &title, bbox, attribution);
+            let options = map_options(&args.planning, &o.layers, p.bbox)?;
+            Some((p, options))
+        }
+        _ => None,
+    };
+    write_plan(&args, (format, picture), &plan, head, &inputs)?;
     if !g.quiet {
         report(&plan, &what, &whose, &o, started.elapsed().as_secs_f64());
         let mut e = std::io::stderr().lock();
@@ -464,14 +482,44 @@ fn notes() -> Vec<&'static str> {
     ]
 }
 
+/// A PNG is written to a file only; `--width` is for a PNG only.
+fn check_picture(format: Format, out: Option<&Path>, width: Option<u32>) -> Result<(), Error> {
+    if format == Format::Png && out.is_none() {
+        return Err(Error::usage(
+            "png is written to a file only; give --out FILE",
+        ));
+    }
+    if let Some(w) = width {
+        if format != Format::Png {
+            return Err(Error::usage("--width applies to a .png --out only"));
+        }
+        standort::map::png::check_width(w)?;
+    }
+    Ok(())
+}
+
+/// The width and the borders of a map of `bbox`.
+fn map_options(a: &PlanningArgs, layers: &LayerSet, bbox: [f64; 4]) -> Result<MapOptions, Error> {
+    Ok(MapOptions {
+        width_px: a.width.unwrap_or(standort::map::DEFAULT_WIDTH_PX),
+        basemap: std::sync::Arc::new(Basemap::load(layers, bbox)?),
+    })
+}
+
+/// A picture and how to draw it.
+type Drawn = Option<(standort::map::png::Picture, MapOptions)>;
+
 fn write_plan(
     args: &PlanArgs,
-    format: Format,
+    (format, picture): (Format, Drawn),
     plan: &Plan,
     head: serde_json::Value,
     inputs: &[PathBuf],
 ) -> Result<(), Failure> {
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        if let Some((p, options)) = &picture {
+            return standort::map::pictures::write_png(w, p, options);
+        }
         match format {
             Format::Csv => out::write_plan_csv(w, plan),
             Format::Json => out::write_plan_json(w, plan, head.clone()),
@@ -626,6 +674,7 @@ fn report_water(e: &mut dyn Write, plan: &Plan) {
 pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure> {
     let started = Instant::now();
     let format = choose(Product::Countries, args.format, args.out.as_deref())?;
+    check_picture(format, args.out.as_deref(), args.planning.width)?;
     let options = options(&args.planning, None)?;
     let o = open(&args.planning, g)?;
     let s = setting(&o, &options, args.planning.min_score);
@@ -637,7 +686,23 @@ pub fn run_sovereignty(args: SovereigntyArgs, g: &Globals) -> Result<(), Failure
         "attribution": o.attribution,
         "notes": notes(),
     });
+    let picture = match format {
+        Format::Png => {
+            let title = match args.by {
+                By::Country => "IT load each country can host".to_string(),
+                _ => "IT load each state or province can host".to_string(),
+            };
+            let attribution = standort::map::region::attribution(&o.engine);
+            let p = standort::map::pictures::countries_picture(&rows, &shapes, &title, attribution);
+            let options = map_options(&args.planning, &o.layers, p.bbox)?;
+            Some((p, options))
+        }
+        _ => None,
+    };
     let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        if let Some((p, options)) = &picture {
+            return standort::map::pictures::write_png(w, p, options);
+        }
         match format {
             Format::Csv => out::write_countries_csv(w, &rows),
             Format::Json => out::write_countries_json(w, &rows, head.clone()),

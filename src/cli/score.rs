@@ -10,6 +10,7 @@ use standort::batch::{
     Batch, InputOrder, Ranking, SiteRows, SiteStream, candidate_stream, fit_stream, rank_sites,
     score_stream,
 };
+use standort::map::{Basemap, MapOptions};
 use std::collections::HashMap;
 
 use standort::export::{
@@ -38,14 +39,18 @@ pub struct ScoreArgs {
     engine: EngineArgs,
 
     /// Output format: table, csv, geojson, geojsonseq (RFC 8142), geojsonl (one feature per
-    /// line), json (gpkg, fgb with the `gdal` feature) [default: from --out's extension, else
-    /// table]
+    /// line), json, fgb, png (a dot map; with --out) (gpkg with the `gdal` feature)
+    /// [default: from --out's extension, else table]
     #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
     format: Option<Format>,
 
     /// Write to this file (atomically) instead of stdout
     #[arg(short, long, value_name = "FILE")]
     out: Option<PathBuf>,
+
+    /// Width of a .png dot map in pixels [default: 1200]
+    #[arg(long, value_name = "PX")]
+    width: Option<u32>,
 
     /// Keep only the N best sites (memory stays bounded)
     #[arg(short = 'n', long, value_name = "N")]
@@ -89,6 +94,7 @@ struct ScorePlan {
     out: Option<PathBuf>,
     top: Option<usize>,
     draws: Option<Draws>,
+    map: Option<MapOptions>,
 }
 
 impl ScorePlan {
@@ -97,6 +103,17 @@ impl ScorePlan {
             standort::export::format::choose(Product::Sites, args.format, args.out.as_deref())?;
         if args.top == Some(0) {
             return Err(Error::usage("--top must be at least 1"));
+        }
+        if format == Format::Png && args.out.is_none() {
+            return Err(Error::usage(
+                "png is written to a file only; give --out FILE",
+            ));
+        }
+        if let Some(w) = args.width {
+            if format != Format::Png {
+                return Err(Error::usage("--width applies to a .png --out only"));
+            }
+            standort::map::png::check_width(w)?;
         }
         let options = SiteOptions {
             id: args.id,
@@ -108,14 +125,27 @@ impl ScorePlan {
             }),
             delimiter: None,
         };
+        let setup = args.engine.setup(g)?;
+        // A dot map may fall anywhere: the borders of the world (admin-1 only when zoomed in).
+        let map = match format {
+            Format::Png => Some(MapOptions {
+                width_px: args.width.unwrap_or(standort::map::DEFAULT_WIDTH_PX),
+                basemap: std::sync::Arc::new(Basemap::load(
+                    &setup.layers,
+                    [-180.0, -90.0, 180.0, 90.0],
+                )?),
+            }),
+            _ => None,
+        };
         Ok(ScorePlan {
             source: SiteSource::from_arg(&args.sites),
             options,
-            setup: args.engine.setup(g)?,
+            setup,
             format,
             out: args.out,
             top: args.top,
             draws: args.sensitivity.draws()?,
+            map,
         })
     }
 }
@@ -131,6 +161,8 @@ struct Scored {
     sensitivity: Option<Report>,
     /// With `--sensitivity`: the listed sites' ranks and stability, best first.
     listed: Vec<(u64, Stability)>,
+    /// What a picture draws besides the sites.
+    map: Option<MapOptions>,
 }
 
 pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
@@ -186,6 +218,7 @@ pub fn run(args: ScoreArgs, g: &Globals) -> Result<(), Failure> {
         format: plan.format,
         draws: plan.draws,
         top: plan.top,
+        map: plan.map.clone(),
     };
     let run = if full {
         run_full(&what, sites, engine, (started, loaded), file.as_mut(), g)?
@@ -243,6 +276,7 @@ fn run_in_memory(
         scored: started.elapsed(),
         sensitivity,
         listed,
+        map: plan.map.clone(),
     };
     let mut rows: &[standort::ScoredSite] = &run.batch.results;
     write(plan.format, &run, file, &mut rows)?;
@@ -327,6 +361,7 @@ fn context(run: &Scored) -> Context<'_> {
         header: &run.batch.header,
         summary: &run.batch.summary,
         sensitivity: run.sensitivity,
+        map: run.map.as_ref(),
     }
 }
 
@@ -337,6 +372,7 @@ struct Full<'a> {
     format: Format,
     draws: Option<Draws>,
     top: Option<usize>,
+    map: Option<MapOptions>,
 }
 
 /// A full run (every site, in input order, two passes with bounded memory): no `--top`,
@@ -393,6 +429,7 @@ fn run_full(
         scored: Duration::ZERO,
         sensitivity,
         listed,
+        map: plan.map.clone(),
     };
     let written = Progress::new(
         Progress::wanted(g.quiet),

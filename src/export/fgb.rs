@@ -3,9 +3,10 @@
 //! that lets QGIS and `ogrinfo -spat` read a window without reading the whole file.
 //!
 //! Features are spilled to an unnamed temporary file as they come (the crate's writer) and
-//! written sorted along the Hilbert curve at the end. A column's type is that of its first
-//! non-null value: numbers are `Double`, everything else `String`; a later value of the other
-//! kind is written as text in a `String` column and left null in a `Double` one.
+//! written sorted along the Hilbert curve at the end. A column's type is declared (`Long`
+//! for ranks) or that of its first non-null value: numbers are `Double`, everything else
+//! `String`; a later value of the other kind is written as text in a `String` column and left
+//! null in a number column.
 
 use super::{Context, input_values, result_columns, result_values};
 use crate::batch::SiteRows;
@@ -60,7 +61,8 @@ fn fgb_error(e: impl std::fmt::Display) -> io::Error {
 }
 
 impl FgbLayer<'_> {
-    /// A layer `name` of points or polygons with these columns.
+    /// A layer `name` of points or polygons with these columns (those in [`INTEGER_COLUMNS`]
+    /// are integers).
     pub fn new(name: &str, polygons: bool, columns: Vec<String>) -> io::Result<Self> {
         let geometry = if polygons {
             GeometryType::Polygon
@@ -76,7 +78,14 @@ impl FgbLayer<'_> {
             ..Default::default()
         };
         let writer = FgbWriter::create_with_options(name, geometry, options).map_err(fgb_error)?;
-        let types = vec![None; columns.len()];
+        let types = columns
+            .iter()
+            .map(|c| {
+                INTEGER_COLUMNS
+                    .contains(&c.as_str())
+                    .then_some(ColumnType::Long)
+            })
+            .collect();
         Ok(FgbLayer {
             writer,
             columns,
@@ -111,6 +120,9 @@ impl FgbLayer<'_> {
     }
 }
 
+/// Columns that hold whole numbers.
+pub const INTEGER_COLUMNS: &[&str] = &["rank", "tie_group", "rank_p05", "rank_p95", "top_rank"];
+
 /// Write one property, fixing the column's type at its first non-null value.
 fn property(
     f: &mut impl PropertyProcessor,
@@ -122,11 +134,15 @@ fn property(
     let text;
     let value = match (v, *ty) {
         (Json::Null, _) => return Ok(()),
+        (Json::Number(n), Some(ColumnType::Long)) => match n.as_i64() {
+            Some(v) => ColumnValue::Long(v),
+            None => return Ok(()),
+        },
         (Json::Number(n), None | Some(ColumnType::Double)) => {
             *ty = Some(ColumnType::Double);
             ColumnValue::Double(n.as_f64().unwrap_or(f64::NAN))
         }
-        (_, Some(ColumnType::Double)) => return Ok(()),
+        (_, Some(ColumnType::Double | ColumnType::Long)) => return Ok(()),
         (Json::String(s), _) => {
             *ty = Some(ColumnType::String);
             ColumnValue::String(s)

@@ -130,7 +130,11 @@ pub const REGISTRY: &[Entry] = &[
         cells: output::TIFF_CELLS,
         ..gdal(Format::GeoTiff, "tif", &["tif", "tiff"], &[Cells])
     },
-    picture(Format::Png, "png", &["png"], crate::map::region::png_cells),
+    Entry {
+        products: &[Sites, Cells, Plan, Countries],
+        sites: Some(SitesWriter::Stream(crate::map::pictures::write_sites_png)),
+        ..picture(Format::Png, "png", &["png"], crate::map::region::png_cells)
+    },
     picture(
         Format::Html,
         "html",

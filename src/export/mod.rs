@@ -63,6 +63,8 @@ pub struct Context<'a> {
     pub summary: &'a Summary,
     /// The sensitivity analysis, when the run made one (adds rank-stability columns).
     pub sensitivity: Option<crate::sensitivity::Report>,
+    /// What a picture draws besides the sites (a PNG's width, the borders).
+    pub map: Option<&'a crate::map::MapOptions>,
 }
 
 /// Colour-blind-safe ramp (viridis) for a 0..1 score, as `#rrggbb`.

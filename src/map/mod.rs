@@ -4,6 +4,7 @@
 pub mod basemap;
 pub mod canvas;
 pub mod html;
+pub mod pictures;
 pub mod png;
 pub mod qml;
 pub mod region;

@@ -89,11 +89,31 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// The pixel of (lon, lat); longitudes are taken in the turn nearest the box.
+    /// The pixel of (lon, lat); the longitude is taken in the turn nearest the box.
     pub fn px(&self, lon: f64, lat: f64) -> [f32; 2] {
+        self.px_shifted(lon + self.turn(lon), lat)
+    }
+
+    /// The whole turns (a multiple of 360) that bring `lon` nearest the box's middle.
+    fn turn(&self, lon: f64) -> f64 {
+        let mid = (self.bbox[0] + self.bbox[2]) / 2.0;
+        360.0 * ((mid - lon) / 360.0).round()
+    }
+
+    /// The pixels of a line or ring, shifted by whole turns as one piece (so that a ring
+    /// across the antimeridian stays whole).
+    pub fn px_line(&self, line: &[[f64; 2]]) -> Vec<[f32; 2]> {
+        let (lo, hi) = line
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p[0]), b.max(p[0])));
+        let shift = self.turn((lo + hi) / 2.0);
+        line.iter()
+            .map(|[x, y]| self.px_shifted(x + shift, *y))
+            .collect()
+    }
+
+    fn px_shifted(&self, lon: f64, lat: f64) -> [f32; 2] {
         let [x0, y0, x1, y1] = self.bbox;
-        let mid = (x0 + x1) / 2.0;
-        let lon = lon + 360.0 * ((mid - lon) / 360.0).round();
         let [ax, ay, aw, ah] = self.area;
         [
             ax + ((lon - x0) / (x1 - x0)) as f32 * aw,
@@ -102,9 +122,8 @@ impl Frame {
     }
 }
 
-/// The layout of a picture `width` pixels wide: the map frame, the legend's left edge and
-/// the height of everything above the attribution.
-pub fn layout(width: u32, bbox: [f64; 4]) -> (Frame, f32, f32) {
+/// The layout of a picture `width` pixels wide: the map frame and the legend's left edge.
+pub fn layout(width: u32, bbox: [f64; 4]) -> (Frame, f32) {
     let w = width as f32;
     let panel_w = (w * 0.27).clamp(190.0, 330.0);
     let map_w = w - panel_w - 3.0 * MARGIN;
@@ -119,13 +138,11 @@ pub fn layout(width: u32, bbox: [f64; 4]) -> (Frame, f32, f32) {
     }
     let map_h = map_h.max(120.0);
     let area = [MARGIN + (map_w - map_w2) / 2.0, TITLE_H, map_w2, map_h];
-    let legend_h = 600.0;
-    let body = TITLE_H + (map_h + 48.0).max(legend_h);
     let frame = Frame {
         bbox: [x0, y0, x1, y1],
         area,
     };
-    (frame, 2.0 * MARGIN + map_w, body)
+    (frame, 2.0 * MARGIN + map_w)
 }
 
 /// `bbox` with 4% of room on each side, at least 0.05°, within the poles.
@@ -155,7 +172,9 @@ pub fn check_width(width: u32) -> Result<()> {
 pub fn render(p: &Picture, opts: &MapOptions) -> Result<Vec<u8>> {
     check_width(opts.width_px)?;
     let no_canvas = || Error::new(ErrorKind::Io, "cannot allocate the picture");
-    let (frame, panel_x, body) = layout(opts.width_px, p.bbox);
+    let (frame, panel_x) = layout(opts.width_px, p.bbox);
+    // Everything above the attribution: the map with its scale bar, or the legend.
+    let body = TITLE_H + (frame.area[3] + 48.0).max(legend_height(&p.legend));
     let credit = format!("Data: {}", p.attribution.join(" · "));
     let width = opts.width_px as f32 - 2.0 * MARGIN;
     let lines = Canvas::new(1, 1, [255; 3])
@@ -186,20 +205,28 @@ fn draw_map(c: &mut Canvas, f: &Frame, p: &Picture, opts: &MapOptions) {
         area: [0.0, 0.0, aw, ah],
         ..*f
     };
-    let project = |line: &Vec<[f64; 2]>| -> Vec<[f32; 2]> {
-        line.iter().map(|[x, y]| local.px(*x, *y)).collect()
-    };
+    let project = |line: &Vec<[f64; 2]>| local.px_line(line);
     let land: Vec<Vec<[f32; 2]>> = opts.basemap.countries.iter().map(project).collect();
     map.fill_rings(&land, LAND, 1.0);
     draw_marks(&mut map, &local, &p.marks);
-    for l in &opts.basemap.admin1 {
-        map.line(&project(l), [0x55, 0x55, 0x55], 0.45, 0.7, true);
+    // States and provinces only where they can be told apart (a view under 60° wide).
+    if f.bbox[2] - f.bbox[0] <= 60.0 {
+        for l in &opts.basemap.admin1 {
+            map.line(&project(l), [0x55, 0x55, 0x55], 0.45, 0.7, true);
+        }
     }
     for l in &land {
         map.line(l, [0x33, 0x33, 0x33], 0.9, 1.0, false);
     }
+    // Over cells, a number sits on its cell; beside a dot, so that the dot shows.
+    let beside = matches!(p.marks, Marks::Dots(_));
     for (n, lon, lat) in &p.numbered {
-        let at = local.px(*lon, *lat);
+        let mut at = local.px(*lon, *lat);
+        if beside {
+            let label = [at[0] + 13.0, at[1] - 13.0];
+            map.line(&[[at[0] + 4.0, at[1] - 4.0], label], INK, 1.0, 1.0, false);
+            at = label;
+        }
         map.circle(at, 9.0, [255, 255, 255], Some((INK, 1.5)));
         let label = n.to_string();
         let tw = map.text_width(&label, 11.0);
@@ -261,10 +288,7 @@ fn draw_marks(map: &mut Canvas, f: &Frame, marks: &Marks) {
         }
         Marks::Areas(areas) => {
             for (rings, t) in areas {
-                let px: Vec<Vec<[f32; 2]>> = rings
-                    .iter()
-                    .map(|r| r.iter().map(|[x, y]| f.px(*x, *y)).collect())
-                    .collect();
+                let px: Vec<Vec<[f32; 2]>> = rings.iter().map(|r| f.px_line(r)).collect();
                 map.fill_rings(&px, tone_rgb(*t, 0, 2), 1.0);
             }
         }
@@ -274,6 +298,17 @@ fn draw_marks(map: &mut Canvas, f: &Frame, marks: &Marks) {
 fn draw_title(c: &mut Canvas, p: &Picture) {
     c.text(MARGIN, 30.0, &p.title, 21.0, INK);
     c.text(MARGIN, 50.0, &p.subtitle, 13.0, MUTED);
+}
+
+/// About how tall a legend is, in pixels (long reasons wrap onto a second line).
+pub fn legend_height(l: &Legend) -> f32 {
+    let excluded = if l.excluded.is_empty() {
+        0.0
+    } else {
+        6.0 + 17.0 + 26.0 * (l.excluded.len() - 1) as f32
+    };
+    let unknown = if l.unknown.is_empty() { 0.0 } else { 22.0 };
+    250.0 + excluded + unknown + 42.0 + 15.0 * l.numbered.len() as f32
 }
 
 /// The legend's ramp (left, top, width, height) in a legend starting at `panel_x`: its

@@ -73,7 +73,7 @@ fn png_map_has_the_width_asked_the_ramp_and_cells_in_ramp_colours() {
     assert_eq!(w, 640);
     assert!(h > 400, "{h}");
     let at = |x: f32, y: f32| px[(y as u32 * w + x as u32) as usize];
-    let (frame, panel_x, _) = standort::map::png::layout(640, BBOX);
+    let (frame, panel_x) = standort::map::png::layout(640, BBOX);
     // The legend's ramp: 1 at the top, 0 at the bottom.
     let [rx, ry, rw, rh] = standort::map::png::ramp_box(panel_x);
     let score_colour = standort::export::score_colour;
@@ -365,4 +365,85 @@ fn an_unwritable_picture_fails_with_one_line() {
         assert!(stderr.contains("standort-no-such-dir"), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// Pixels of `px` within 4 of a colour of the score ramp.
+fn ramp_pixels(px: &[[u8; 3]]) -> usize {
+    let ramp: Vec<[u8; 3]> = (0..=200)
+        .map(|i| rgb(&standort::export::score_colour(f64::from(i) / 200.0)))
+        .collect();
+    px.iter()
+        .filter(|p| ramp.iter().any(|r| near(**p, *r, 4)))
+        .count()
+}
+
+#[test]
+fn score_plan_and_sovereignty_draw_png_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let dots = dir.path().join("s.png");
+    run_ok(
+        score()
+            .arg(fixtures().join("sites.csv"))
+            .args(["-q", "--width", "500", "--out"])
+            .arg(&dots),
+    );
+    let plan_set = fixtures().join("plan");
+    let campuses = dir.path().join("p.png");
+    run_ok(
+        on_fixture_set(&plan_set, "plan")
+            .args([
+                "XXA",
+                "--cell",
+                "0.5",
+                "--min-spacing-km",
+                "0",
+                "-q",
+                "--out",
+            ])
+            .arg(&campuses),
+    );
+    let countries = dir.path().join("c.png");
+    run_ok(
+        on_fixture_set(&plan_set, "sovereignty")
+            .args(["--cell", "0.5", "-q", "--out"])
+            .arg(&countries),
+    );
+    for (png, width) in [(&dots, 500), (&campuses, 1200), (&countries, 1200)] {
+        let (w, _, px) = decode_png(png);
+        assert_eq!(w, width, "{}", png.display());
+        // Beyond the legend's ramp (180 rows of 18 pixels, 2,844 inside its frame), marks
+        // in ramp colours.
+        let n = ramp_pixels(&px);
+        assert!(n > 2844 + 20, "{}: {n}", png.display());
+    }
+    // The best site's dot, at its place, in the colour of its score (0.713).
+    let (w, _, px) = decode_png(&dots);
+    let sites = [
+        [10.0, 0.0],
+        [11.0, 0.0],
+        [-179.9, 0.0],
+        [12.5, 0.0],
+        [50.0, 50.0],
+        [12.0, 0.5],
+        [45.0, 85.0],
+    ];
+    let bbox = standort::map::pictures::points_bbox(sites.into_iter(), 1.0);
+    let (frame, _) = standort::map::png::layout(500, bbox);
+    let [x, y] = frame.px(10.0, 0.0);
+    let centre = px[(y as u32 * w + x as u32) as usize];
+    let want = rgb(&standort::export::score_colour(0.713));
+    assert!(near(centre, want, 4), "{centre:?} vs {want:?}");
+}
+
+#[test]
+fn a_png_goes_to_a_file_only() {
+    let res = score()
+        .arg(fixtures().join("sites.csv"))
+        .args(["--format", "png"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(res.stderr).unwrap();
+    assert_eq!(res.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("png is written to a file only"), "{stderr}");
+    assert!(res.stdout.is_empty());
 }
