@@ -344,3 +344,107 @@ fn summary_tallies_do_not_depend_on_top() {
     );
     assert_eq!(all, tallies(true));
 }
+
+/// A sub-score from a raw value by a `linear` or `log` curve of the `standort.columns`
+/// member; `None` for other curves.
+fn curve(scoring: &serde_json::Value, x: f64) -> Option<f64> {
+    let (kind, p) = scoring.as_object()?.iter().next()?;
+    let (best, worst) = (p["best"].as_f64()?, p["worst"].as_f64()?);
+    let t = match kind.as_str() {
+        "linear" => (x - worst) / (best - worst),
+        "log" => (x.max(1e-12).ln() - worst.ln()) / (best.ln() - worst.ln()),
+        _ => return None,
+    };
+    Some(t.clamp(0.0, 1.0))
+}
+
+#[test]
+fn germany_geojson_is_lean_and_its_sub_scores_follow_from_the_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let region = |name: &str, file: &str, more: &[&str]| {
+        let out = dir.path().join(file);
+        run_ok(
+            Command::cargo_bin("standort")
+                .unwrap()
+                .args(["region", name, "-q", "--data-dir"])
+                .arg(data_dir())
+                .args(more)
+                .arg("--out")
+                .arg(&out),
+        );
+        out
+    };
+    // Germany at the default cell: at most 30 MB, at most 400 bytes a cell.
+    let deu = region("DEU", "deu.geojson", &[]);
+    let bytes = std::fs::metadata(&deu).unwrap().len();
+    let v = check_rfc7946(&deu);
+    let cells = v["standort"]["cells"].as_u64().unwrap();
+    assert!(cells > 50_000, "{cells}");
+    assert!(bytes <= 30_000_000, "{bytes} bytes");
+    assert!(bytes <= 400 * cells, "{} bytes a cell", bytes / cells);
+    // Sub-scores are not in the cells but follow from each raw value by the curve in the
+    // member; `--sub-scores` writes them, and they agree (Arizona, every cell).
+    let az = region("Arizona", "az.geojson", &["--sub-scores"]);
+    let v = check_rfc7946(&az);
+    let criteria = v["standort"]["columns"]["criteria"].as_array().unwrap().clone();
+    let mut checked = 0;
+    for f in v["features"].as_array().unwrap() {
+        let p = &f["properties"];
+        for c in &criteria {
+            let (Some(x), Some(s)) = (
+                p[c["value_column"].as_str().unwrap()].as_f64(),
+                p[c["score_column"].as_str().unwrap()].as_f64(),
+            ) else {
+                continue;
+            };
+            // The curve of the source used (a source may have its own).
+            let source = c["source_column"]
+                .as_str()
+                .and_then(|col| p[col].as_str())
+                .and_then(|l| c["sources"].as_array().unwrap().iter().find(|s| s["layer"] == l));
+            let scoring = match source.map(|s| &s["scoring"]) {
+                Some(s) if !s.is_null() => s,
+                _ => &c["scoring"],
+            };
+            if let Some(want) = curve(scoring, x) {
+                // Both rounded to 3 decimals in the file.
+                assert!((want - s).abs() < 2e-3, "{} {x}: {s} vs {want}", c["id"]);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}
+
+#[test]
+fn germany_as_png_html_and_flatgeobuf() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cells = 0;
+    for file in ["deu.png", "deu.html", "deu.fgb"] {
+        let out = dir.path().join(file);
+        let res = run_ok(
+            Command::cargo_bin("standort")
+                .unwrap()
+                .args(["region", "DEU", "-q", "--format", "json", "--data-dir"])
+                .arg(data_dir())
+                .arg("--out")
+                .arg(&out),
+        );
+        let summary: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+        cells = summary["cells"].as_u64().unwrap();
+        let bytes = std::fs::read(&out).unwrap();
+        match file {
+            "deu.png" => assert_eq!(&bytes[1..4], b"PNG"),
+            "deu.html" => {
+                let text = String::from_utf8(bytes).unwrap();
+                assert!(text.contains("Germany (DEU)") && text.contains("\"index\":["));
+            }
+            _ => {
+                let mut r = std::io::Cursor::new(bytes);
+                let fgb = flatgeobuf::FgbReader::open(&mut r).unwrap();
+                assert_eq!(fgb.header().features_count(), cells);
+            }
+        }
+    }
+    assert!(cells > 50_000, "{cells}");
+}
