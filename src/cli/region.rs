@@ -215,8 +215,9 @@ pub fn run(args: RegionArgs, g: &Globals) -> Result<(), Failure> {
         None => None,
     };
     // The top sites go beside the cells, in a file of their own (one geometry per layer);
-    // not beside a device or FIFO (`--out /dev/null`).
+    // not beside a device or FIFO (`--out /dev/null`), nor beside a picture (it shows them).
     let mut sites_file = match &plan.out {
+        Some((_, Format::Png | Format::Html)) => None,
         Some((p, _)) if p.metadata().is_ok_and(|m| m.is_file()) || !p.exists() => {
             Some(AtomicFile::create(&sites_path(p), &inputs)?)
         }

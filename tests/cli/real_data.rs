@@ -386,7 +386,10 @@ fn germany_geojson_is_lean_and_its_sub_scores_follow_from_the_member() {
     // member; `--sub-scores` writes them, and they agree (Arizona, every cell).
     let az = region("Arizona", "az.geojson", &["--sub-scores"]);
     let v = check_rfc7946(&az);
-    let criteria = v["standort"]["columns"]["criteria"].as_array().unwrap().clone();
+    let criteria = v["standort"]["columns"]["criteria"]
+        .as_array()
+        .unwrap()
+        .clone();
     let mut checked = 0;
     for f in v["features"].as_array().unwrap() {
         let p = &f["properties"];
@@ -401,7 +404,13 @@ fn germany_geojson_is_lean_and_its_sub_scores_follow_from_the_member() {
             let source = c["source_column"]
                 .as_str()
                 .and_then(|col| p[col].as_str())
-                .and_then(|l| c["sources"].as_array().unwrap().iter().find(|s| s["layer"] == l));
+                .and_then(|l| {
+                    c["sources"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["layer"] == l)
+                });
             let scoring = match source.map(|s| &s["scoring"]) {
                 Some(s) if !s.is_null() => s,
                 _ => &c["scoring"],
