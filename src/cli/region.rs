@@ -321,6 +321,18 @@ fn check_output_size(plan: &RegionPlan, engine: &Engine, cells: usize) -> Result
     let Some((path, format)) = &plan.out else {
         return Ok(());
     };
+    let picture_max = match format {
+        Format::Html => Some(standort::map::html::MAX_CELLS),
+        Format::Png => Some(standort::map::region::MAX_CELLS),
+        _ => None,
+    };
+    if let Some(max) = picture_max.filter(|m| cells > *m) {
+        return Err(Error::usage(format!(
+            "--out {}: {cells} cells are more than a {} map holds ({max}); use a larger --cell, or write .fgb",
+            path.display(),
+            format.entry().name
+        )));
+    }
     let per_criterion = if plan.cell_options.detail.sub_scores {
         80.0
     } else {

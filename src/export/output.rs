@@ -215,14 +215,8 @@ impl CellWriter for FgbCells<'_> {
             .iter()
             .map(|k| props.get(k).cloned().unwrap_or_default())
             .collect();
-        let rect = [
-            cell.min_lon,
-            cell.min_lat,
-            cell.min_lon + cell.size_deg,
-            (cell.min_lat + cell.size_deg).min(90.0),
-        ];
         match &mut self.layer {
-            Some(layer) => layer.add(super::fgb::Shape::Rect(rect), &values),
+            Some(layer) => layer.add(super::fgb::Shape::Rect(cell.rect()), &values),
             None => Ok(()),
         }
     }
@@ -354,9 +348,9 @@ mod gdal {
                 .iter()
                 .map(|k| props.get(k).cloned().unwrap_or_default())
                 .collect();
-            let (x1, y1) = (c.min_lon + c.size_deg, (c.min_lat + c.size_deg).min(90.0));
-            let geometry = ogr::rectangle(c.min_lon, c.min_lat, x1, y1)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            let [x0, y0, x1, y1] = c.rect();
+            let geometry =
+                ogr::rectangle(x0, y0, x1, y1).map_err(|e| std::io::Error::other(e.to_string()))?;
             self.rows.push((geometry, values));
             Ok(())
         }

@@ -162,11 +162,7 @@ pub fn columns_json(engine: &Engine) -> Json {
 /// A cell as a GeoJSON Feature with a counter-clockwise rectangle (no feature `id`: a
 /// cell's grid position follows from its rectangle).
 pub fn cell_feature(engine: &Engine, cell: &Cell, e: &Evaluation, detail: CellDetail) -> Json {
-    let (x0, y0) = (round(cell.min_lon, 7), round(cell.min_lat, 7));
-    let (x1, y1) = (
-        round(cell.min_lon + cell.size_deg, 7),
-        round((cell.min_lat + cell.size_deg).min(90.0), 7),
-    );
+    let [x0, y0, x1, y1] = cell.rect().map(|v| round(v, 7));
     json!({
         "type": "Feature",
         "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]},

@@ -8,6 +8,9 @@ use crate::export::{AtomicFile, CellOptions, CellWriter, Format, OutputError};
 use crate::region::{Cell, Region, RegionSummary};
 use std::io::Write;
 
+/// The most cells a PNG map draws (a map of 1200 pixels shows about a million).
+pub const MAX_CELLS: usize = 20_000_000;
+
 /// The tone of an evaluation: its score on the ramp, or excluded, or no data.
 pub fn tone(e: &Evaluation) -> Tone {
     match (e.status, e.score) {
@@ -158,13 +161,12 @@ struct PngCells<'a> {
 
 impl CellWriter for PngCells<'_> {
     fn cell(&mut self, _engine: &Engine, c: &Cell, e: &Evaluation) -> std::io::Result<()> {
-        let r = [
-            c.min_lon,
-            c.min_lat,
-            c.min_lon + c.size_deg,
-            (c.min_lat + c.size_deg).min(90.0),
-        ];
-        self.cells.push((r, tone(e)));
+        if self.cells.len() >= MAX_CELLS {
+            return Err(std::io::Error::other(format!(
+                "a PNG map draws at most {MAX_CELLS} cells; use a larger --cell"
+            )));
+        }
+        self.cells.push((c.rect(), tone(e)));
         Ok(())
     }
 

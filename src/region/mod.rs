@@ -388,6 +388,15 @@ impl Cell {
     pub fn lat(&self) -> f64 {
         self.min_lat + self.size_deg / 2.0
     }
+    /// `[min_lon, min_lat, max_lon, max_lat]`, the north edge kept at the pole.
+    pub fn rect(&self) -> [f64; 4] {
+        [
+            self.min_lon,
+            self.min_lat,
+            self.min_lon + self.size_deg,
+            (self.min_lat + self.size_deg).min(90.0),
+        ]
+    }
     /// Area in km² on the sphere.
     pub fn area_km2(&self) -> f64 {
         cell_area_km2(

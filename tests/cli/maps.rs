@@ -305,13 +305,15 @@ fn flatgeobuf_cells_equal_the_geojson_ones() {
 
 /// `region` with `--out out` fails with one line containing `needle`, leaving nothing.
 fn region_fails(out: &str, more: &[&str], needle: &str) {
+    let grid = ["--bbox", "9,-1,14,1", "--cell", "0.5"];
+    region_fails_on(&grid, out, more, needle);
+}
+
+fn region_fails_on(grid: &[&str], out: &str, more: &[&str], needle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(out);
     let mut cmd = on_fixtures("region");
-    cmd.args(["--bbox", "9,-1,14,1", "--cell", "0.5", "-q"])
-        .args(more)
-        .arg("--out")
-        .arg(&path);
+    cmd.args(grid).arg("-q").args(more).arg("--out").arg(&path);
     let res = cmd.output().unwrap();
     let stderr = String::from_utf8(res.stderr).unwrap();
     assert_eq!(res.status.code(), Some(2), "{stderr}");
@@ -351,6 +353,9 @@ fn bad_picture_requests_fail_with_one_line_and_leave_nothing() {
         "--width applies to a .png",
     );
     region_fails("m.xyz", &[], "unknown extension");
+    // 2,000 × 2,000 cells: more than a page holds, refused before any scoring.
+    let grid = ["--bbox", "0,0,10,10", "--cell", "0.005"];
+    region_fails_on(&grid, "m.html", &[], "cells are more than a html map holds");
 }
 
 #[test]
