@@ -1,9 +1,10 @@
-// standort's offline viewer: region cells drawn as one image per layer on an
-// equirectangular map (no tiles, no network), a popup per cell, the top sites.
+// standort's offline viewer: region cells drawn as one image per layer, or scored sites as
+// markers, on an equirectangular map (no tiles, no network); a popup per cell or site, the
+// top sites.
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("standort-data").textContent);
-  var G = D.grid, C = D.cells, n = C.index.length;
+  var G = D.grid, C = D.cells || D.points, n = C.lon.length, grid = !!D.cells;
   var RAMP = D.ramp;  // 256 viridis colours as [r, g, b]
   var EXCLUDED = [158, 158, 158], UNKNOWN = [217, 217, 217];
 
@@ -19,8 +20,16 @@
   map.attributionControl.setPrefix("standort · Leaflet");
   D.attribution.forEach(function (a) { map.attributionControl.addAttribution(a); });
 
-  var where = new Int32Array(G.cols * G.rows).fill(-1);
-  for (var i = 0; i < n; i++) where[C.index[i]] = i;
+  function colour(v, i) {
+    if (C.status[i] === 1) return EXCLUDED;
+    if (v === null || v === undefined) return UNKNOWN;
+    return RAMP[Math.max(0, Math.min(255, Math.round(v * 255)))];
+  }
+  var where = null, overlay = null, markers = [];
+  if (grid) {
+    where = new Int32Array(G.cols * G.rows).fill(-1);
+    for (var i = 0; i < n; i++) where[C.index[i]] = i;
+  }
 
   // One image per layer: the total score or a criterion's sub-score.
   function image(values) {
@@ -29,18 +38,38 @@
     var ctx = canvas.getContext("2d");
     var img = ctx.createImageData(G.cols, G.rows);
     for (var i = 0; i < n; i++) {
-      var cell = C.index[i], col = cell % G.cols, row = (cell - col) / G.cols;
-      var v = values ? values[i] : C.score[i], rgb;
-      if (C.status[i] === 1) rgb = EXCLUDED;
-      else if (v === null || v === undefined) rgb = UNKNOWN;
-      else rgb = RAMP[Math.max(0, Math.min(255, Math.round(v * 255)))];
-      var o = cell * 4;
+      var rgb = colour(values ? values[i] : C.score[i], i), o = C.index[i] * 4;
       img.data[o] = rgb[0]; img.data[o + 1] = rgb[1]; img.data[o + 2] = rgb[2]; img.data[o + 3] = 255;
     }
     ctx.putImageData(img, 0, 0);
     return canvas.toDataURL("image/png");
   }
-  var overlay = L.imageOverlay(image(null), bounds, { interactive: false }).addTo(map);
+  function paint(values) {
+    if (grid) {
+      if (overlay) overlay.setUrl(image(values));
+      else overlay = L.imageOverlay(image(values), bounds, { interactive: false }).addTo(map);
+      return;
+    }
+    markers.forEach(function (m, i) {
+      m.setStyle({ fillColor: "rgb(" + colour(values ? values[i] : C.score[i], i).join(",") + ")" });
+    });
+  }
+  if (!grid) {
+    var renderer = L.canvas({ padding: 0.2 });
+    var radius = n > 20000 ? 2 : n > 2000 ? 3.5 : 6;
+    // Drawn worst first, so that the best lie on top.
+    var order = [];
+    for (var i = 0; i < n; i++) order.push(i);
+    order.sort(function (a, b) { return (C.score[a] === null ? -1 : C.score[a]) - (C.score[b] === null ? -1 : C.score[b]); });
+    markers = new Array(n);
+    order.forEach(function (i) {
+      var m = L.circleMarker([C.lat[i], C.lon[i]], { renderer: renderer, radius: radius, weight: n > 2000 ? 0 : 0.6, color: "#333", fillOpacity: 1 });
+      m.on("click", function () { openAt(i); });
+      m.on("mouseover", function () { hover(i); });
+      markers[i] = m.addTo(map);
+    });
+  }
+  paint(null);
 
   var lines = function (list, style) {
     list.forEach(function (l) {
@@ -59,7 +88,7 @@
 
   function popup(i) {
     var status = ["ok", "excluded", "unknown"][C.status[i]];
-    var h = "<div class='popup'><b>score " + (C.score[i] === null ? "–" : C.score[i].toFixed(3)) + "</b> · " + status;
+    var h = "<div class='popup'>" + (C.rank[i] ? "rank " + C.rank[i] + " · " : "") + "<b>score " + (C.score[i] === null ? "–" : C.score[i].toFixed(3)) + "</b> · " + status;
     h += "<br>" + C.lat[i].toFixed(4) + "°, " + C.lon[i].toFixed(4) + "°";
     if (C.reason[i] >= 0) h += "<div class='reasons'>" + esc(D.reasons[C.reason[i]]) + "</div>";
     h += "<table><tr><td></td><td class='n'>value</td><td class='n'>sub-score</td><td>source</td></tr>";
@@ -72,32 +101,39 @@
     });
     return h + "</table></div>";
   }
+  // The cell under a point, or the site nearest it.
   function cellAt(latlng) {
+    if (!grid) {
+      var best = -1, d = Infinity;
+      for (var i = 0; i < n; i++) {
+        var dx = C.lon[i] - latlng.lng, dy = C.lat[i] - latlng.lat, e = dx * dx + dy * dy;
+        if (e < d) { d = e; best = i; }
+      }
+      return best;
+    }
     var col = Math.floor((latlng.lng - G.x0) / G.cell), row = Math.floor((G.y1 - latlng.lat) / G.cell);
     if (col < 0 || row < 0 || col >= G.cols || row >= G.rows) return -1;
     return where[row * G.cols + col];
   }
-  map.on("click", function (e) {
-    var i = cellAt(e.latlng);
+  function openAt(i) {
     if (i >= 0) L.popup({ maxWidth: 420 }).setLatLng([C.lat[i], C.lon[i]]).setContent(popup(i)).openOn(map);
-  });
+  }
+  if (grid) map.on("click", function (e) { openAt(cellAt(e.latlng)); });
 
   var info = L.control({ position: "topright" });
-  info.onAdd = function () { this._div = L.DomUtil.create("div", "info"); this._div.innerHTML = "hover a cell"; return this._div; };
+  info.onAdd = function () { this._div = L.DomUtil.create("div", "info"); this._div.innerHTML = grid ? "hover a cell" : "hover a site"; return this._div; };
   info.addTo(map);
-  map.on("mousemove", function (e) {
-    var i = cellAt(e.latlng);
+  function hover(i) {
     info._div.innerHTML = i < 0 ? "outside the region" :
+      (C.rank[i] ? "rank " + C.rank[i] + " · " : "") +
       "score <b>" + (C.score[i] === null ? "–" : C.score[i].toFixed(3)) + "</b> · " + ["ok", "excluded", "unknown"][C.status[i]] +
       (C.reason[i] >= 0 ? "<br>" + esc(D.reasons[C.reason[i]]) : "");
-  });
+  }
+  if (grid) map.on("mousemove", function (e) { hover(cellAt(e.latlng)); });
 
   D.top.forEach(function (t) {
     var m = L.marker([t.lat, t.lon], { icon: L.divIcon({ className: "rank-label", html: String(t.rank) }) }).addTo(map);
-    m.on("click", function () {
-      var i = cellAt(L.latLng(t.lat, t.lon));
-      if (i >= 0) L.popup({ maxWidth: 420 }).setLatLng([t.lat, t.lon]).setContent(popup(i)).openOn(map);
-    });
+    m.on("click", function () { openAt(cellAt(L.latLng(t.lat, t.lon))); });
   });
 
   // The panel: layer switch, legend, top sites.
@@ -108,7 +144,7 @@
     sel.appendChild(o);
   });
   sel.addEventListener("change", function () {
-    overlay.setUrl(image(sel.value === "total" ? null : C.sub[+sel.value]));
+    paint(sel.value === "total" ? null : C.sub[+sel.value]);
   });
   var stops = [];
   for (var s = 0; s <= 8; s++) { var c = RAMP[s * 32 - (s === 8 ? 1 : 0)]; stops.push("rgb(" + c.join(",") + ")"); }
@@ -130,8 +166,8 @@
     sel.dispatchEvent(new Event("change"));
   }
   if (hash.at) {
-    var ll = hash.at.split(",").map(Number), i = cellAt(L.latLng(ll[0], ll[1]));
-    if (i >= 0) L.popup({ maxWidth: 420 }).setLatLng([C.lat[i], C.lon[i]]).setContent(popup(i)).openOn(map);
+    var ll = hash.at.split(",").map(Number);
+    openAt(cellAt(L.latLng(ll[0], ll[1])));
   }
   document.body.setAttribute("data-status", "ready");
 })();

@@ -39,7 +39,8 @@ pub struct ScoreArgs {
     engine: EngineArgs,
 
     /// Output format: table, csv, geojson, geojsonseq (RFC 8142), geojsonl (one feature per
-    /// line), json, fgb, png (a dot map; with --out) (gpkg with the `gdal` feature)
+    /// line), json, fgb, png (a dot map; with --out), html (an offline viewer) (gpkg with the
+    /// `gdal` feature)
     /// [default: from --out's extension, else table]
     #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
     format: Option<Format>,
@@ -128,7 +129,7 @@ impl ScorePlan {
         let setup = args.engine.setup(g)?;
         // A dot map may fall anywhere: the borders of the world (admin-1 only when zoomed in).
         let map = match format {
-            Format::Png => Some(MapOptions {
+            Format::Png | Format::Html => Some(MapOptions {
                 width_px: args.width.unwrap_or(standort::map::DEFAULT_WIDTH_PX),
                 basemap: std::sync::Arc::new(Basemap::load(
                     &setup.layers,

@@ -135,12 +135,16 @@ pub const REGISTRY: &[Entry] = &[
         sites: Some(SitesWriter::Stream(crate::map::pictures::write_sites_png)),
         ..picture(Format::Png, "png", &["png"], crate::map::region::png_cells)
     },
-    picture(
-        Format::Html,
-        "html",
-        &["html", "htm"],
-        crate::map::html::html_cells,
-    ),
+    Entry {
+        products: &[Sites, Cells],
+        sites: Some(SitesWriter::Stream(crate::map::html::write_sites_html)),
+        ..picture(
+            Format::Html,
+            "html",
+            &["html", "htm"],
+            crate::map::html::html_cells,
+        )
+    },
     // GIS formats standort recognises but does not write.
     Entry {
         format: None,

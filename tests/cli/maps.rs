@@ -246,6 +246,46 @@ fn html_viewer_renders_in_a_headless_browser_without_errors() {
         .filter(|p| ramp.iter().any(|r| near(**p, *r, 12)))
         .count();
     assert!(on_ramp > 5000, "{on_ramp} pixels in ramp colours");
+    // Scored sites as markers: the best site's popup from a link.
+    let sites = dir.path().join("s.html");
+    run_ok(
+        score()
+            .arg(fixtures().join("sites.csv"))
+            .args(["-q", "--out"])
+            .arg(&sites),
+    );
+    let url = format!("file://{}#at=0,10", sites.display());
+    let (dom, log) = headless(&browser, &url, &["--dump-dom"]);
+    assert!(dom.contains("data-status=\"ready\""), "{log}");
+    assert!(dom.contains("rank 1 · <b>score 0.713</b>"), "{log}");
+}
+
+#[test]
+fn html_of_scored_sites_holds_every_site_and_the_best_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("s.html");
+    run_ok(
+        score()
+            .arg(fixtures().join("sites.csv"))
+            .args(["-q", "--out"])
+            .arg(&html),
+    );
+    let text = std::fs::read_to_string(&html).unwrap();
+    let start = text
+        .find("id=\"standort-data\" type=\"application/json\">")
+        .unwrap();
+    let json = &text[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    let data: serde_json::Value = serde_json::from_str(&json.replace("<\\/", "</")).unwrap();
+    assert_eq!(data["points"]["lon"].as_array().unwrap().len(), 7);
+    let ranks: Vec<u64> = data["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rank"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ranks, [1, 2, 3]);
+    assert_eq!(data["top"][0]["score"], 0.713);
 }
 
 #[test]
