@@ -36,6 +36,28 @@ fn decode_png(path: &Path) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, px)
 }
 
+/// The JSON a viewer page carries.
+fn page_data(text: &str) -> serde_json::Value {
+    let start = text
+        .find("id=\"standort-data\" type=\"application/json\">")
+        .unwrap();
+    let json = &text[start..];
+    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
+    serde_json::from_str(&json.replace("<\\/", "</")).unwrap()
+}
+
+/// `score` on the fixture sites, written to `out`.
+fn score_sites_to(out: &Path, more: &[&str]) {
+    run_ok(
+        score()
+            .arg(fixtures().join("sites.csv"))
+            .arg("-q")
+            .args(more)
+            .arg("--out")
+            .arg(out),
+    );
+}
+
 fn rgb(hex: &str) -> [u8; 3] {
     let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
     [(v >> 16) as u8, (v >> 8) as u8, v as u8]
@@ -126,12 +148,7 @@ fn html_viewer_is_one_file_with_every_cell_and_nothing_from_the_network() {
         assert!(!text.contains(remote), "{remote}");
     }
     assert!(text.contains("Leaflet") && text.contains("data-status=\"loading\""));
-    let start = text
-        .find("id=\"standort-data\" type=\"application/json\">")
-        .unwrap();
-    let json = &text[start..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let data: serde_json::Value = serde_json::from_str(&json.replace("<\\/", "</")).unwrap();
+    let data = page_data(&text);
     let cells = &data["cells"];
     assert_eq!(cells["index"].as_array().unwrap().len(), 40);
     let criteria = data["criteria"].as_array().unwrap().len();
@@ -248,12 +265,7 @@ fn html_viewer_renders_in_a_headless_browser_without_errors() {
     assert!(on_ramp > 5000, "{on_ramp} pixels in ramp colours");
     // Scored sites as markers: the best site's popup from a link.
     let sites = dir.path().join("s.html");
-    run_ok(
-        score()
-            .arg(fixtures().join("sites.csv"))
-            .args(["-q", "--out"])
-            .arg(&sites),
-    );
+    score_sites_to(&sites, &[]);
     let url = format!("file://{}#at=0,10", sites.display());
     let (dom, log) = headless(&browser, &url, &["--dump-dom"]);
     assert!(dom.contains("data-status=\"ready\""), "{log}");
@@ -264,19 +276,8 @@ fn html_viewer_renders_in_a_headless_browser_without_errors() {
 fn html_of_scored_sites_holds_every_site_and_the_best_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("s.html");
-    run_ok(
-        score()
-            .arg(fixtures().join("sites.csv"))
-            .args(["-q", "--out"])
-            .arg(&html),
-    );
-    let text = std::fs::read_to_string(&html).unwrap();
-    let start = text
-        .find("id=\"standort-data\" type=\"application/json\">")
-        .unwrap();
-    let json = &text[start..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let data: serde_json::Value = serde_json::from_str(&json.replace("<\\/", "</")).unwrap();
+    score_sites_to(&html, &[]);
+    let data = page_data(&std::fs::read_to_string(&html).unwrap());
     assert_eq!(data["points"]["lon"].as_array().unwrap().len(), 7);
     let ranks: Vec<u64> = data["top"]
         .as_array()
@@ -429,12 +430,7 @@ fn ramp_pixels(px: &[[u8; 3]]) -> usize {
 fn score_plan_and_sovereignty_draw_png_maps() {
     let dir = tempfile::tempdir().unwrap();
     let dots = dir.path().join("s.png");
-    run_ok(
-        score()
-            .arg(fixtures().join("sites.csv"))
-            .args(["-q", "--width", "500", "--out"])
-            .arg(&dots),
-    );
+    score_sites_to(&dots, &["--width", "500"]);
     let plan_set = fixtures().join("plan");
     let campuses = dir.path().join("p.png");
     run_ok(
