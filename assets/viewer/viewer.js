@@ -89,7 +89,8 @@
   function popup(i) {
     var status = ["ok", "excluded", "unknown"][C.status[i]];
     var h = "<div class='popup'>" + (C.rank[i] ? "rank " + C.rank[i] + " · " : "") + "<b>score " + (C.score[i] === null ? "–" : C.score[i].toFixed(3)) + "</b> · " + status;
-    h += "<br>" + C.lat[i].toFixed(4) + "°, " + C.lon[i].toFixed(4) + "°";
+    // Longitudes east of 180° (a region across the antimeridian) are shown in [-180, 180).
+    h += "<br>" + C.lat[i].toFixed(4) + "°, " + ((C.lon[i] + 540) % 360 - 180).toFixed(4) + "°";
     if (C.reason[i] >= 0) h += "<div class='reasons'>" + esc(D.reasons[C.reason[i]]) + "</div>";
     h += "<table><tr><td></td><td class='n'>value</td><td class='n'>sub-score</td><td>source</td></tr>";
     D.criteria.forEach(function (c, j) {

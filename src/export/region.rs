@@ -3,9 +3,10 @@
 //!
 //! Cells are written one at a time as they are scored. Each cell is a counter-clockwise
 //! rectangle (RFC 7946, at most 7 decimals) with the total score, status, reasons and every
-//! criterion's raw value and sub-score, and simplestyle `fill`/`fill-opacity` from the
-//! viridis ramp (colour-blind safe; grey for excluded, light grey for UNKNOWN), so
-//! geojson.io, GitHub and QGIS render it as it is.
+//! criterion's raw value, lean ([`cell_properties`]): what is the same for every cell is in
+//! the collection's `standort` member ([`columns_json`]). Sub-scores and simplestyle `fill`
+//! (viridis; grey for excluded, light grey for UNKNOWN) are there when asked for
+//! ([`CellDetail`]); QGIS gets a `.qml` style beside the file instead.
 
 use super::{EXCLUDED_COLOUR, FeatureCollection, UNKNOWN_COLOUR, round, score_colour};
 use crate::engine::{Engine, Evaluation, Status};

@@ -159,7 +159,15 @@ impl CellWriter for HtmlCells<'_> {
         region: &Region,
         summary: &RegionSummary,
     ) -> std::result::Result<(), OutputError> {
-        let data = cells_data(&self, engine, region, summary);
+        let mut this = self;
+        // A region across the antimeridian: its cells east of 180° in one run with the west.
+        let west = region.bbox[0] - this.cell_deg / 2.0;
+        for c in &mut this.items.list {
+            if c.at[0] < west {
+                c.at[0] += 360.0;
+            }
+        }
+        let data = cells_data(&this, engine, region, summary);
         let p = engine.profile();
         let text = PageText {
             title: format!("{}: data-centre suitability", region.name),
@@ -172,8 +180,8 @@ impl CellWriter for HtmlCells<'_> {
             ),
             legend: region_legend(engine, summary),
         };
-        let target = self.file.target().to_path_buf();
-        write_page(self.file.file(), engine, &text, &data).map_err(|e| Error::io(&target, &e))?;
+        let target = this.file.target().to_path_buf();
+        write_page(this.file.file(), engine, &text, &data).map_err(|e| Error::io(&target, &e))?;
         Ok(())
     }
 }
@@ -196,7 +204,7 @@ fn grid(cells: &[Item], size: f64) -> (Json, Vec<usize>) {
         .iter()
         .map(|c| {
             let col = ((c.at[0] - x0) / size).round() as usize;
-            let row = ((y1 - c.at[1]) / size).round() as usize - 1;
+            let row = (((y1 - c.at[1]) / size).round() as usize).saturating_sub(1);
             row.min(rows - 1) * cols + col.min(cols - 1)
         })
         .collect();

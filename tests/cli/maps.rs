@@ -170,6 +170,30 @@ fn html_viewer_is_one_file_with_every_cell_and_nothing_from_the_network() {
     assert_eq!(names, std::slice::from_ref(&html));
 }
 
+#[test]
+fn a_page_across_the_antimeridian_keeps_its_grid_narrow() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("a.html");
+    let mut cmd = on_fixtures("region");
+    cmd.args(["--bbox", "179,-1,-179,1", "--cell", "0.5", "-q", "--out"])
+        .arg(&html);
+    run_ok(&mut cmd);
+    let data = page_data(&std::fs::read_to_string(&html).unwrap());
+    // 2 degrees across 180°: 4 columns, not 720.
+    assert_eq!(data["grid"]["cols"], 4, "{}", data["grid"]);
+    assert_eq!(data["grid"]["rows"], 4);
+    let mut places: Vec<u64> = data["cells"]["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    assert_eq!(places.len(), 16);
+    assert!(places.iter().all(|p| *p < 16));
+}
+
 /// Chromium (Debian's `chromium`), when installed; `.ci/run` installs it and sets
 /// `STANDORT_REQUIRE_CHROMIUM`, so that there the browser test cannot skip.
 #[allow(clippy::print_stderr)] // the skip must be visible in the test output
