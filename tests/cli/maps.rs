@@ -46,6 +46,19 @@ fn page_data(text: &str) -> serde_json::Value {
     serde_json::from_str(&json.replace("<\\/", "</")).unwrap()
 }
 
+/// The distinct grid places of a page's cells.
+fn grid_places(data: &serde_json::Value) -> Vec<u64> {
+    let mut places: Vec<u64> = data["cells"]["index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    places.sort_unstable();
+    places.dedup();
+    places
+}
+
 /// `score` on the fixture sites, written to `out`.
 fn score_sites_to(out: &Path, more: &[&str]) {
     run_ok(
@@ -156,15 +169,7 @@ fn html_viewer_is_one_file_with_every_cell_and_nothing_from_the_network() {
     assert_eq!(cells["sub"][0].as_array().unwrap().len(), 40);
     assert_eq!(data["top"].as_array().unwrap().len(), 3);
     // Every cell has its own place on the grid.
-    let mut places: Vec<u64> = cells["index"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
-    places.sort_unstable();
-    places.dedup();
-    assert_eq!(places.len(), 40);
+    assert_eq!(grid_places(&data).len(), 40);
     // Only the page: no style and no top-sites file beside a picture.
     let names: Vec<_> = walk(dir.path());
     assert_eq!(names, std::slice::from_ref(&html));
@@ -182,14 +187,7 @@ fn a_page_across_the_antimeridian_keeps_its_grid_narrow() {
     // 2 degrees across 180°: 4 columns, not 720.
     assert_eq!(data["grid"]["cols"], 4, "{}", data["grid"]);
     assert_eq!(data["grid"]["rows"], 4);
-    let mut places: Vec<u64> = data["cells"]["index"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
-    places.sort_unstable();
-    places.dedup();
+    let places = grid_places(&data);
     assert_eq!(places.len(), 16);
     assert!(places.iter().all(|p| *p < 16));
 }
