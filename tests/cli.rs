@@ -20,6 +20,9 @@ mod region;
 #[path = "cli/maps.rs"]
 mod maps;
 
+#[path = "cli/geoparquet.rs"]
+mod geoparquet;
+
 #[path = "cli/boundary.rs"]
 mod boundary;
 

@@ -27,20 +27,22 @@ use std::time::{Duration, Instant};
 enum InFormat {
     Csv,
     Geojson,
+    Parquet,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ScoreArgs {
     /// Candidate sites: CSV with latitude/longitude columns, a GeoJSON FeatureCollection of
-    /// points, or - for stdin
+    /// points, (Geo)Parquet with WKB points or longitude/latitude columns, or - for stdin
+    /// (CSV or GeoJSON)
     sites: String,
 
     #[command(flatten)]
     engine: EngineArgs,
 
     /// Output format: table, csv, geojson, geojsonseq (RFC 8142), geojsonl (one feature per
-    /// line), json, fgb, png (a dot map; with --out), html (an offline viewer) (gpkg with the
-    /// `gdal` feature)
+    /// line), json, fgb, parquet (GeoParquet 1.1), png (a dot map; with --out), html (an
+    /// offline viewer) (gpkg with the `gdal` feature)
     /// [default: from --out's extension, else table]
     #[arg(short, long, value_parser = parse_format, value_name = "FORMAT")]
     format: Option<Format>,
@@ -57,15 +59,15 @@ pub struct ScoreArgs {
     #[arg(short = 'n', long, value_name = "N")]
     top: Option<usize>,
 
-    /// Id column (CSV) or property (GeoJSON) [default: id, else the row number]
+    /// Id column (CSV, Parquet) or property (GeoJSON) [default: id, else the row number]
     #[arg(long, value_name = "COLUMN")]
     id: Option<String>,
 
-    /// Latitude column of CSV sites [default: detected]
+    /// Latitude column of CSV or Parquet sites [default: detected]
     #[arg(long, value_name = "COLUMN")]
     lat: Option<String>,
 
-    /// Longitude column of CSV sites [default: detected]
+    /// Longitude column of CSV or Parquet sites [default: detected]
     #[arg(long, value_name = "COLUMN")]
     lon: Option<String>,
 
@@ -123,6 +125,7 @@ impl ScorePlan {
             format: args.input_format.map(|f| match f {
                 InFormat::Csv => SiteFormat::Csv,
                 InFormat::Geojson => SiteFormat::GeoJson,
+                InFormat::Parquet => SiteFormat::Parquet,
             }),
             delimiter: None,
         };

@@ -73,7 +73,7 @@ pub fn csvt(ctx: &Context) -> String {
     let inputs = input_columns(ctx.header);
     let (x, y) = match ctx.header.format {
         crate::sites::SiteFormat::Csv => ctx.header.coordinates.unwrap_or((usize::MAX, usize::MAX)),
-        crate::sites::SiteFormat::GeoJson => (1, 2),
+        crate::sites::SiteFormat::GeoJson | crate::sites::SiteFormat::Parquet => (1, 2),
     };
     let mut types: Vec<&str> = (0..inputs.len())
         .map(|i| match i {

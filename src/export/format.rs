@@ -26,6 +26,8 @@ pub enum Format {
     GeoPackage,
     /// FlatGeobuf with a spatial index (pure Rust, no GDAL needed).
     FlatGeobuf,
+    /// GeoParquet 1.1 (WKB geometry; pure Rust, no GDAL needed).
+    GeoParquet,
     /// Cloud-optimised GeoTIFF of a region's cells (the `gdal` feature).
     GeoTiff,
     /// A PNG map with legend, borders and the top sites (pure Rust).
@@ -124,6 +126,16 @@ pub const REGISTRY: &[Entry] = &[
         cells: Some(output::fgb_cells),
         products: &[Sites, Cells],
         ..stream(Format::FlatGeobuf, "fgb", &["fgb"], super::fgb::write_fgb)
+    },
+    Entry {
+        cells: Some(output::parquet_cells),
+        products: &[Sites, Cells],
+        ..stream(
+            Format::GeoParquet,
+            "parquet",
+            &["parquet", "geoparquet"],
+            super::parquet::write_parquet,
+        )
     },
     Entry {
         sites: None,

@@ -16,6 +16,7 @@ mod json;
 #[cfg(feature = "gdal")]
 pub mod ogr;
 mod output;
+pub mod parquet;
 pub mod plan;
 #[cfg(feature = "gdal")]
 pub mod raster;
@@ -283,7 +284,7 @@ pub fn input_values(header: &SiteHeader, s: &ScoredSite) -> Vec<(String, Json)> 
 pub fn input_columns(header: &SiteHeader) -> Vec<String> {
     match header.format {
         SiteFormat::Csv => header.columns.clone(),
-        SiteFormat::GeoJson => {
+        SiteFormat::GeoJson | SiteFormat::Parquet => {
             let mut c = vec!["id".to_string(), "lon".into(), "lat".into()];
             c.extend(
                 header

@@ -239,6 +239,66 @@ impl CellWriter for FgbCells<'_> {
     }
 }
 
+/// Region cells as GeoParquet rectangles (no simplestyle columns, as for FlatGeobuf).
+pub(super) fn parquet_cells<'a>(
+    _format: Format,
+    file: &'a mut AtomicFile,
+    options: &CellOptions,
+) -> Result<Box<dyn CellWriter + 'a>> {
+    Ok(Box::new(ParquetCells {
+        out: std::io::BufWriter::new(file.file()),
+        layer: None,
+        columns: Vec::new(),
+        detail: super::region::CellDetail {
+            simplestyle: false,
+            ..options.detail
+        },
+    }))
+}
+
+struct ParquetCells<'a> {
+    out: std::io::BufWriter<&'a mut std::fs::File>,
+    layer: Option<super::parquet::ParquetLayer>,
+    columns: Vec<String>,
+    detail: super::region::CellDetail,
+}
+
+impl CellWriter for ParquetCells<'_> {
+    fn cell(&mut self, engine: &Engine, cell: &Cell, e: &Evaluation) -> std::io::Result<()> {
+        let columns = &mut self.columns;
+        let detail = self.detail;
+        let layer = self.layer.get_or_insert_with(|| {
+            *columns = super::region::cell_columns(engine, detail);
+            super::parquet::ParquetLayer::new(true, columns.clone(), Some(engine))
+        });
+        let props = super::region::cell_properties(engine, e, self.detail);
+        let values: Vec<serde_json::Value> = self
+            .columns
+            .iter()
+            .map(|k| props.get(k).cloned().unwrap_or_default())
+            .collect();
+        layer.add(super::fgb::Shape::Rect(cell.rect()), &values, &mut self.out)
+    }
+    fn finish(
+        mut self: Box<Self>,
+        engine: &Engine,
+        region: &Region,
+        summary: &RegionSummary,
+    ) -> std::result::Result<(), OutputError> {
+        let layer = match self.layer.take() {
+            Some(layer) => layer,
+            None => super::parquet::ParquetLayer::new(
+                true,
+                super::region::cell_columns(engine, self.detail),
+                Some(engine),
+            ),
+        };
+        let extra = super::region::cells_member(engine, region, summary);
+        layer.finish(&extra, &mut self.out)?;
+        Ok(())
+    }
+}
+
 /// The OGR writer of scored sites, with the `gdal` feature.
 #[cfg(feature = "gdal")]
 pub(super) const OGR_SITES: Option<SitesWriter> = Some(SitesWriter::File(gdal::ogr_sites));

@@ -199,7 +199,7 @@ impl<W: Write> RegionGeoJson<W> {
 }
 
 /// The collection's `standort` member: the summary with the columns' meaning.
-fn cells_member(engine: &Engine, region: &Region, summary: &RegionSummary) -> Json {
+pub(super) fn cells_member(engine: &Engine, region: &Region, summary: &RegionSummary) -> Json {
     let mut m = summary_json(engine, region, summary);
     m["columns"] = columns_json(engine);
     m

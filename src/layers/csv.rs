@@ -5,8 +5,8 @@ use crate::error::{Error, ErrorKind, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
-const LAT_NAMES: [&str; 3] = ["latitude", "lat", "y"];
-const LON_NAMES: [&str; 5] = ["longitude", "lon", "lng", "long", "x"];
+pub(crate) const LAT_NAMES: [&str; 3] = ["latitude", "lat", "y"];
+pub(crate) const LON_NAMES: [&str; 5] = ["longitude", "lon", "lng", "long", "x"];
 
 /// Column indexes of latitude and longitude in a CSV header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

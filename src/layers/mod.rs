@@ -27,8 +27,8 @@ mod polygons;
 mod raster;
 
 pub use self::cache::{CacheOutcome, LayerCache};
-pub(crate) use self::csv::csv_error_label;
 pub use self::csv::{CoordinateColumns, detect_coordinate_columns, parse_coordinate};
+pub(crate) use self::csv::{LAT_NAMES, LON_NAMES, csv_error_label};
 pub use self::filter::{CompiledFilter, Filter};
 pub use self::polygons::{Polygon, repair_polygon};
 pub use self::raster::Raster;

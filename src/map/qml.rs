@@ -16,7 +16,13 @@ pub fn sidecar(out: &Path, format: crate::export::Format) -> Option<PathBuf> {
     use crate::export::Format as F;
     let vector = matches!(
         format,
-        F::GeoJson | F::GeoJsonSeq | F::GeoJsonLines | F::FlatGeobuf | F::GeoPackage | F::Csv
+        F::GeoJson
+            | F::GeoJsonSeq
+            | F::GeoJsonLines
+            | F::FlatGeobuf
+            | F::GeoParquet
+            | F::GeoPackage
+            | F::Csv
     );
     let regular = out.metadata().is_ok_and(|m| m.is_file()) || !out.exists();
     (vector && regular).then(|| out.with_extension("qml"))

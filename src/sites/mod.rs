@@ -5,10 +5,12 @@
 //! the row number. GeoJSON: a FeatureCollection of Points; the id is the named property, else
 //! the feature `id`, else the feature number.
 
+pub mod arrow;
 mod chunk;
 mod csv_records;
 mod fast_csv;
 mod geojson;
+mod parquet;
 
 pub use chunk::{SiteBlock, SiteChunk};
 
@@ -54,6 +56,8 @@ pub enum SiteFormat {
     Csv,
     /// GeoJSON FeatureCollection of points.
     GeoJson,
+    /// (Geo)Parquet: WKB or GeoArrow points, or longitude/latitude columns.
+    Parquet,
 }
 
 /// How to read sites.
@@ -118,6 +122,7 @@ fn detect_format(source: &SiteSource, first: Option<u8>) -> SiteFormat {
         {
             Some("geojson" | "json") => return SiteFormat::GeoJson,
             Some("csv" | "tsv" | "txt") => return SiteFormat::Csv,
+            Some("parquet" | "geoparquet") => return SiteFormat::Parquet,
             _ => {}
         }
     }
@@ -173,13 +178,15 @@ pub fn read_site_blocks(
         SiteSource::Stdin => Box::new(std::io::stdin()),
     };
     let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
-    let first = {
+    let (first, magic) = {
         let buf = reader
             .fill_buf()
             .map_err(|e| Error::io(Path::new(&label), &e))?;
-        buf.iter()
+        let first = buf
+            .iter()
             .copied()
-            .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF)
+            .find(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+        (first, parquet::is_parquet(buf))
     };
     if first.is_none() {
         return Err(Error::at(
@@ -188,10 +195,28 @@ pub fn read_site_blocks(
             "is empty: no header and no sites",
         ));
     }
-    match options
-        .format
-        .unwrap_or_else(|| detect_format(source, first))
-    {
+    let format = match (options.format, magic) {
+        (Some(f), _) => f,
+        (None, true) => SiteFormat::Parquet,
+        (None, false) => detect_format(source, first),
+    };
+    match format {
+        SiteFormat::Parquet => {
+            let SiteSource::File(path) = source else {
+                return Err(Error::at(
+                    ErrorKind::Input,
+                    label,
+                    "Parquet sites are read from a file, not a stream (the file's index is at its end)",
+                ));
+            };
+            drop(reader);
+            parquet::read_parquet(path, &label, options, chunk_size, &mut |sites| {
+                on_block(SiteBlock(BlockKind::Sites {
+                    sites,
+                    number_ids: false,
+                }))
+            })
+        }
         SiteFormat::Csv => read_csv(reader, &label, source, options, chunk_size, on_block),
         SiteFormat::GeoJson => read_geojson(reader, &label, options, chunk_size, &mut |sites| {
             on_block(SiteBlock(BlockKind::Sites {
