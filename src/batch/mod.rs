@@ -7,6 +7,7 @@
 //! number of sites. The ranking is by score, descending, ties broken by input order: the same
 //! for any thread count.
 
+pub mod arrow;
 mod fit;
 mod full;
 mod rank;

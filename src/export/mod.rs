@@ -129,11 +129,39 @@ fn raw_decimals(unit: &str) -> i32 {
 
 /// Names of the result columns, after the input columns, avoiding clashes with them.
 pub fn result_columns(ctx: &Context, input: &[String]) -> Vec<String> {
-    let engine = ctx.engine;
+    let mut cols = vec!["rank".to_string(), "tie_group".into()];
+    cols.extend(evaluation_columns(ctx.engine));
+    if let Some(r) = ctx.sensitivity {
+        cols.extend([
+            "rank_mean".to_string(),
+            "rank_p05".into(),
+            "rank_p95".into(),
+            format!("p_top_{}", r.top_k),
+        ]);
+    }
+    avoid_clashes(cols, input)
+}
+
+/// `columns` with `standort_` before each name that is also in `input`.
+pub fn avoid_clashes(columns: Vec<String>, input: &[String]) -> Vec<String> {
+    columns
+        .into_iter()
+        .map(|c| {
+            if input.contains(&c) {
+                format!("standort_{c}")
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Names of what one evaluation says, whatever the other sites (no rank): score, status,
+/// reasons, the UNKNOWN criteria, then per criterion its raw value (and unit when its
+/// sources differ), sub-score, weighted contribution (and source when it has several).
+pub fn evaluation_columns(engine: &Engine) -> Vec<String> {
     let mut cols = vec![
-        "rank".to_string(),
-        "tie_group".into(),
-        "score".into(),
+        "score".to_string(),
         "status".into(),
         "reasons".into(),
         "unknown".into(),
@@ -149,32 +177,26 @@ pub fn result_columns(ctx: &Context, input: &[String]) -> Vec<String> {
             cols.push(format!("{}_source", c.id()));
         }
     }
-    if let Some(r) = ctx.sensitivity {
-        cols.extend([
-            "rank_mean".to_string(),
-            "rank_p05".into(),
-            "rank_p95".into(),
-            format!("p_top_{}", r.top_k),
-        ]);
-    }
-    cols.into_iter()
-        .map(|c| {
-            if input.contains(&c) {
-                format!("standort_{c}")
-            } else {
-                c
-            }
-        })
-        .collect()
+    cols
 }
 
 /// The result values in the order of [`result_columns`].
 pub fn result_values(ctx: &Context, s: &ScoredSite) -> Vec<Json> {
-    let engine = ctx.engine;
-    let e = &s.eval;
     let mut out = vec![
         s.rank.map_or(Json::Null, Json::from),
         s.tie_group.map_or(Json::Null, Json::from),
+    ];
+    out.extend(evaluation_values(ctx.engine, &s.eval));
+    if ctx.sensitivity.is_some() {
+        out.extend(stability_values(s.stability.as_ref()));
+    }
+    out
+}
+
+/// The values of an evaluation in the order of [`evaluation_columns`], as precise as the
+/// outputs write them (scores to 6 decimals, km to 0.1 m).
+pub fn evaluation_values(engine: &Engine, e: &crate::Evaluation) -> Vec<Json> {
+    let mut out = vec![
         e.score.map_or(Json::Null, |x| json_number(x, 6)),
         Json::from(e.status.to_string()),
         Json::from(e.reasons.join("; ")),
@@ -208,9 +230,6 @@ pub fn result_values(ctx: &Context, s: &ScoredSite) -> Vec<Json> {
         if c.has_sources() {
             out.push(source_label(engine, i, v.source).map_or(Json::Null, Json::from));
         }
-    }
-    if ctx.sensitivity.is_some() {
-        out.extend(stability_values(s.stability.as_ref()));
     }
     out
 }

@@ -172,11 +172,7 @@ impl ParquetLayer {
     fn start(&mut self) -> io::Result<()> {
         for (i, kind) in self.kinds.iter_mut().enumerate() {
             if kind.is_none() {
-                let first = self.rows.iter().map(|r| &r[i]).find(|v| !v.is_null());
-                *kind = Some(match first {
-                    Some(Json::Number(_)) => Kind::Double,
-                    _ => Kind::Text,
-                });
+                *kind = Some(first_kind(&self.rows, i));
             }
         }
         let mut fields: Vec<Field> = self
@@ -244,6 +240,13 @@ fn batch(
     rows: &[Vec<Json>],
     shapes: &[Shape],
 ) -> io::Result<RecordBatch> {
+    let mut arrays = arrays(kinds, rows);
+    arrays.push(wkb_column(shapes));
+    RecordBatch::try_new(schema, arrays).map_err(parquet_error)
+}
+
+/// One Arrow array per column of `rows` (one JSON value per column), of the kinds given.
+fn arrays(kinds: &[Option<Kind>], rows: &[Vec<Json>]) -> Vec<ArrayRef> {
     let mut arrays: Vec<ArrayRef> = Vec::with_capacity(kinds.len() + 1);
     for (i, kind) in kinds.iter().enumerate() {
         let values = rows.iter().map(|r| r.get(i).unwrap_or(&Json::Null));
@@ -269,6 +272,11 @@ fn batch(
             }
         });
     }
+    arrays
+}
+
+/// Shapes as a column of WKB.
+pub fn wkb_column(shapes: &[Shape]) -> ArrayRef {
     let mut geometry = BinaryBuilder::with_capacity(shapes.len(), shapes.len() * 93);
     let mut wkb = Vec::with_capacity(93);
     for s in shapes {
@@ -276,8 +284,36 @@ fn batch(
         write_wkb(*s, &mut wkb);
         geometry.append_value(&wkb);
     }
-    arrays.push(Arc::new(geometry.finish()));
-    RecordBatch::try_new(schema, arrays).map_err(parquet_error)
+    Arc::new(geometry.finish())
+}
+
+/// Typed Arrow columns of `rows` (one JSON value per name), as GeoParquet output types
+/// them: result columns of `engine` by their declared type (so that every batch of a
+/// stream has the same schema), others by their first non-null value.
+pub fn typed_columns(
+    engine: Option<&crate::Engine>,
+    names: &[String],
+    rows: &[Vec<Json>],
+) -> (Vec<Field>, Vec<ArrayRef>) {
+    let kinds: Vec<Option<Kind>> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Some(declared_kind(engine, n).unwrap_or_else(|| first_kind(rows, i))))
+        .collect();
+    let fields = names
+        .iter()
+        .zip(&kinds)
+        .map(|(n, k)| Field::new(n, k.unwrap_or(Kind::Text).data_type(), true))
+        .collect();
+    (fields, arrays(&kinds, rows))
+}
+
+/// The kind of column `i`'s first non-null value (text when there is none).
+fn first_kind(rows: &[Vec<Json>], i: usize) -> Kind {
+    match rows.iter().map(|r| &r[i]).find(|v| !v.is_null()) {
+        Some(Json::Number(_)) => Kind::Double,
+        _ => Kind::Text,
+    }
 }
 
 /// A shape as little-endian WKB (ISO): a point, or a polygon of one counter-clockwise ring.
