@@ -209,12 +209,13 @@ impl Engine {
     }
 
     /// The schema `score` gives a table of schema `schema`.
-    fn schema(&self, schema: PySchema) -> PyResult<PySchema> {
+    fn schema(&self, py: Python<'_>, schema: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let l = self.get()?;
-        Ok(PySchema::new(Arc::new(scored_schema(
-            &l.engine,
-            &schema.into_inner(),
-        ))))
+        let schema: PySchema = schema.extract().map_err(|_| {
+            Error::new_err("schema: expected an Arrow schema (an object with __arrow_c_schema__)")
+        })?;
+        let out = PySchema::new(Arc::new(scored_schema(&l.engine, &schema.into_inner())));
+        Ok(out.into_pyarrow(py)?.unbind())
     }
 
     #[pyo3(signature = (table, *, lon = None, lat = None))]
@@ -254,11 +255,13 @@ impl Engine {
         Ok(table.into_pyarrow(py)?.unbind())
     }
 
-    #[pyo3(signature = (query, *, cell = None, top = 10, min_spacing_km = 50.0, sub_scores = false))]
+    #[pyo3(signature = (query, *, bbox = None, cell = None, top = 10, min_spacing_km = 50.0, sub_scores = false))]
+    #[allow(clippy::too_many_arguments)]
     fn _region(
         &self,
         py: Python<'_>,
-        query: &str,
+        query: Option<&str>,
+        bbox: Option<[f64; 4]>,
         cell: Option<f64>,
         top: usize,
         min_spacing_km: f64,
@@ -270,7 +273,12 @@ impl Engine {
                 "cell {c}: give a cell size in degrees above 0"
             )));
         }
-        let region = Region::resolve(query, &l.layers).map_err(error)?;
+        let region = match (query, bbox) {
+            (Some(q), None) => Region::resolve(q, &l.layers),
+            (None, Some(b)) => Region::from_bbox(b),
+            _ => Err(standort::Error::usage("give either a query or a bbox")),
+        }
+        .map_err(error)?;
         let cell_deg = cell.unwrap_or_else(|| nice_cell_deg(region.area_deg2));
         let (batch, summary) = py
             .detach(|| region_table(&l, &region, cell_deg, top, min_spacing_km, sub_scores))

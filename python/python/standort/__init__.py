@@ -163,8 +163,9 @@ class Engine:
 
     def region(
         self,
-        query: str,
+        query: Optional[str] = None,
         *,
+        bbox: Optional[tuple] = None,
         cell: Optional[float] = None,
         top: int = 10,
         min_spacing_km: float = 50.0,
@@ -175,6 +176,8 @@ class Engine:
         Args:
             query: a country (ISO3 code or name) or a state or province (name or ISO 3166-2
                 code; ``"Name, CCC"`` narrows a name to one country).
+            bbox: instead of a query, a box ``(min_lon, min_lat, max_lon, max_lat)`` in
+                degrees (``min_lon > max_lon`` crosses the antimeridian).
             cell: the cell size in degrees (default: a size that gives a useful grid).
             top: how many top sites the summary lists.
             min_spacing_km: the least distance between top sites, km.
@@ -188,7 +191,7 @@ class Engine:
             top sites).
         """
         cells, summary = self._core._region(
-            query, cell=cell, top=top, min_spacing_km=min_spacing_km, sub_scores=sub_scores
+            query, bbox=bbox, cell=cell, top=top, min_spacing_km=min_spacing_km, sub_scores=sub_scores
         )
         return {"cells": cells, "summary": json.loads(summary)}
 

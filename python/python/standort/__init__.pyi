@@ -32,8 +32,9 @@ class Engine:
     def schema(self, schema: Any) -> pa.Schema: ...
     def region(
         self,
-        query: str,
+        query: Optional[str] = None,
         *,
+        bbox: Optional[tuple[float, float, float, float]] = None,
         cell: Optional[float] = None,
         top: int = 10,
         min_spacing_km: float = 50.0,

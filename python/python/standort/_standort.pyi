@@ -29,8 +29,9 @@ class Engine:
     def score(self, table: Any, *, lon: Optional[str] = None, lat: Optional[str] = None) -> Any: ...
     def _region(
         self,
-        query: str,
+        query: Optional[str],
         *,
+        bbox: Optional[tuple[float, float, float, float]] = None,
         cell: Optional[float] = None,
         top: int = 10,
         min_spacing_km: float = 50.0,
