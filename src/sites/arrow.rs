@@ -436,6 +436,47 @@ mod tests {
     }
 
     #[test]
+    fn geoarrow_points_and_large_wkb_are_read_like_wkb() {
+        use arrow_array::{Float64Array, LargeBinaryArray};
+        let xs = Arc::new(Float64Array::from(vec![Some(179.9), Some(0.0)]));
+        let ys = Arc::new(Float64Array::from(vec![Some(-89.9), None]));
+        let fields = vec![
+            Field::new("x", DataType::Float64, true),
+            Field::new("y", DataType::Float64, true),
+        ];
+        let points = StructArray::new(fields.into(), vec![xs as ArrayRef, ys as ArrayRef], None);
+        let meta = std::collections::HashMap::from([(
+            "ARROW:extension:name".to_string(),
+            "geoarrow.point".to_string(),
+        )]);
+        let field = Field::new("where", points.data_type().clone(), true).with_metadata(meta);
+        let schema = Arc::new(Schema::new(vec![field]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(points)]).unwrap();
+        let at = locate(&schema, None, &SiteOptions::default(), "t").unwrap();
+        assert_eq!(at, Position::Point(0));
+        assert_eq!(
+            positions(&batch.slice(0, 1), &at, 0, "t").unwrap(),
+            (vec![179.9], vec![-89.9])
+        );
+        let e = positions(&batch, &at, 0, "t").unwrap_err();
+        assert_eq!(e.to_string(), "t: row 1: geometry is null");
+
+        let wkb = wkb(0, 1, -0.5, 0.25);
+        let large = LargeBinaryArray::from_iter_values([wkb.as_slice()]);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "geom",
+            DataType::LargeBinary,
+            false,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(large)]).unwrap();
+        let at = locate(&schema, None, &SiteOptions::default(), "t").unwrap();
+        assert_eq!(
+            positions(&batch, &at, 0, "t").unwrap(),
+            (vec![-0.5], vec![0.25])
+        );
+    }
+
+    #[test]
     fn a_table_without_positions_is_an_error_naming_what_was_looked_for() {
         let schema = Schema::new(vec![Field::new("name", DataType::Utf8, true)]);
         let e = locate(&schema, None, &SiteOptions::default(), "t").unwrap_err();

@@ -1,9 +1,11 @@
-//! Candidate sites: read as a stream from CSV or GeoJSON, in chunks.
+//! Candidate sites: read as a stream from CSV, GeoJSON or (Geo)Parquet, in chunks.
 //!
 //! CSV: a header row; latitude/longitude columns are detected (`latitude/lat/y`,
 //! `longitude/lon/lng/long/x`) or named; the id column is named, else `id` when present, else
 //! the row number. GeoJSON: a FeatureCollection of Points; the id is the named property, else
-//! the feature `id`, else the feature number.
+//! the feature `id`, else the feature number. Parquet (recognised by its extension or its
+//! `PAR1` magic; from a file only): WKB or GeoArrow points, or longitude/latitude columns
+//! (see [`arrow`]); the id is the named column, else `id`, else the row number.
 
 pub mod arrow;
 mod chunk;
@@ -65,9 +67,9 @@ pub enum SiteFormat {
 pub struct SiteOptions {
     /// Id column or property.
     pub id: Option<String>,
-    /// Latitude column (CSV).
+    /// Latitude column (CSV, Parquet).
     pub lat: Option<String>,
-    /// Longitude column (CSV).
+    /// Longitude column (CSV, Parquet).
     pub lon: Option<String>,
     /// Format; detected from the extension or the first byte when absent.
     pub format: Option<SiteFormat>,
