@@ -69,18 +69,13 @@ pub fn region_cells(
     detail: crate::export::region::CellDetail,
 ) -> Result<(RecordBatch, crate::region::RegionSummary)> {
     use crate::export::fgb::Shape;
-    use crate::export::region::{cell_columns, cell_properties};
+    use crate::export::region::{cell_columns, cell_values};
     let names = cell_columns(engine, detail);
     let mut rows: Vec<Vec<serde_json::Value>> = Vec::with_capacity(cells.len());
     let mut shapes = Vec::with_capacity(cells.len());
     let mut sink = |cell: &crate::region::Cell, e: &crate::Evaluation| {
-        let props = cell_properties(engine, e, detail);
         let mut row = vec![serde_json::Value::from(cell.lon()), cell.lat().into()];
-        row.extend(
-            names
-                .iter()
-                .map(|k| props.get(k).cloned().unwrap_or_default()),
-        );
+        row.extend(cell_values(engine, e, detail, &names));
         rows.push(row);
         shapes.push(Shape::Rect(cell.rect()));
         Ok(())

@@ -10,6 +10,7 @@ use crate::batch::{ScoredSite, SiteRows};
 use crate::engine::{Engine, Evaluation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::{Cell, Region, RegionSummary};
+use serde_json::Value as Json;
 use std::io::Write;
 
 /// Why writing failed: an I/O error on the stream (a closed pipe among them, which callers
@@ -184,59 +185,9 @@ pub(super) fn fgb_cells<'a>(
     file: &'a mut AtomicFile,
     options: &CellOptions,
 ) -> Result<Box<dyn CellWriter + 'a>> {
-    Ok(Box::new(FgbCells {
-        file,
-        layer: None,
-        columns: Vec::new(),
-        detail: super::region::CellDetail {
-            simplestyle: false,
-            ..options.detail
-        },
-    }))
-}
-
-struct FgbCells<'a> {
-    file: &'a mut AtomicFile,
-    layer: Option<super::fgb::FgbLayer<'static>>,
-    columns: Vec<String>,
-    detail: super::region::CellDetail,
-}
-
-impl CellWriter for FgbCells<'_> {
-    fn cell(&mut self, engine: &Engine, cell: &Cell, e: &Evaluation) -> std::io::Result<()> {
-        if self.layer.is_none() {
-            self.columns = super::region::cell_columns(engine, self.detail);
-            let layer = super::fgb::FgbLayer::new("cells", true, self.columns.clone())?;
-            self.layer = Some(layer);
-        }
-        let props = super::region::cell_properties(engine, e, self.detail);
-        let values: Vec<serde_json::Value> = self
-            .columns
-            .iter()
-            .map(|k| props.get(k).cloned().unwrap_or_default())
-            .collect();
-        match &mut self.layer {
-            Some(layer) => layer.add(super::fgb::Shape::Rect(cell.rect()), &values),
-            None => Ok(()),
-        }
-    }
-    fn finish(
-        self: Box<Self>,
-        engine: &Engine,
-        _region: &Region,
-        _summary: &RegionSummary,
-    ) -> std::result::Result<(), OutputError> {
-        let layer = match self.layer {
-            Some(layer) => layer,
-            None => {
-                let columns = super::region::cell_columns(engine, self.detail);
-                super::fgb::FgbLayer::new("cells", true, columns)?
-            }
-        };
-        let mut out = std::io::BufWriter::new(self.file.file());
-        layer.finish(&mut out)?;
-        Ok(())
-    }
+    Ok(Box::new(LayerCells::<super::fgb::FgbLayer<'static>>::new(
+        file, options,
+    )))
 }
 
 /// Region cells as GeoParquet rectangles (no simplestyle columns, as for FlatGeobuf).
@@ -245,39 +196,82 @@ pub(super) fn parquet_cells<'a>(
     file: &'a mut AtomicFile,
     options: &CellOptions,
 ) -> Result<Box<dyn CellWriter + 'a>> {
-    Ok(Box::new(ParquetCells {
-        out: std::io::BufWriter::new(file.file()),
-        layer: None,
-        columns: Vec::new(),
-        detail: super::region::CellDetail {
-            simplestyle: false,
-            ..options.detail
-        },
-    }))
+    Ok(Box::new(LayerCells::<super::parquet::ParquetLayer>::new(
+        file, options,
+    )))
 }
 
-struct ParquetCells<'a> {
+/// A layer of cell rectangles with columns fixed at its first cell (FlatGeobuf, GeoParquet).
+trait CellLayer: Sized {
+    /// A layer with these columns.
+    fn open(engine: &Engine, columns: Vec<String>) -> std::io::Result<Self>;
+    /// One cell's rectangle and values (one per column); what is ready goes to `out`.
+    fn add(&mut self, rect: [f64; 4], values: &[Json], out: &mut dyn Write) -> std::io::Result<()>;
+    /// Write the rest to `out`; `member` is the run's summary with the columns' meaning.
+    fn close(self, member: &Json, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+impl CellLayer for super::fgb::FgbLayer<'static> {
+    fn open(_engine: &Engine, columns: Vec<String>) -> std::io::Result<Self> {
+        super::fgb::FgbLayer::new("cells", true, columns)
+    }
+    fn add(&mut self, rect: [f64; 4], values: &[Json], _: &mut dyn Write) -> std::io::Result<()> {
+        super::fgb::FgbLayer::add(self, super::fgb::Shape::Rect(rect), values)
+    }
+    fn close(self, _member: &Json, out: &mut dyn Write) -> std::io::Result<()> {
+        self.finish(out)
+    }
+}
+
+impl CellLayer for super::parquet::ParquetLayer {
+    fn open(engine: &Engine, columns: Vec<String>) -> std::io::Result<Self> {
+        Ok(super::parquet::ParquetLayer::new(
+            true,
+            columns,
+            Some(engine),
+        ))
+    }
+    fn add(&mut self, rect: [f64; 4], values: &[Json], out: &mut dyn Write) -> std::io::Result<()> {
+        super::parquet::ParquetLayer::add(self, super::fgb::Shape::Rect(rect), values, out)
+    }
+    fn close(self, member: &Json, out: &mut dyn Write) -> std::io::Result<()> {
+        self.finish(member, out)
+    }
+}
+
+/// Writes a region's cells through a [`CellLayer`].
+struct LayerCells<'a, L> {
     out: std::io::BufWriter<&'a mut std::fs::File>,
-    layer: Option<super::parquet::ParquetLayer>,
+    layer: Option<L>,
     columns: Vec<String>,
     detail: super::region::CellDetail,
 }
 
-impl CellWriter for ParquetCells<'_> {
+impl<'a, L: CellLayer> LayerCells<'a, L> {
+    fn new(file: &'a mut AtomicFile, options: &CellOptions) -> Self {
+        LayerCells {
+            out: std::io::BufWriter::new(file.file()),
+            layer: None,
+            columns: Vec::new(),
+            detail: super::region::CellDetail {
+                simplestyle: false,
+                ..options.detail
+            },
+        }
+    }
+}
+
+impl<L: CellLayer> CellWriter for LayerCells<'_, L> {
     fn cell(&mut self, engine: &Engine, cell: &Cell, e: &Evaluation) -> std::io::Result<()> {
-        let columns = &mut self.columns;
-        let detail = self.detail;
-        let layer = self.layer.get_or_insert_with(|| {
-            *columns = super::region::cell_columns(engine, detail);
-            super::parquet::ParquetLayer::new(true, columns.clone(), Some(engine))
-        });
-        let props = super::region::cell_properties(engine, e, self.detail);
-        let values: Vec<serde_json::Value> = self
-            .columns
-            .iter()
-            .map(|k| props.get(k).cloned().unwrap_or_default())
-            .collect();
-        layer.add(super::fgb::Shape::Rect(cell.rect()), &values, &mut self.out)
+        if self.layer.is_none() {
+            self.columns = super::region::cell_columns(engine, self.detail);
+            self.layer = Some(L::open(engine, self.columns.clone())?);
+        }
+        let values = super::region::cell_values(engine, e, self.detail, &self.columns);
+        match &mut self.layer {
+            Some(layer) => layer.add(cell.rect(), &values, &mut self.out),
+            None => Ok(()),
+        }
     }
     fn finish(
         mut self: Box<Self>,
@@ -287,14 +281,11 @@ impl CellWriter for ParquetCells<'_> {
     ) -> std::result::Result<(), OutputError> {
         let layer = match self.layer.take() {
             Some(layer) => layer,
-            None => super::parquet::ParquetLayer::new(
-                true,
-                super::region::cell_columns(engine, self.detail),
-                Some(engine),
-            ),
+            None => L::open(engine, super::region::cell_columns(engine, self.detail))?,
         };
-        let extra = super::region::cells_member(engine, region, summary);
-        layer.finish(&extra, &mut self.out)?;
+        let member = super::region::cells_member(engine, region, summary);
+        layer.close(&member, &mut self.out)?;
+        self.out.flush()?;
         Ok(())
     }
 }

@@ -97,6 +97,21 @@ pub fn cell_properties(engine: &Engine, e: &Evaluation, detail: CellDetail) -> M
     p
 }
 
+/// A cell's values in the order of `columns` (from [`cell_columns`]; null where a cell
+/// has none).
+pub fn cell_values(
+    engine: &Engine,
+    e: &Evaluation,
+    detail: CellDetail,
+    columns: &[String],
+) -> Vec<Json> {
+    let props = cell_properties(engine, e, detail);
+    columns
+        .iter()
+        .map(|k| props.get(k).cloned().unwrap_or_default())
+        .collect()
+}
+
 /// The columns of a cell in [`cell_properties`]' order, for writers that need a schema
 /// (`reasons` is always among them).
 pub fn cell_columns(engine: &Engine, detail: CellDetail) -> Vec<String> {

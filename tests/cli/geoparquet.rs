@@ -3,7 +3,7 @@
 //! longitude/latitude columns) scored like their CSV; bad files refused in one line.
 //! (GeoPandas and pyarrow read the files back in python/tests/test_geoparquet.py.)
 
-use super::util::{fails, fixtures, num, on_fixtures, run_csv, run_ok, score};
+use super::util::{csv_rows, fails, fixtures, num, on_fixtures, run_csv, run_ok, score};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, BinaryArray, Float64Array, RecordBatch, StringArray};
@@ -128,18 +128,8 @@ fn scored_sites_as_geoparquet_equal_the_csv() {
 /// The fixture sites as a Parquet file: an `id` and `name`, then either a WKB `geometry`
 /// column with GeoParquet metadata or `longitude`/`latitude` columns.
 fn sites_parquet(path: &Path, wkb: bool) {
-    let mut rdr = csv::Reader::from_path(fixtures().join("sites.csv")).unwrap();
-    let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<HashMap<String, String>> = rdr
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect();
+    let file = std::fs::File::open(fixtures().join("sites.csv")).unwrap();
+    let rows = csv_rows(file);
     let ids: StringArray = rows.iter().map(|r| Some(r["id"].clone())).collect();
     let names: StringArray = rows.iter().map(|r| Some(r["name"].clone())).collect();
     let (lon, lat): (Vec<f64>, Vec<f64>) =

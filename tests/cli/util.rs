@@ -55,8 +55,12 @@ pub fn run_ok(cmd: &mut Command) -> std::process::Output {
 }
 
 pub fn run_csv(cmd: &mut Command) -> Vec<std::collections::HashMap<String, String>> {
-    let out = run_ok(cmd);
-    let mut rdr = csv::Reader::from_reader(out.stdout.as_slice());
+    csv_rows(run_ok(cmd).stdout.as_slice())
+}
+
+/// The rows of CSV text with a header, as maps from column to cell.
+pub fn csv_rows(text: impl std::io::Read) -> Vec<std::collections::HashMap<String, String>> {
+    let mut rdr = csv::Reader::from_reader(text);
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
     rdr.records()
         .map(|r| {

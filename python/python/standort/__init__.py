@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from . import _standort
 from ._standort import Error
@@ -131,7 +134,9 @@ class Engine:
         criterion (as the ``standort.columns`` member of a region GeoJSON)."""
         return json.loads(self._core._columns_json())
 
-    def score(self, table: Any, *, lon: Optional[str] = None, lat: Optional[str] = None):
+    def score(
+        self, table: Any, *, lon: Optional[str] = None, lat: Optional[str] = None
+    ) -> "pa.Table":
         """Score the sites of a table; a ``pyarrow.Table`` of the same rows, in the same
         order: the table's own columns, then ``score``, ``status`` (ok / excluded /
         unknown), ``reasons``, ``unknown`` (the criteria without data) and, per criterion,
@@ -156,7 +161,7 @@ class Engine:
         """
         return self._core.score(_arrow(table), lon=lon, lat=lat)
 
-    def schema(self, schema: Any):
+    def schema(self, schema: Any) -> "pa.Schema":
         """The ``pyarrow.Schema`` that :meth:`score` gives a table of ``schema`` (for Spark's
         ``mapInArrow`` and other consumers that need it up front)."""
         return self._core.schema(schema)
@@ -165,7 +170,7 @@ class Engine:
         self,
         query: Optional[str] = None,
         *,
-        bbox: Optional[tuple] = None,
+        bbox: Optional[tuple[float, float, float, float]] = None,
         cell: Optional[float] = None,
         top: int = 10,
         min_spacing_km: float = 50.0,
